@@ -1,0 +1,38 @@
+"""explain: measure how explainable a model is.
+
+One ``explain()`` call wraps a GLM, a Naive Bayes model, a tree ensemble, a
+kernel model or any predict function, runs several attribution methods on it,
+and returns immutable :class:`Explanation` objects in the same units, so that
+models and methods can be laid side by side.
+"""
+
+from . import datasets
+from ._core import explain
+from .adapters.base import Adapter
+from .adapters.callable import CallableAdapter
+from .errors import (AdditivityError, BackgroundError, DataError, ExplainError, MethodNotApplicableError,
+                     NotFittedError, OutputError, TargetError, UnknownMethodError, UnsupportedModelError)
+from .explanation import Explanation, ExplanationSet
+from .methods.base import method_names
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "explain",
+    "Explanation",
+    "ExplanationSet",
+    "Adapter",
+    "CallableAdapter",
+    "method_names",
+    "datasets",
+    "ExplainError",
+    "NotFittedError",
+    "UnsupportedModelError",
+    "DataError",
+    "BackgroundError",
+    "TargetError",
+    "OutputError",
+    "UnknownMethodError",
+    "MethodNotApplicableError",
+    "AdditivityError",
+]

@@ -1,0 +1,189 @@
+"""``explain()``: validate once at the entry, then run each method on blocks of rows.
+
+Data flows one way: model -> adapter -> methods -> Explanation. Rows are
+grouped by explained class so every method sees one scalar function per call;
+the engine times each method, counts model evaluations and checks local
+accuracy (raising for exact methods, reporting the gap for the others).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Iterable
+
+import numpy as np
+
+from ._validation import check_data, suggest
+from .adapters.base import CountingFunction, get_adapter
+from .errors import AdditivityError, MethodNotApplicableError, UnknownMethodError
+from .explanation import Explanation, ExplanationSet
+from .methods.base import Task, get_method, method_names
+
+__all__ = ["explain", "resolve_methods", "ADDITIVITY_RTOL"]
+
+ADDITIVITY_RTOL = 1e-6
+_AUTO_NATIVE = {"glm": "coefficients", "naive_bayes": "naive_bayes"}
+MAX_DEFAULT_BACKGROUND = 100
+
+
+def resolve_methods(methods, adapter, output: str, n_features: int) -> list:
+    """Method objects for ``methods`` ("auto", a name, or names), checked against the model."""
+    if methods is None or methods == "auto":
+        names = [n for n in (_AUTO_NATIVE.get(adapter.family), "shap", "lime") if n]
+        objs = [get_method(n) for n in names]
+        return [m for m in objs if m.applies(adapter, output, n_features) is None]
+    if isinstance(methods, str):
+        methods = [methods]
+    known = method_names()
+    chosen = []
+    for name in dict.fromkeys(methods):
+        if name == "auto":
+            chosen += [m for m in resolve_methods("auto", adapter, output, n_features)
+                       if m.name not in {c.name for c in chosen}]
+            continue
+        if not isinstance(name, str) or name not in known:
+            raise UnknownMethodError(f"unknown method {name!r}.{suggest(str(name), known)} "
+                                     f"Valid methods: {', '.join(known)}.")
+        method = get_method(name)
+        reason = method.applies(adapter, output, n_features)
+        if reason:
+            valid = [n for n in known if get_method(n).applies(adapter, output, n_features) is None]
+            raise MethodNotApplicableError(
+                f"method {name!r} does not apply to {adapter.name} ({adapter.family}, output={output!r}): "
+                f"{reason}. Methods that apply: {', '.join(valid)}.")
+        chosen.append(method)
+    return chosen
+
+
+def _default_background(X: np.ndarray, random_state) -> np.ndarray:
+    if X.shape[0] <= MAX_DEFAULT_BACKGROUND:
+        return X.copy()
+    rng = np.random.default_rng(random_state)
+    return X[np.sort(rng.choice(X.shape[0], MAX_DEFAULT_BACKGROUND, replace=False))]
+
+
+def _check_local_accuracy(method, exact, values, base, prediction, params):
+    gap = np.abs(base + values.sum(axis=1) - prediction)
+    worst = int(np.argmax(gap))
+    scale = max(1.0, float(np.abs(prediction).max()), float(np.abs(base).max()))
+    params["additivity_gap"] = float(gap[worst])
+    if exact and gap[worst] > ADDITIVITY_RTOL * scale:
+        raise AdditivityError(
+            f"{method!r} broke local accuracy: on row {worst} the values sum to "
+            f"{base[worst] + values[worst].sum():.10g} (base {base[worst]:.10g} + attributions) but the model "
+            f"output is {prediction[worst]:.10g}, a gap of {gap[worst]:.3g} > {ADDITIVITY_RTOL:g} x {scale:.3g}. "
+            "Check that the model was not refitted or mutated during the call, and that the data is "
+            "float32-representable for tree models; otherwise report this as a bug with the model and data.")
+
+
+def explain(model, X, *, methods="auto", background=None, target=None, output="auto",
+            feature_names=None, random_state=0, method_params=None, name=None) -> ExplanationSet:
+    """Explain a fitted model's predictions on ``X`` with several attribution methods.
+
+    Parameters
+    ----------
+    model : fitted estimator, statsmodels results, Pipeline or Adapter
+        GLMs (scikit-learn linear models, statsmodels GLM/Logit/Probit/OLS
+        results), Naive Bayes, tree ensembles (scikit-learn, XGBoost,
+        LightGBM), kernel models (SVC, SVR, KernelRidge, ...), or any function
+        wrapped in :class:`CallableAdapter`.
+    X : array-like or DataFrame of shape (n_samples, n_features)
+        Rows to explain. DataFrame column names become feature names.
+    methods : "auto", str or list of str, default="auto"
+        Attribution methods by name. "auto" runs the family's own exact method
+        (coefficients, naive_bayes) if it has one, then "shap" and "lime".
+    background : array-like of shape (n_background, n_features), optional
+        Reference data that "absent" features are drawn from. Defaults to a
+        seeded sample of at most 100 rows of X; pass your training data.
+    target : class label, class index, or one per row, optional
+        Class to explain. Defaults to the positive class for binary and the
+        predicted class for multiclass models; ignored for regression.
+    output : {"auto", "margin", "probability", "raw"}, default="auto"
+        Space to explain in. "auto" is the family's natural additive space
+        (log-odds, link scale, decision function, or probability for forests).
+    feature_names : sequence of str, optional
+        Overrides the names taken from X or the model.
+    random_state : int or None, default=0
+        Seed for background sampling and every stochastic method.
+    method_params : dict, optional
+        Per-method keyword arguments, e.g. ``{"lime": {"num_samples": 1000}}``.
+    name : str, optional
+        Model name shown in results (default: the class name).
+
+    Returns
+    -------
+    ExplanationSet
+        One :class:`Explanation` per method, in the order the methods ran.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from explain import explain, datasets
+    >>> data = datasets.load_tabular()
+    >>> model = LogisticRegression(max_iter=5000).fit(data.X, data.y)
+    >>> result = explain(model, data.X[:5], methods="coefficients", background=data.X)
+    >>> result["coefficients"].values.shape
+    (5, 30)
+    """
+    adapter = get_adapter(model, name=name)
+    X_in = adapter.adapt_input(X)
+    Xa, names = check_data(X_in, n_features=adapter.n_features_in, feature_names=feature_names,
+                           expected_names=adapter.feature_names_in, default_names=adapter.default_feature_names)
+    if background is None:
+        bg = _default_background(Xa, random_state)
+    else:
+        bg, _ = check_data(adapter.adapt_input(background), n_features=Xa.shape[1],
+                           expected_names=adapter.feature_names_in, what="background")
+    output = adapter.check_output(output)
+    targets = adapter.resolve_target(target, Xa, output)
+    chosen = resolve_methods(methods, adapter, output, Xa.shape[1])
+    prediction = adapter.predict(Xa, output)
+    prediction = prediction[:, 0] if targets is None else prediction[np.arange(len(Xa)), targets]
+    method_params = dict(method_params or {})
+    explanations = [_run(m, adapter, Xa, bg, output, targets, names, random_state,
+                         dict(method_params.get(m.name, {})), prediction) for m in chosen]
+    return ExplanationSet(explanations, model_name=adapter.name)
+
+
+def _groups(targets, n) -> Iterable[tuple[int | None, np.ndarray]]:
+    if targets is None:
+        yield None, np.arange(n)
+        return
+    for t in np.unique(targets):
+        yield int(t), np.flatnonzero(targets == t)
+
+
+def _run(method, adapter, X, bg, output, targets, names, random_state, options, prediction) -> Explanation:
+    n, d = X.shape
+    values = np.empty((n, d))
+    base = np.empty(n)
+    params: dict = {}
+    exact = method.exact
+    n_evals = 0
+    start = time.perf_counter()
+    for t, rows in _groups(targets, n):
+        f = CountingFunction(adapter.output_function(output, t))
+        task = Task(adapter=adapter, X=X[rows], background=bg, output=output, target=t, f=f,
+                    feature_names=list(names), random_state=random_state, options=dict(options))
+        result = method.attribute(task)
+        values[rows] = result.values
+        base[rows] = result.base_values
+        n_evals += f.n_evals
+        if result.exact is not None:
+            exact = result.exact
+        for key, value in result.params.items():
+            params.setdefault(key, value)
+        for key, value in result.row_params.items():  # per-row arrays go back to their rows
+            value = np.asarray(value)
+            full = params.setdefault(key, np.full((n,) + value.shape[1:], np.nan))
+            full[rows] = value
+    seconds = time.perf_counter() - start
+    params.update(background_size=int(bg.shape[0]), random_state=random_state, exact=bool(exact),
+                  family=adapter.family)
+    if options:
+        params["options"] = options
+    if method.additive:
+        _check_local_accuracy(method.name, exact, values, base, prediction, params)
+    return Explanation(values, base, X, names, output=output, method=method.name, model_name=adapter.name,
+                       target=targets, seconds=seconds, n_model_evals=n_evals, params=params)
+

@@ -1,0 +1,121 @@
+"""Checks at the entry: turn what the user passed into float arrays, or say clearly why not."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import BackgroundError, DataError
+
+__all__ = ["check_data", "suggest"]
+
+
+def suggest(word: str, choices: Sequence[str]) -> str:
+    """' Did you mean 'x'?' for the closest choice, or ''."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def _columns_from_frame(X: pd.DataFrame, expected_names, what, error):
+    cols = [str(c) for c in X.columns]
+    if expected_names is None:
+        return X, cols
+    expected = [str(c) for c in expected_names]
+    missing = [c for c in expected if c not in cols]
+    if missing:
+        extra = [c for c in cols if c not in expected]
+        raise error(
+            f"{what} is missing column(s) {missing[:10]} that the model was fitted with"
+            + (f"; it has unexpected column(s) {extra[:10]}" if extra else "")
+            + f". Pass a DataFrame with the model's {len(expected)} columns {expected[:10]}"
+            + ("..." if len(expected) > 10 else "") + "."
+        )
+    extra = [c for c in cols if c not in expected]
+    if extra:
+        raise error(
+            f"{what} has {len(cols)} columns but the model expects {len(expected)}: "
+            f"unexpected column(s) {extra[:10]}. Drop them (e.g. X[{expected[:3]}...])."
+        )
+    return X[expected], expected
+
+
+def check_data(X, *, n_features=None, feature_names=None, expected_names=None,
+               default_names=None, what="X", allow_empty=False):
+    """Validate a data block and return ``(float64 array, feature names)``.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n_samples, n_features)
+    n_features : int, optional
+        Number of columns the model expects.
+    feature_names : sequence of str, optional
+        Names given by the user; override the DataFrame's.
+    expected_names : sequence of str, optional
+        Column names the model was fitted with; a DataFrame is matched (and
+        reordered) by these.
+    default_names : sequence of str, optional
+        Names for an unnamed array (default ``x0, x1, ...``).
+    what : str
+        How to call the block in messages ("X", "background").
+    """
+    error = BackgroundError if what == "background" else DataError
+    if X is None:
+        raise error(f"{what} is None; pass an array or DataFrame of shape (n_samples, n_features).")
+    if isinstance(X, pd.Series):
+        raise error(f"{what} is a pandas Series (1-D); pass a DataFrame, e.g. {what}.to_frame() "
+                    f"for one feature or {what}.to_frame().T for one row.")
+    names = None
+    if isinstance(X, pd.DataFrame):
+        X, names = _columns_from_frame(X, expected_names, what, error)
+        bad = [c for c, dt in zip(names, X.dtypes)
+               if not (pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt))]
+        if bad:
+            raise error(f"{what} has non-numeric column(s) {bad[:10]} (dtypes "
+                        f"{[str(X[c].dtype) for c in bad[:10]]}). Encode them as numbers first "
+                        "(e.g. ordinal codes or one-hot columns the model was fitted on).")
+        arr = X.to_numpy(dtype=float)
+    else:
+        try:
+            arr = np.asarray(X)
+        except Exception as exc:  # ragged lists etc.
+            raise error(f"{what} could not be read as an array: {exc}") from None
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise error(f"{what} has dtype {arr.dtype}, expected numbers. Convert it with "
+                        f"np.asarray({what}, dtype=float) or pass a DataFrame with numeric columns.")
+        arr = arr.astype(float)
+    if arr.ndim == 1:
+        raise error(f"{what} is 1-D with shape {arr.shape}; expected 2-D (n_samples, n_features). "
+                    f"Use {what}.reshape(1, -1) for a single row or {what}.reshape(-1, 1) for a single feature.")
+    if arr.ndim != 2:
+        raise error(f"{what} has {arr.ndim} dimensions (shape {arr.shape}); expected 2-D (n_samples, n_features).")
+    if arr.shape[0] == 0 and not allow_empty:
+        raise error(f"{what} is empty (0 rows); pass at least one row to explain.")
+    if arr.shape[1] == 0:
+        raise error(f"{what} has no columns.")
+    if n_features is not None and arr.shape[1] != n_features:
+        raise error(f"{what} has {arr.shape[1]} columns but the model expects {n_features}. "
+                    "Pass the same columns the model was fitted on.")
+    if feature_names is not None:
+        feature_names = [str(f) for f in feature_names]
+        if len(feature_names) != arr.shape[1]:
+            raise error(f"feature_names has {len(feature_names)} names but {what} has "
+                        f"{arr.shape[1]} columns.")
+        names = feature_names
+    if names is None:
+        fallback = expected_names if expected_names is not None else default_names
+        names = [str(f) for f in fallback] if fallback is not None and len(fallback) == arr.shape[1] \
+            else [f"x{j}" for j in range(arr.shape[1])]
+    finite = np.isfinite(arr)
+    if not finite.all():
+        cols = np.flatnonzero(~finite.all(axis=0))
+        kinds = "NaN" if np.isnan(arr[:, cols]).any() else "inf"
+        if np.isnan(arr[:, cols]).any() and np.isinf(arr[:, cols]).any():
+            kinds = "NaN and inf"
+        first_row = int(np.flatnonzero(~finite[:, cols[0]])[0])
+        raise error(f"{what} has {kinds} values in column(s) {[names[c] for c in cols[:10]]} "
+                    f"(first at row {first_row}, column {names[cols[0]]!r}). Impute or drop "
+                    "those rows before explaining; attribution methods need finite inputs.")
+    return arr, names

@@ -1,0 +1,313 @@
+"""The Adapter contract, the registry of model families, and pipeline unwrapping.
+
+An adapter gives every method the same view of a model: what task it solves,
+which output spaces it offers (``"margin"``, ``"probability"``, ``"raw"``), a
+batched ``predict(X, output) -> (n, k)`` in any of them, and, where the family
+allows, its internals (additive per-feature terms, the raw tree model) in the
+columns the user passed. Models are recognised by class path strings, so
+optional libraries (xgboost, lightgbm, statsmodels, torch) are never imported
+just to check a type.
+
+A new family is one module with an Adapter subclass plus one line in
+``_REGISTRY`` below.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Callable, ClassVar
+
+import numpy as np
+
+from ..errors import NotFittedError, OutputError, TargetError, UnsupportedModelError
+
+__all__ = ["Adapter", "get_adapter", "class_paths", "CountingFunction"]
+
+# "module:Class" of every adapter, in the order models are tried.
+_REGISTRY = (
+    "explain.adapters.glm:LinearModelAdapter",
+    "explain.adapters.glm:StatsmodelsAdapter",
+    "explain.adapters.naive_bayes:NaiveBayesAdapter",
+    "explain.adapters.trees:TreeAdapter",
+    "explain.adapters.kernels:KernelAdapter",
+)
+
+# Pipeline steps that map each input column to one output column, in order. In
+# front of such steps a model that is additive (or a tree, or a product kernel)
+# in its own inputs stays so in the user's columns.
+COLUMNWISE_STEPS = frozenset({
+    "sklearn.StandardScaler", "sklearn.MinMaxScaler", "sklearn.MaxAbsScaler",
+    "sklearn.RobustScaler", "sklearn.QuantileTransformer", "sklearn.PowerTransformer",
+    "sklearn.Binarizer",
+})
+
+
+def class_paths(obj) -> list[str]:
+    """``"package.ClassName"`` for the object's class and its bases.
+
+    Only the top-level package is kept (``sklearn.LogisticRegression``, not
+    ``sklearn.linear_model._logistic.LogisticRegression``) so the names are
+    stable across library versions.
+    """
+    return [f"{c.__module__.split('.')[0]}.{c.__name__}" for c in type(obj).__mro__]
+
+
+class CountingFunction:
+    """Wrap ``f(X) -> (n,)`` and count the rows sent through it."""
+
+    def __init__(self, fn: Callable[[np.ndarray], np.ndarray]):
+        self._fn = fn
+        self.n_evals = 0
+
+    def __call__(self, X) -> np.ndarray:
+        X = np.asarray(X, dtype=float)
+        if X.ndim == 1:
+            X = X.reshape(1, -1)
+        self.n_evals += X.shape[0]
+        return self._fn(X)
+
+
+class Adapter:
+    """Uniform view of a fitted model.
+
+    Subclasses set ``family`` and ``model_types`` and implement ``_predict``,
+    and set ``task``, ``classes``, ``outputs`` and ``natural_output`` in
+    ``__init__``. Families whose output is a sum of per-feature terms implement
+    ``additive_terms``.
+
+    Parameters
+    ----------
+    model : object
+        What the user passed (for a pipeline, the whole pipeline).
+    estimator : object, optional
+        The final estimator (defaults to ``model``).
+    preprocess : transformer, optional
+        The pipeline steps before the estimator.
+    name : str, optional
+        Display name; defaults to the estimator's class name.
+    """
+
+    family: ClassVar[str] = ""
+    model_types: ClassVar[tuple[str, ...]] = ()
+
+    task: str = "regression"
+    classes: np.ndarray | None = None
+    outputs: tuple[str, ...] = ("raw",)
+    natural_output: str = "raw"
+
+    def __init__(self, model, *, estimator=None, preprocess=None, name=None):
+        self.model = model
+        self.estimator = model if estimator is None else estimator
+        self.preprocess = preprocess
+        self.name = name or type(self.estimator).__name__
+        self.columnwise = preprocess is None or all(
+            step in ("passthrough", None) or bool(set(class_paths(step)) & COLUMNWISE_STEPS)
+            for _, step in preprocess.steps)
+
+    def setup(self) -> None:
+        """Read the fitted model's facts (task, classes, outputs); runs after check_fitted."""
+
+    def adapt_input(self, X):
+        """Hook to accept a model-specific input form before validation (default: as is)."""
+        return X
+
+    # -- recognition ----------------------------------------------------------------
+    @classmethod
+    def matches(cls, model) -> bool:
+        """Whether this adapter handles ``model`` (by class path, no imports)."""
+        return bool(set(class_paths(model)) & set(cls.model_types))
+
+    # -- what the model expects -------------------------------------------------------
+    @property
+    def n_features_in(self) -> int | None:
+        n = getattr(self.model, "n_features_in_", None)
+        return None if n is None else int(n)
+
+    @property
+    def feature_names_in(self) -> list[str] | None:
+        """Column names the model was fitted with (DataFrames are matched by these)."""
+        names = getattr(self.model, "feature_names_in_", None)
+        return None if names is None else [str(n) for n in names]
+
+    @property
+    def default_feature_names(self) -> list[str] | None:
+        """Names used for an unnamed array; None means x0, x1, ..."""
+        return self.feature_names_in
+
+    def check_fitted(self) -> None:
+        """Raise NotFittedError if the model (or any pipeline step) is not fitted."""
+        from sklearn.exceptions import NotFittedError as SkNotFitted
+        from sklearn.utils.validation import check_is_fitted
+
+        for part in ([self.estimator] if self.preprocess is None
+                     else [s for _, s in self.preprocess.steps if s not in ("passthrough", None)]
+                     + [self.estimator]):
+            try:
+                check_is_fitted(part)
+            except SkNotFitted:
+                raise NotFittedError(
+                    f"This {type(part).__name__} is not fitted yet. Call .fit(X, y) on it "
+                    "before explaining it.") from None
+            except TypeError:  # not a scikit-learn estimator: the subclass checks
+                pass
+
+    def as_model_input(self, X: np.ndarray):
+        """Convert a float array to what the model's predict wants (DataFrame if fitted on one)."""
+        names = self.feature_names_in
+        if names is None:
+            return X
+        import pandas as pd
+
+        return pd.DataFrame(X, columns=names)
+
+    def estimator_input(self, X: np.ndarray):
+        """What the final estimator takes: preprocessed X for a pipeline, else the model's input."""
+        return self.transform(X) if self.preprocess is not None else self.as_model_input(X)
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """The estimator's own inputs: the pipeline's preprocessing applied to X."""
+        if self.preprocess is None:
+            return X
+        return np.asarray(self.preprocess.transform(self.as_model_input(X)), dtype=float)
+
+    # -- predictions --------------------------------------------------------------------
+    def check_output(self, output: str) -> str:
+        """Resolve ``"auto"`` and check that the model offers the output space."""
+        if output == "auto":
+            return self.natural_output
+        if output not in self.outputs:
+            extra = ""
+            if output == "probability" and self.task == "classification":
+                extra = " Fit the model so that it has predict_proba (e.g. SVC(probability=True))."
+            raise OutputError(
+                f"{self.name} offers output {list(self.outputs)}, not {output!r}.{extra} "
+                f"Its natural output is {self.natural_output!r} (output='auto').")
+        return output
+
+    def predict(self, X: np.ndarray, output: str) -> np.ndarray:
+        """Model output for every class: array of shape (n_samples, n_outputs).
+
+        For regression ``n_outputs`` is 1. For classification it is the number of
+        classes; in binary margin space the columns are ``(-m, m)`` with ``m`` the
+        log-odds (or decision function) of the positive class.
+        """
+        output = self.check_output(output)
+        out = np.asarray(self._predict(np.asarray(X, dtype=float), output), dtype=float)
+        if out.ndim == 1:
+            if self.task != "classification":
+                return out.reshape(-1, 1)
+            return np.column_stack([-out, out] if output == "margin" else [1.0 - out, out])
+        return out
+
+    def _predict(self, X: np.ndarray, output: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def output_function(self, output: str, target: int | None) -> Callable[[np.ndarray], np.ndarray]:
+        """``f(X) -> (n,)``: the explained scalar, the target column of ``predict``."""
+        col = 0 if target is None else int(target)
+        return lambda X: self.predict(X, output)[:, col]
+
+    def resolve_target(self, target, X: np.ndarray, output: str) -> np.ndarray | None:
+        """Class index per row: ``None`` for regression, else from ``target``.
+
+        ``target=None`` explains the positive class of a binary classifier and
+        the predicted class of a multiclass one. ``target`` may be a class
+        label, a class index, or one of those per row.
+        """
+        if self.task != "classification":
+            if target is not None:
+                raise TargetError(f"{self.name} is a regression model; target must be None, got {target!r}.")
+            return None
+        classes = np.asarray(self.classes)
+        k = len(classes)
+        n = X.shape[0]
+        if target is None:
+            if k == 2:
+                return np.ones(n, dtype=int)
+            return np.argmax(self.predict(X, output), axis=1).astype(int)
+        values = np.atleast_1d(np.asarray(target, dtype=object))
+        if values.shape[0] not in (1, n) or values.ndim != 1:
+            raise TargetError(f"target must be one class or one per row ({n}), got shape {values.shape}.")
+        idx = np.empty(values.shape[0], dtype=int)
+        labels = list(classes.tolist())
+        for i, t in enumerate(values):
+            t = t.item() if isinstance(t, np.generic) else t
+            if t in labels:
+                idx[i] = labels.index(t)
+            elif isinstance(t, (int, np.integer)) and not isinstance(t, bool) and 0 <= t < k:
+                idx[i] = int(t)
+            else:
+                raise TargetError(f"target {t!r} is not a class of {self.name}: classes are "
+                                  f"{labels} (or indices 0..{k - 1}).")
+        return np.broadcast_to(idx, (n,)).copy()
+
+    # -- optional internals ---------------------------------------------------------------
+    def is_additive(self, output: str) -> bool:
+        """Whether ``output`` is a sum of per-feature terms in the user's columns."""
+        return self.columnwise and self._is_additive(output)
+
+    def _is_additive(self, output: str) -> bool:
+        return False
+
+    def additive_terms(self, X: np.ndarray, output: str, target: int | None) -> np.ndarray:
+        """Per-feature terms g_j(x_j) with f(x) = const + sum_j g_j(x_j), shape (n, d)."""
+        raise NotImplementedError(f"{self.name} is not additive in {output!r}")
+
+    def describe(self) -> dict:
+        """Short facts about the model for reports and params."""
+        return {"family": self.family, "model": self.name, "task": self.task,
+                "natural_output": self.natural_output, "pipeline": self.preprocess is not None}
+
+
+def _adapter_classes():
+    for path in _REGISTRY:
+        module, cls = path.split(":")
+        yield getattr(importlib.import_module(module), cls)
+
+
+def supported_models() -> list[str]:
+    """Class paths every registered adapter accepts."""
+    return [t for cls in _adapter_classes() for t in cls.model_types]
+
+
+def get_adapter(model, *, name: str | None = None) -> Adapter:
+    """Return the adapter for ``model`` (an Adapter passes through).
+
+    Raises
+    ------
+    UnsupportedModelError
+        If no registered family recognises the model.
+    NotFittedError
+        If the model is not fitted.
+    """
+    if isinstance(model, Adapter):
+        if name:
+            model.name = name
+        model.check_fitted()
+        return model
+    paths = class_paths(model)
+    estimator, preprocess = model, None
+    if "sklearn.Pipeline" in paths:
+        if not model.steps:
+            raise UnsupportedModelError("The Pipeline has no steps.")
+        estimator = model.steps[-1][1]
+        preprocess = model[:-1] if len(model.steps) > 1 else None
+    for cls in _adapter_classes():
+        if cls.matches(estimator):
+            adapter = cls(model, estimator=estimator, preprocess=preprocess, name=name)
+            adapter.check_fitted()
+            adapter.setup()
+            return adapter
+    if "statsmodels.Model" in paths or "statsmodels.LikelihoodModel" in paths:
+        raise NotFittedError(
+            f"Got an unfitted statsmodels {type(model).__name__} model. Pass the fitted "
+            "results instead: res = model.fit(); explain(res, X).")
+    if callable(model) and not hasattr(model, "predict"):
+        raise UnsupportedModelError(
+            f"Got a plain callable {getattr(model, '__name__', type(model).__name__)!r}. Wrap it: "
+            "explain(CallableAdapter(fn, task='regression'), X).")
+    raise UnsupportedModelError(
+        f"explain does not know models of type {type(model).__module__}.{type(model).__name__}. "
+        f"Supported: {', '.join(sorted(set(t.split('.')[-1] for t in supported_models())))}, "
+        "scikit-learn Pipelines ending in one of them, and statsmodels GLM/Logit/Probit/OLS results. "
+        "For anything else wrap its predict function: explain(CallableAdapter(model.predict), X).")

@@ -1,0 +1,88 @@
+"""Any predict function, ``f(X) -> predictions``: the adapter of last resort and a test double."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..errors import DataError
+from .base import Adapter
+
+__all__ = ["CallableAdapter"]
+
+
+class CallableAdapter(Adapter):
+    """Explain a plain function.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(X)`` with X a float array of shape (n_samples, n_features),
+        returning shape (n_samples,) or (n_samples, n_outputs). Called on
+        blocks of rows, never row by row.
+    task : {"regression", "classification"}
+        What ``fn`` predicts.
+    output : {"raw", "probability", "margin"}, optional
+        The space ``fn``'s values live in. Defaults to "raw" for regression and
+        "probability" for classification.
+    classes : sequence, optional
+        Class labels, for classification (default: 0..k-1 from the output width).
+    n_features : int, optional
+        Expected number of columns, checked against X.
+    feature_names : sequence of str, optional
+        Expected column names.
+    name : str, optional
+        Display name (default: the function's name).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from explain import CallableAdapter, explain
+    >>> f = CallableAdapter(lambda X: X @ np.array([1.0, -2.0]), task="regression")
+    >>> explain(f, np.eye(2), methods=["shap"]).methods
+    ['shap']
+    """
+
+    family = "callable"
+
+    def __init__(self, fn: Callable, *, task: str = "regression", output: str | None = None,
+                 classes: Sequence | None = None, n_features: int | None = None,
+                 feature_names: Sequence[str] | None = None, name: str | None = None):
+        if not callable(fn):
+            raise TypeError(f"CallableAdapter needs a callable, got {type(fn).__name__}")
+        if task not in ("regression", "classification"):
+            raise ValueError(f"task must be 'regression' or 'classification', got {task!r}")
+        super().__init__(fn, name=name or getattr(fn, "__name__", "callable"))
+        self.fn = fn
+        self.task = task
+        default = "probability" if task == "classification" else "raw"
+        self.natural_output = output or default
+        self.outputs = (self.natural_output,)
+        self.classes = None if classes is None else np.asarray(classes)
+        self._n_features = n_features
+        self._names = None if feature_names is None else [str(n) for n in feature_names]
+
+    def check_fitted(self) -> None:
+        return None
+
+    @property
+    def n_features_in(self):
+        return self._n_features if self._names is None else len(self._names)
+
+    @property
+    def feature_names_in(self):
+        return self._names
+
+    def resolve_target(self, target, X, output):
+        if self.task == "classification" and self.classes is None:
+            width = np.asarray(self.fn(X[:1])).reshape(1, -1).shape[1]
+            self.classes = np.arange(max(width, 2))
+        return super().resolve_target(target, X, output)
+
+    def _predict(self, X, output):
+        out = np.asarray(self.fn(X), dtype=float)
+        if out.shape[0] != X.shape[0]:
+            raise DataError(f"{self.name} returned {out.shape[0]} predictions for {X.shape[0]} rows; "
+                            "the function must return one prediction per row.")
+        return out

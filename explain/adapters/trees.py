@@ -1,0 +1,118 @@
+"""Tree ensembles: scikit-learn trees and forests, gradient boosting, XGBoost, LightGBM.
+
+Bagged trees (decision trees, random and extra forests) average probabilities,
+so their natural output is the probability; boosted trees add up margins
+(log-odds for classifiers), so theirs is the margin. XGBoost and LightGBM
+Boosters are read by class path; neither library is imported unless such a
+model arrives.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+
+from .base import Adapter, class_paths
+
+__all__ = ["TreeAdapter"]
+
+_BAGGED = ("sklearn.DecisionTreeClassifier", "sklearn.DecisionTreeRegressor",
+           "sklearn.ExtraTreeClassifier", "sklearn.ExtraTreeRegressor",
+           "sklearn.RandomForestClassifier", "sklearn.RandomForestRegressor",
+           "sklearn.ExtraTreesClassifier", "sklearn.ExtraTreesRegressor")
+_SK_BOOSTED = ("sklearn.GradientBoostingClassifier", "sklearn.GradientBoostingRegressor",
+               "sklearn.HistGradientBoostingClassifier", "sklearn.HistGradientBoostingRegressor")
+_XGB = ("xgboost.XGBClassifier", "xgboost.XGBRegressor", "xgboost.XGBRFClassifier",
+        "xgboost.XGBRFRegressor", "xgboost.Booster")
+_LGB = ("lightgbm.LGBMClassifier", "lightgbm.LGBMRegressor", "lightgbm.Booster")
+
+
+class TreeAdapter(Adapter):
+    """Any supported tree ensemble (or a pipeline ending in one)."""
+
+    family = "trees"
+    model_types = _BAGGED + _SK_BOOSTED + _XGB + _LGB
+
+    def setup(self) -> None:
+        est = self.estimator
+        paths = set(class_paths(est))
+        self.library = "xgboost" if paths & set(_XGB) else "lightgbm" if paths & set(_LGB) else "sklearn"
+        self.booster = bool(paths & {"xgboost.Booster", "lightgbm.Booster"})
+        if self.booster:
+            classes = self._booster_classes()
+        else:
+            classes = getattr(est, "classes_", None)
+        if classes is not None:
+            self.task, self.classes = "classification", np.asarray(classes)
+            if paths & set(_BAGGED):
+                self.outputs, self.natural_output = ("probability",), "probability"
+            else:
+                self.outputs, self.natural_output = ("margin", "probability"), "margin"
+        else:
+            self.outputs, self.natural_output = ("raw",), "raw"
+
+    def check_fitted(self) -> None:
+        if set(class_paths(self.estimator)) & {"xgboost.Booster", "lightgbm.Booster"}:
+            return None
+        super().check_fitted()
+
+    def _booster_classes(self):
+        est = self.estimator
+        if self.library == "xgboost":
+            config = json.loads(est.save_config())["learner"]
+            objective = config["objective"]["name"]
+            n_class = int(config["learner_model_param"].get("num_class", "0") or 0)
+        else:
+            objective = str(est.params.get("objective", "regression"))
+            n_class = int(est.params.get("num_class", 1))
+        if objective.startswith("binary") or objective in ("cross_entropy", "xentropy"):
+            return np.array([0, 1])
+        if objective.startswith("multi") or objective in ("softmax", "multiclassova"):
+            return np.arange(n_class)
+        return None
+
+    @property
+    def n_features_in(self):
+        if self.booster:
+            est = self.estimator
+            return int(est.num_features() if self.library == "xgboost" else est.num_feature())
+        return super().n_features_in
+
+    @property
+    def feature_names_in(self):
+        if self.booster:
+            names = self.estimator.feature_names if self.library == "xgboost" else self.estimator.feature_name()
+            if not names or all(re.fullmatch(r"(Column_|f)\d+", str(n)) for n in names):
+                return None
+            return [str(n) for n in names]
+        return super().feature_names_in
+
+    def _booster_predict(self, X, margin):
+        est = self.estimator
+        if self.library == "xgboost":
+            import xgboost
+
+            return est.predict(xgboost.DMatrix(X, feature_names=est.feature_names), output_margin=margin)
+        return est.predict(X, raw_score=margin)
+
+    def _predict(self, X, output):
+        if self.booster:
+            out = self._booster_predict(self.transform(X), output == "margin")
+            return out
+        if output == "probability":
+            return self.model.predict_proba(self.as_model_input(X))
+        if output == "margin":
+            Z = self.estimator_input(X)
+            if self.library == "xgboost":
+                return self.estimator.predict(Z, output_margin=True)
+            if self.library == "lightgbm":
+                return self.estimator.predict(Z, raw_score=True)
+            return self.estimator.decision_function(Z)
+        return self.model.predict(self.as_model_input(X))
+
+    def describe(self):
+        d = super().describe()
+        d["library"] = self.library
+        return d

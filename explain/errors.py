@@ -1,0 +1,74 @@
+"""Every exception explain raises.
+
+Each error subclasses the builtin a user would catch for that kind of mistake
+(``ValueError`` for bad values, ``TypeError`` for bad types), so code written
+against scikit-learn's conventions keeps working::
+
+    ExplainError
+    ├── NotFittedError            (ValueError)  the model has not been fitted
+    ├── UnsupportedModelError     (TypeError)   no adapter knows this model
+    ├── DataError                 (ValueError)  X: shape, columns, NaN/inf, dtype, empty
+    │   └── BackgroundError                     the background set is unusable
+    ├── TargetError               (ValueError)  class index/label out of range
+    ├── OutputError               (ValueError)  the requested output space is not offered
+    ├── UnknownMethodError        (ValueError)  no method of that name
+    ├── MethodNotApplicableError  (ValueError)  the method does not apply to this model
+    └── AdditivityError           (ValueError)  an exact method broke local accuracy
+
+Messages say what was expected, what came, and how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ExplainError",
+    "NotFittedError",
+    "UnsupportedModelError",
+    "DataError",
+    "BackgroundError",
+    "TargetError",
+    "OutputError",
+    "UnknownMethodError",
+    "MethodNotApplicableError",
+    "AdditivityError",
+]
+
+
+class ExplainError(Exception):
+    """Base class of every error explain raises on purpose."""
+
+
+class NotFittedError(ExplainError, ValueError):
+    """The model has not been fitted yet."""
+
+
+class UnsupportedModelError(ExplainError, TypeError):
+    """No adapter recognises the model's type."""
+
+
+class DataError(ExplainError, ValueError):
+    """The data to explain is unusable: wrong shape, columns, dtype, NaN or inf."""
+
+
+class BackgroundError(DataError):
+    """The background (reference) data is unusable."""
+
+
+class TargetError(ExplainError, ValueError):
+    """The requested target class does not exist for this model."""
+
+
+class OutputError(ExplainError, ValueError):
+    """The requested output space is not offered by this model."""
+
+
+class UnknownMethodError(ExplainError, ValueError):
+    """No attribution method has that name."""
+
+
+class MethodNotApplicableError(ExplainError, ValueError):
+    """The method exists but cannot explain this model."""
+
+
+class AdditivityError(ExplainError, ValueError):
+    """An exact method's values do not sum to the model output minus the base value."""

@@ -1,0 +1,299 @@
+"""The one immutable result type, and the set of them for one model.
+
+Every attribution method returns an :class:`Explanation`: values, base values,
+the explained rows and their feature names travel together and slice together,
+the way ``shap.Explanation`` does, so ``e[:5, "mean radius"]`` keeps them aligned.
+An :class:`ExplanationSet` holds the explanations one ``explain()`` call made for
+one model, keyed by method name.
+"""
+
+from __future__ import annotations
+
+import numbers
+from types import MappingProxyType
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Explanation", "ExplanationSet"]
+
+_OUTPUTS = ("margin", "probability", "raw")
+
+
+def _frozen_array(a, dtype=None) -> np.ndarray:
+    arr = np.array(a, dtype=dtype, copy=True)
+    arr.flags.writeable = False
+    return arr
+
+
+def _freeze(value):
+    """A read-only copy of a params value: arrays locked, dicts proxied, lists tupled."""
+    if isinstance(value, np.ndarray):
+        return _frozen_array(value)
+    if isinstance(value, pd.DataFrame):
+        return value.copy()
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+class Explanation:
+    """Attributions of one method for one model on a block of rows.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_samples, n_features)
+        The attribution of each feature in each row, in ``output`` units.
+    base_values : array-like of shape (n_samples,) or scalar
+        The reference output; for additive methods ``base + values.sum(1)``
+        equals the model output.
+    data : array-like of shape (n_samples, n_features)
+        The explained rows, in the user's columns.
+    feature_names : sequence of str
+        One name per column.
+    output : {"margin", "probability", "raw"}
+        The space the values are expressed in.
+    method : str
+        Name of the method that produced the values.
+    model_name : str
+        Name of the explained model.
+    target : array-like of shape (n_samples,), optional
+        Explained class index per row; ``None`` for regression.
+    seconds : float
+        Wall time the method took.
+    n_model_evals : int
+        Number of rows the method sent through the model.
+    params : mapping, optional
+        Method parameters and diagnostics (sample counts, additivity gap, ...).
+    image_shape : tuple of int, optional
+        Shape of one input image when the features are pixels.
+
+    Notes
+    -----
+    Instances are immutable: attributes cannot be reassigned and the arrays are
+    read-only. Slicing returns a new Explanation.
+    """
+
+    __slots__ = (
+        "_values", "_base_values", "_data", "_feature_names", "_output", "_target",
+        "_method", "_model_name", "_seconds", "_n_model_evals", "_params", "_image_shape",
+    )
+
+    def __init__(self, values, base_values, data, feature_names, *, output, method,
+                 model_name, target=None, seconds=0.0, n_model_evals=0, params=None,
+                 image_shape=None):
+        values = np.asarray(values, dtype=float)
+        if values.ndim != 2:
+            raise ValueError(f"values must be 2-D (n_samples, n_features), got shape {values.shape}")
+        n, d = values.shape
+        base = np.asarray(base_values, dtype=float)
+        if base.ndim == 0:
+            base = np.full(n, float(base))
+        if base.shape != (n,):
+            raise ValueError(f"base_values must have shape ({n},), got {base.shape}")
+        data = np.asarray(data)
+        if data.shape != (n, d):
+            raise ValueError(f"data must have shape {(n, d)}, got {data.shape}")
+        names = tuple(str(f) for f in feature_names)
+        if len(names) != d:
+            raise ValueError(f"{d} feature names expected, got {len(names)}")
+        if output not in _OUTPUTS:
+            raise ValueError(f"output must be one of {_OUTPUTS}, got {output!r}")
+        if target is not None:
+            target = np.asarray(target)
+            if target.ndim == 0:
+                target = np.full(n, int(target))
+            if target.shape != (n,):
+                raise ValueError(f"target must have shape ({n},), got {target.shape}")
+            target = _frozen_array(target, dtype=int)
+        set_ = object.__setattr__
+        set_(self, "_values", _frozen_array(values))
+        set_(self, "_base_values", _frozen_array(base))
+        set_(self, "_data", _frozen_array(data))
+        set_(self, "_feature_names", names)
+        set_(self, "_output", output)
+        set_(self, "_target", target)
+        set_(self, "_method", str(method))
+        set_(self, "_model_name", str(model_name))
+        set_(self, "_seconds", float(seconds))
+        set_(self, "_n_model_evals", int(n_model_evals))
+        set_(self, "_params", _freeze(dict(params or {})))
+        set_(self, "_image_shape", None if image_shape is None else tuple(int(s) for s in image_shape))
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"Explanation is immutable; cannot set {name!r}")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"Explanation is immutable; cannot delete {name!r}")
+
+    # -- read-only attributes -------------------------------------------------
+    values = property(lambda self: self._values, doc="ndarray (n_samples, n_features), read-only.")
+    base_values = property(lambda self: self._base_values, doc="ndarray (n_samples,), read-only.")
+    data = property(lambda self: self._data, doc="The explained rows, read-only.")
+    output = property(lambda self: self._output, doc='"margin", "probability" or "raw".')
+    target = property(lambda self: self._target, doc="Explained class index per row, or None.")
+    method = property(lambda self: self._method, doc="Name of the method.")
+    model_name = property(lambda self: self._model_name, doc="Name of the model.")
+    seconds = property(lambda self: self._seconds, doc="Wall time of the method.")
+    n_model_evals = property(lambda self: self._n_model_evals, doc="Rows sent through the model.")
+    params = property(lambda self: self._params, doc="Read-only mapping of parameters and diagnostics.")
+    image_shape = property(lambda self: self._image_shape, doc="Image shape, or None for tabular data.")
+
+    @property
+    def feature_names(self) -> list[str]:
+        """list of str: one name per feature (a fresh list on each access)."""
+        return list(self._feature_names)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(n_samples, n_features)."""
+        return self._values.shape
+
+    def __len__(self) -> int:
+        return self._values.shape[0]
+
+    # -- slicing ----------------------------------------------------------------
+    def _col_index(self, key):
+        names = self._feature_names
+        if isinstance(key, str):
+            if key not in names:
+                raise KeyError(f"no feature named {key!r}; features are {list(names)[:10]}"
+                               + (" ..." if len(names) > 10 else ""))
+            return [names.index(key)]
+        if isinstance(key, numbers.Integral):
+            return [int(key)]
+        if isinstance(key, slice):
+            return list(range(len(names)))[key]
+        key = list(key)
+        if key and all(isinstance(k, (bool, np.bool_)) for k in key):
+            return [i for i, k in enumerate(key) if k]
+        return [self._col_index(k)[0] for k in key]
+
+    def __getitem__(self, key) -> "Explanation":
+        """Slice rows, or rows and features, keeping everything aligned.
+
+        ``e[3]`` keeps a 2-D, one-row Explanation (unlike numpy) so that every
+        Explanation has the same shape contract; ``e[:, "age"]`` selects by name.
+        """
+        if isinstance(key, tuple):
+            if len(key) != 2:
+                raise IndexError("index with e[rows] or e[rows, features]")
+            rows, cols = key
+        else:
+            rows, cols = key, slice(None)
+        if isinstance(rows, numbers.Integral):
+            n = len(self)
+            r = int(rows) + (n if rows < 0 else 0)
+            if not 0 <= r < n:
+                raise IndexError(f"row {rows} out of range for {n} rows")
+            rows = slice(r, r + 1)
+        row_idx = np.arange(len(self))[rows]
+        col_idx = self._col_index(cols)
+        image_shape = self._image_shape if len(col_idx) == self.shape[1] and col_idx == sorted(col_idx) else None
+        return Explanation(
+            self._values[np.ix_(row_idx, col_idx)],
+            self._base_values[row_idx],
+            self._data[np.ix_(row_idx, col_idx)],
+            [self._feature_names[i] for i in col_idx],
+            output=self._output, method=self._method, model_name=self._model_name,
+            target=None if self._target is None else self._target[row_idx],
+            seconds=self._seconds, n_model_evals=self._n_model_evals,
+            params=dict(self._params), image_shape=image_shape,
+        )
+
+    # -- conversions ------------------------------------------------------------
+    def global_importance(self) -> pd.Series:
+        """Mean absolute attribution per feature, largest first."""
+        imp = np.abs(self._values).mean(axis=0)
+        return pd.Series(imp, index=self.feature_names, name="mean_abs_attribution").sort_values(
+            ascending=False, kind="stable")
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy DataFrame: one row per (explained row, feature)."""
+        n, d = self.shape
+        return pd.DataFrame({
+            "model": self._model_name,
+            "method": self._method,
+            "output": self._output,
+            "row": np.repeat(np.arange(n), d),
+            "target": np.repeat(self._target, d) if self._target is not None else None,
+            "feature": np.tile(np.array(self._feature_names, dtype=object), n),
+            "feature_value": self._data.reshape(-1),
+            "attribution": self._values.reshape(-1),
+            "base_value": np.repeat(self._base_values, d),
+        })
+
+    def to_shap(self):
+        """The same values as a ``shap.Explanation``, for shap's plots."""
+        import shap
+
+        return shap.Explanation(
+            values=np.array(self._values),
+            base_values=np.array(self._base_values),
+            data=np.array(self._data),
+            feature_names=self.feature_names,
+        )
+
+    def __repr__(self) -> str:
+        n, d = self.shape
+        return (f"Explanation(method={self._method!r}, model={self._model_name!r}, "
+                f"output={self._output!r}, n_samples={n}, n_features={d})")
+
+
+class ExplanationSet:
+    """The explanations one ``explain()`` call made for one model.
+
+    ``result["shap"]`` returns one :class:`Explanation`; iterating yields the
+    Explanations in the order the methods ran; ``result.methods`` lists names.
+    """
+
+    __slots__ = ("_items", "_model_name")
+
+    def __init__(self, explanations: Sequence[Explanation], *, model_name: str):
+        items = {}
+        for e in explanations:
+            if not isinstance(e, Explanation):
+                raise TypeError(f"ExplanationSet holds Explanations, got {type(e).__name__}")
+            items[e.method] = e
+        object.__setattr__(self, "_items", MappingProxyType(items))
+        object.__setattr__(self, "_model_name", str(model_name))
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"ExplanationSet is immutable; cannot set {name!r}")
+
+    @property
+    def methods(self) -> list[str]:
+        """Names of the methods that ran, in order."""
+        return list(self._items)
+
+    @property
+    def model_name(self) -> str:
+        return self._model_name
+
+    def __getitem__(self, method: str) -> Explanation:
+        try:
+            return self._items[method]
+        except KeyError:
+            raise KeyError(f"no explanation by method {method!r}; this set has {self.methods}") from None
+
+    def __contains__(self, method) -> bool:
+        return method in self._items
+
+    def __iter__(self) -> Iterator[Explanation]:
+        return iter(self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def items(self):
+        return self._items.items()
+
+    def to_frame(self) -> pd.DataFrame:
+        """All explanations stacked into one tidy DataFrame."""
+        return pd.concat([e.to_frame() for e in self], ignore_index=True)
+
+    def __repr__(self) -> str:
+        return f"ExplanationSet(model={self._model_name!r}, methods={self.methods})"

@@ -1,0 +1,135 @@
+"""The Method contract and the registry of attribution methods.
+
+Every method has one call shape, ``attribute(task) -> Attribution``, where a
+:class:`Task` is one block of rows explained for one target class in one output
+space, and declares its capabilities as class attributes (``exact``,
+``additive``, ``stochastic``), the way captum's attribution classes do. The
+engine (``explain._core``) groups rows by target, times the call, counts model
+evaluations and checks local accuracy; methods only compute.
+
+A new method is one module with a Method subclass plus one line in ``_REGISTRY``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..adapters.base import Adapter, CountingFunction
+
+__all__ = ["Method", "Task", "Attribution", "get_method", "method_names", "closed_form"]
+
+_REGISTRY = {
+    "coefficients": "explain.methods.native:Coefficients",
+    "naive_bayes": "explain.methods.native:NaiveBayesContributions",
+    "shap": "explain.methods.shap_:Shap",
+    "shap.tree": "explain.methods.shap_:ShapTree",
+    "shap.kernel": "explain.methods.shap_:ShapKernel",
+    "shap.permutation": "explain.methods.shap_:ShapPermutation",
+    "shap.exact": "explain.methods.shap_:ShapExact",
+    "lime": "explain.methods.lime_:Lime",
+    "random": "explain.methods.baseline:RandomAttribution",
+}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One block of rows to explain for one target, in one output space.
+
+    Attributes
+    ----------
+    adapter : Adapter
+    X : ndarray of shape (n_samples, n_features)
+        Rows in the user's columns, float64.
+    background : ndarray of shape (n_background, n_features)
+    output : str
+        The explained output space.
+    target : int or None
+        Class index explained for every row of this block.
+    f : CountingFunction
+        ``f(X) -> (n,)``, the explained scalar; counts model evaluations.
+    feature_names : list of str
+    random_state : int or None
+    options : dict
+        Method-specific keyword arguments the user passed.
+    """
+
+    adapter: Adapter
+    X: np.ndarray
+    background: np.ndarray
+    output: str
+    target: int | None
+    f: CountingFunction
+    feature_names: list
+    random_state: int | None = 0
+    options: dict = field(default_factory=dict)
+
+
+@dataclass
+class Attribution:
+    """What a method returns for one Task."""
+
+    values: np.ndarray
+    base_values: np.ndarray
+    params: dict = field(default_factory=dict)
+    exact: bool | None = None  # overrides the method's class attribute when set
+    row_params: dict = field(default_factory=dict)  # per-row diagnostics, arrays of length n_samples
+
+
+class Method:
+    """Base class of attribution methods.
+
+    Class attributes
+    ----------------
+    name : str
+        Registry name.
+    exact : bool
+        Values are exact Shapley-type contributions: local accuracy is checked
+        on every call and a gap raises.
+    additive : bool
+        Values are meant to sum to output minus base; the gap is reported.
+    stochastic : bool
+        Results depend on ``random_state``.
+    """
+
+    name: ClassVar[str] = ""
+    exact: ClassVar[bool] = False
+    additive: ClassVar[bool] = False
+    stochastic: ClassVar[bool] = False
+
+    def applies(self, adapter: Adapter, output: str, n_features: int) -> str | None:
+        """None if the method can explain this model in this output, else the reason why not."""
+        return None
+
+    def attribute(self, task: Task) -> Attribution:
+        raise NotImplementedError
+
+
+def method_names() -> list[str]:
+    """Names of every registered method."""
+    return list(_REGISTRY)
+
+
+def get_method(name: str) -> Method:
+    """Instantiate a registered method by name (the caller checks the name first)."""
+    module, cls = _REGISTRY[name].split(":")
+    return getattr(importlib.import_module(module), cls)()
+
+
+def closed_form(task: Task) -> Attribution:
+    """Exact contributions of a model additive in the user's columns.
+
+    If f(x) = c + sum_j g_j(x_j), the interventional Shapley value of feature j
+    against background B is g_j(x_j) - mean_B g_j(b_j) and the base value is
+    mean_B f(b); they sum to f(x) exactly.
+    """
+    a = task.adapter
+    terms_x = a.additive_terms(task.X, task.output, task.target)
+    terms_bg = a.additive_terms(task.background, task.output, task.target)
+    values = terms_x - terms_bg.mean(axis=0)
+    base = float(np.mean(task.f(task.background)))
+    return Attribution(values, np.full(task.X.shape[0], base), {"algorithm": "closed form (additive model)"},
+                       exact=True)

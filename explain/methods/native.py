@@ -1,0 +1,57 @@
+"""The models' own statistics: GLM coefficients and Naive Bayes log-likelihood ratios.
+
+Both families are additive in their margin (the link scale, the log-odds), so
+these contributions are exact and need no sampling: beta_j (x_j - mean_bg x_j)
+for a GLM, log p(x_j | k) - mean_bg log p(b_j | k) for Naive Bayes.
+"""
+
+from __future__ import annotations
+
+from .base import Attribution, Method, Task, closed_form
+
+__all__ = ["Coefficients", "NaiveBayesContributions"]
+
+
+class _Native(Method):
+    family = ""
+    exact = True
+    additive = True
+
+    def applies(self, adapter, output, n_features):
+        if adapter.family != self.family:
+            return f"{self.name!r} explains {self.family} models only"
+        if not adapter.is_additive(output):
+            if not adapter.columnwise:
+                return (f"{self.name!r} needs a pipeline whose preprocessing maps each column to one "
+                        "column (scalers); this one mixes columns")
+            if output != adapter.natural_output:
+                return f"{self.name!r} is exact on the {adapter.natural_output!r} scale only (pass output='auto')"
+            return f"{self.name!r} needs a model additive per input column (a formula term reads several)"
+        return None
+
+
+class Coefficients(_Native):
+    """Exact GLM contributions on the link scale, with the fit's inference table in ``params``."""
+
+    name = "coefficients"
+    family = "glm"
+
+    def attribute(self, task: Task) -> Attribution:
+        result = closed_form(task)
+        table, note = task.adapter.inference_table(task.feature_names, task.target)
+        result.params = {"algorithm": "beta_j * (x_j - mean_background(x_j)) on the link scale",
+                         "inference": table, "inference_note": note}
+        return result
+
+
+class NaiveBayesContributions(_Native):
+    """Exact per-feature log-likelihood-ratio contributions of a Naive Bayes model."""
+
+    name = "naive_bayes"
+    family = "naive_bayes"
+
+    def attribute(self, task: Task) -> Attribution:
+        result = closed_form(task)
+        result.params = {"algorithm": "log p(x_j|class) - mean_background log p(b_j|class) (log-odds for "
+                                      "two classes)", "naive_bayes": task.adapter.kind}
+        return result

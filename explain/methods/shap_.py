@@ -1,0 +1,205 @@
+"""SHAP: the best algorithm for each family, and shap's model-agnostic explainers.
+
+``"shap"`` picks, in order: the closed form for models additive in the
+explained output (GLMs on the link scale, Naive Bayes in log-odds),
+interventional TreeSHAP with the background data for tree ensembles, exact
+enumeration when there are at most 12 features, KernelSHAP otherwise.
+``"shap.kernel"``, ``"shap.permutation"`` and ``"shap.exact"`` run shap's own
+explainers on any model, as the common yardstick.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+
+import numpy as np
+
+from ..errors import MethodNotApplicableError
+from ._enumeration import enumerate_shapley
+from .base import Attribution, Method, Task, closed_form
+
+__all__ = ["Shap", "ShapTree", "ShapKernel", "ShapPermutation", "ShapExact", "MAX_EXACT_FEATURES"]
+
+MAX_EXACT_FEATURES = 12
+
+
+@contextlib.contextmanager
+def _seeded_global_numpy(seed):
+    """shap's KernelExplainer samples from the global numpy RNG: seed it, then restore it."""
+    state = np.random.get_state()
+    np.random.seed(None if seed is None else int(seed) % (2 ** 32))
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def _tree_shap(task: Task) -> Attribution:
+    """Interventional TreeSHAP over the whole background set.
+
+    Raises MethodNotApplicableError if shap cannot read the model. The result
+    is marked exact only when it passes local accuracy: shap 0.51's
+    interventional TreeSHAP mis-attributes rows whose values tie with a split
+    threshold of a deep scikit-learn tree (gaps of 1/(n_trees x n_background)
+    per tie; see shap issue #3267), and the caller then falls back.
+    """
+    import shap
+
+    a = task.adapter
+    bagged = a.natural_output == "probability"
+    model_output = "raw" if (task.output != "probability" or bagged) else "probability"
+    Z = a.transform(task.X)
+    Zb = a.transform(task.background)
+    # shap.TreeExplainer silently keeps 100 background rows of an array; a masker keeps them all.
+    masker = shap.maskers.Independent(Zb, max_samples=Zb.shape[0])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            explainer = shap.TreeExplainer(a.estimator, data=masker, feature_perturbation="interventional",
+                                           model_output=model_output)
+            raw = explainer.shap_values(Z, check_additivity=False)
+    except Exception as exc:  # shap's own message for unsupported models/outputs
+        raise MethodNotApplicableError(f"shap.TreeExplainer cannot explain {a.name}: {exc}") from None
+    raw = np.asarray(raw, dtype=float)
+    if raw.ndim == 3:
+        values = raw[:, :, task.target]
+    elif task.target == 0:  # binary model explained by shap for the positive class only
+        values = -raw
+    else:
+        values = raw
+    out_bg = task.f(task.background)
+    base = float(np.mean(out_bg))
+    prediction = task.adapter.output_function(task.output, task.target)(task.X)
+    gap = float(np.max(np.abs(base + values.sum(axis=1) - prediction)))
+    scale = max(1.0, float(np.max(np.abs(prediction))))
+    exact = gap <= 1e-6 * scale
+    params = {"algorithm": "TreeSHAP (interventional)", "model_output": model_output}
+    if not exact:
+        params["note"] = ("shap's interventional TreeSHAP broke local accuracy on this model (values tied "
+                          "with split thresholds, shap issue #3267); values are approximate")
+    return Attribution(values, np.full(Z.shape[0], base), params, exact=exact)
+
+
+def _kernel_shap(task: Task, nsamples) -> Attribution:
+    import shap
+
+    d = task.X.shape[1]
+    if nsamples in (None, "auto"):
+        nsamples = 2 * d + 2048
+    with _seeded_global_numpy(task.random_state), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        explainer = shap.KernelExplainer(task.f, task.background, link="identity")
+        values = explainer.shap_values(task.X, nsamples=int(nsamples), l1_reg=False, silent=True)
+    values = np.asarray(values, dtype=float).reshape(task.X.shape)
+    base = float(np.ravel(explainer.expected_value)[0])
+    return Attribution(values, np.full(task.X.shape[0], base),
+                       {"algorithm": "KernelSHAP", "nsamples": int(nsamples), "l1_reg": False}, exact=False)
+
+
+def _enumerated(task: Task) -> Attribution:
+    values, base = enumerate_shapley(task.f, task.X, task.background)
+    return Attribution(values, base, {"algorithm": "exact enumeration (2^d coalitions x background)"},
+                       exact=True)
+
+
+class Shap(Method):
+    """SHAP values by the best exact algorithm the model allows, KernelSHAP otherwise."""
+
+    name = "shap"
+    additive = True
+    exact = False  # set per result: closed form, TreeSHAP and enumeration are exact
+
+    def attribute(self, task: Task) -> Attribution:
+        a = task.adapter
+        d = task.X.shape[1]
+        note = None
+        if a.is_additive(task.output):
+            return closed_form(task)
+        if a.family == "trees" and a.columnwise:
+            try:
+                result = _tree_shap(task)
+                if result.exact or d > MAX_EXACT_FEATURES:
+                    return result
+                note = result.params["note"] + "; fell back to exact enumeration"
+            except MethodNotApplicableError as exc:
+                note = str(exc)
+        result = _enumerated(task) if d <= MAX_EXACT_FEATURES else \
+            _kernel_shap(task, task.options.get("nsamples", "auto"))
+        if note:
+            result.params["fallback_reason"] = note
+        return result
+
+
+class ShapTree(Method):
+    """``shap.TreeExplainer`` with the background data (interventional)."""
+
+    name = "shap.tree"
+    additive = True
+    exact = True
+
+    def applies(self, adapter, output, n_features):
+        if adapter.family != "trees":
+            return "TreeSHAP explains tree ensembles only"
+        if not adapter.columnwise:
+            return "TreeSHAP needs a pipeline whose preprocessing maps each column to one column"
+        return None
+
+    def attribute(self, task):
+        return _tree_shap(task)
+
+
+class ShapKernel(Method):
+    """``shap.KernelExplainer`` with ``l1_reg=False`` (no silent truncation to 10 features)."""
+
+    name = "shap.kernel"
+    additive = True
+    stochastic = True
+
+    def attribute(self, task):
+        return _kernel_shap(task, task.options.get("nsamples", "auto"))
+
+
+class ShapPermutation(Method):
+    """``shap.PermutationExplainer`` over the whole background set."""
+
+    name = "shap.permutation"
+    additive = True
+    stochastic = True
+
+    def attribute(self, task):
+        import shap
+
+        d = task.X.shape[1]
+        max_evals = int(task.options.get("max_evals", 10 * (2 * d + 1)))
+        masker = shap.maskers.Independent(task.background, max_samples=task.background.shape[0])
+        explainer = shap.PermutationExplainer(task.f, masker, seed=task.random_state)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = explainer(task.X, max_evals=max_evals, silent=True)
+        return Attribution(np.asarray(out.values, dtype=float), np.asarray(out.base_values, dtype=float),
+                           {"algorithm": "PermutationSHAP", "max_evals": max_evals})
+
+
+class ShapExact(Method):
+    """``shap.ExactExplainer`` over the whole background set (at most 16 features)."""
+
+    name = "shap.exact"
+    additive = True
+    exact = True
+
+    def applies(self, adapter, output, n_features):
+        if n_features > 16:
+            return f"exact SHAP needs 2^d model evaluations per background row; d={n_features} is above 16"
+        return None
+
+    def attribute(self, task):
+        import shap
+
+        masker = shap.maskers.Independent(task.background, max_samples=task.background.shape[0])
+        explainer = shap.ExactExplainer(task.f, masker)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = explainer(task.X, silent=True)
+        return Attribution(np.asarray(out.values, dtype=float), np.asarray(out.base_values, dtype=float),
+                           {"algorithm": "shap.ExactExplainer"})
