@@ -29,7 +29,7 @@ class KernelAdapter(Adapter):
         paths = set(class_paths(est))
         if paths & set(_CLASSIFIERS):
             self.task, self.classes = "classification", np.asarray(est.classes_)
-            has_proba = bool(getattr(est, "probability", True))
+            has_proba = hasattr(self.model, "predict_proba")  # SVC(probability=False) hides it
             if "sklearn.GaussianProcessClassifier" in paths:
                 self.outputs, self.natural_output = ("probability",), "probability"
             else:

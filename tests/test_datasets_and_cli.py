@@ -1,0 +1,65 @@
+"""Embedded data, the model zoo, and the demo command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from explain import datasets, explain
+
+
+def test_load_tabular_and_images():
+    X, y = datasets.load_tabular()
+    assert X.shape == (569, 10) and set(np.unique(y)) == {0, 1}
+    assert datasets.load_tabular("all").X.shape == (569, 30)
+    digits = datasets.load_images()
+    assert digits.X.shape == (1797, 64) and digits.image_shape == (8, 8)
+
+
+@pytest.fixture(scope="module")
+def zoo():
+    return datasets.model_zoo("tabular")
+
+
+def test_zoo_has_every_family_fitted_and_accurate(zoo):
+    from explain.adapters.base import get_adapter
+
+    families = {name: get_adapter(m).family for name, m in zoo.items()}
+    assert families == {"glm": "glm", "naive_bayes": "naive_bayes", "random_forest": "trees",
+                        "gradient_boosting": "trees", "svm": "kernels"}
+    assert all(acc > 0.85 for acc in zoo.scores.values()), zoo.scores
+
+
+def test_zoo_is_seeded():
+    a, b = datasets.model_zoo(random_state=1), datasets.model_zoo(random_state=1)
+    np.testing.assert_array_equal(a["random_forest"].predict_proba(a.X_test), b["random_forest"].predict_proba(b.X_test))
+
+
+def test_every_zoo_model_explained_side_by_side(zoo):
+    X = zoo.X_test.iloc[:3]
+    outputs = {}
+    for name, model in zoo.items():
+        r = explain(model, X, background=zoo.X_train.iloc[:40], method_params={"lime": {"num_samples": 500}})
+        assert "shap" in r.methods and "lime" in r.methods
+        assert all(e.values.shape == (3, 10) for e in r)
+        outputs[name] = r["shap"].output
+    assert outputs == {"glm": "margin", "naive_bayes": "margin", "random_forest": "probability",
+                       "gradient_boosting": "margin", "svm": "margin"}
+
+
+def test_demo_command_writes_json(tmp_path):
+    out = tmp_path / "demo.json"
+    proc = subprocess.run([sys.executable, "-m", "explain", "demo", "--rows", "2", "--out", str(out), "--quiet"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "random_forest" in proc.stdout and "mean" in proc.stdout
+    record = json.loads(out.read_text())
+    assert set(record["models"]) == {"glm", "naive_bayes", "random_forest", "gradient_boosting", "svm"}
+    shap_glm = next(e for e in record["models"]["glm"] if e["method"] == "shap")
+    assert np.asarray(shap_glm["values"]).shape == (2, 10)
+    assert record["provenance"]["seed"] == 0
+    assert not list(tmp_path.glob(".tmp-*"))

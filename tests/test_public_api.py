@@ -1,0 +1,28 @@
+"""The exported names are pinned: the public API changes only on purpose."""
+
+import explain
+
+
+def test_exported_names():
+    assert sorted(explain.__all__) == sorted([
+        "explain", "Explanation", "ExplanationSet", "Adapter", "CallableAdapter", "method_names", "datasets",
+        "ExplainError", "NotFittedError", "UnsupportedModelError", "DataError", "BackgroundError",
+        "TargetError", "OutputError", "UnknownMethodError", "MethodNotApplicableError", "AdditivityError",
+    ])
+    for name in explain.__all__:
+        assert hasattr(explain, name), name
+
+
+def test_method_registry_names():
+    assert explain.method_names() == ["coefficients", "naive_bayes", "shap", "shap.tree", "shap.kernel",
+                                      "shap.permutation", "shap.exact", "lime", "random"]
+
+
+def test_import_does_not_pull_optional_libraries():
+    import subprocess
+    import sys
+
+    code = ("import sys, explain; from explain.adapters.base import get_adapter; "
+            "print(','.join(m for m in ('torch', 'xgboost', 'lightgbm', 'shap', 'lime') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
