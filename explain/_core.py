@@ -164,7 +164,8 @@ def _run(method, adapter, X, bg, output, targets, names, random_state, options, 
     for t, rows in _groups(targets, n):
         f = CountingFunction(adapter.output_function(output, t))
         task = Task(adapter=adapter, X=X[rows], background=bg, output=output, target=t, f=f,
-                    feature_names=list(names), random_state=random_state, options=dict(options))
+                    feature_names=list(names), random_state=random_state, options=dict(options),
+                    prediction=prediction[rows])
         result = method.attribute(task)
         values[rows] = result.values
         base[rows] = result.base_values

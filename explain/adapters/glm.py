@@ -66,13 +66,13 @@ class LinearModelAdapter(_LinearBase):
         return self._sign(target) * coef[row]
 
     def _predict(self, X, output):
+        if output == "margin":  # the linear predictor (decision_function without its input checks)
+            coef = np.asarray(self.estimator.coef_, dtype=float)
+            eta = self.transform(X) @ coef.T + self.estimator.intercept_
+            return eta.ravel() if (coef.ndim == 1 or coef.shape[0] == 1) else eta
         Xm = self.as_model_input(X)
         if output == "probability":
             return self.model.predict_proba(Xm)
-        if output == "margin" and self.task == "classification":
-            return self.model.decision_function(Xm)
-        if output == "margin":  # GLM regressor: the linear predictor
-            return self.transform(X) @ np.ravel(self.estimator.coef_) + float(np.ravel(self.estimator.intercept_)[0])
         return self.model.predict(Xm)
 
     def additive_terms(self, X, output, target):

@@ -55,6 +55,8 @@ class Task:
     random_state : int or None
     options : dict
         Method-specific keyword arguments the user passed.
+    prediction : ndarray of shape (n_samples,), optional
+        ``f(X)``, computed once by the engine for the local-accuracy check.
     """
 
     adapter: Adapter
@@ -66,6 +68,7 @@ class Task:
     feature_names: list
     random_state: int | None = 0
     options: dict = field(default_factory=dict)
+    prediction: np.ndarray | None = None
 
 
 @dataclass

@@ -74,7 +74,8 @@ def _tree_shap(task: Task) -> Attribution:
         values = raw
     out_bg = task.f(task.background)
     base = float(np.mean(out_bg))
-    prediction = task.adapter.output_function(task.output, task.target)(task.X)
+    prediction = task.prediction if task.prediction is not None else \
+        a.output_function(task.output, task.target)(task.X)
     gap = float(np.max(np.abs(base + values.sum(axis=1) - prediction)))
     scale = max(1.0, float(np.max(np.abs(prediction))))
     exact = gap <= 1e-6 * scale
