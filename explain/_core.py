@@ -13,6 +13,7 @@ from typing import Iterable
 
 import numpy as np
 
+from ._images import pixel_names, resolve_groups, split_images
 from ._validation import check_data, suggest
 from .adapters.base import CountingFunction, get_adapter
 from .errors import AdditivityError, MethodNotApplicableError, UnknownMethodError
@@ -23,31 +24,43 @@ __all__ = ["explain", "resolve_methods", "ADDITIVITY_RTOL"]
 
 ADDITIVITY_RTOL = 1e-6
 _AUTO_NATIVE = {"glm": "coefficients", "naive_bayes": "naive_bayes"}
+_AUTO_TORCH = ["integrated_gradients", "shap", "saliency"]
 MAX_DEFAULT_BACKGROUND = 100
 
 
-def resolve_methods(methods, adapter, output: str, n_features: int) -> list:
+def _reason(method, adapter, output, n_features, images, grouped):
+    """Why ``method`` cannot run here, or None."""
+    if grouped and not method.supports_groups:
+        return "it attributes single features; feature_groups is for " + \
+            ", ".join(n for n in method_names() if get_method(n).supports_groups)
+    if method.images_only and not images:
+        return "it explains images only; pass X as (N, C, H, W) or give image_shape"
+    return method.applies(adapter, output, n_features)
+
+
+def resolve_methods(methods, adapter, output: str, n_features: int, *, images=False, grouped=False) -> list:
     """Method objects for ``methods`` ("auto", a name, or names), checked against the model."""
+    check = lambda m: _reason(m, adapter, output, n_features, images, grouped)
     if methods is None or methods == "auto":
-        names = [n for n in (_AUTO_NATIVE.get(adapter.family), "shap", "lime") if n]
-        objs = [get_method(n) for n in names]
-        return [m for m in objs if m.applies(adapter, output, n_features) is None]
+        names = _AUTO_TORCH if adapter.family == "torch" else \
+            [n for n in (_AUTO_NATIVE.get(adapter.family), "shap", "lime") if n]
+        return [m for m in (get_method(n) for n in names) if check(m) is None]
     if isinstance(methods, str):
         methods = [methods]
     known = method_names()
     chosen = []
     for name in dict.fromkeys(methods):
         if name == "auto":
-            chosen += [m for m in resolve_methods("auto", adapter, output, n_features)
-                       if m.name not in {c.name for c in chosen}]
+            chosen += [m for m in resolve_methods("auto", adapter, output, n_features, images=images,
+                                                  grouped=grouped) if m.name not in {c.name for c in chosen}]
             continue
         if not isinstance(name, str) or name not in known:
             raise UnknownMethodError(f"unknown method {name!r}.{suggest(str(name), known)} "
                                      f"Valid methods: {', '.join(known)}.")
         method = get_method(name)
-        reason = method.applies(adapter, output, n_features)
+        reason = check(method)
         if reason:
-            valid = [n for n in known if get_method(n).applies(adapter, output, n_features) is None]
+            valid = [n for n in known if check(get_method(n)) is None]
             raise MethodNotApplicableError(
                 f"method {name!r} does not apply to {adapter.name} ({adapter.family}, output={output!r}): "
                 f"{reason}. Methods that apply: {', '.join(valid)}.")
@@ -77,7 +90,8 @@ def _check_local_accuracy(method, exact, values, base, prediction, params):
 
 
 def explain(model, X, *, methods="auto", background=None, target=None, output="auto",
-            feature_names=None, random_state=0, method_params=None, name=None) -> ExplanationSet:
+            feature_names=None, random_state=0, method_params=None, name=None, image_shape=None,
+            feature_groups=None) -> ExplanationSet:
     """Explain a fitted model's predictions on ``X`` with several attribution methods.
 
     Parameters
@@ -87,8 +101,10 @@ def explain(model, X, *, methods="auto", background=None, target=None, output="a
         results), Naive Bayes, tree ensembles (scikit-learn, XGBoost,
         LightGBM), kernel models (SVC, SVR, KernelRidge, ...), or any function
         wrapped in :class:`CallableAdapter`.
-    X : array-like or DataFrame of shape (n_samples, n_features)
-        Rows to explain. DataFrame column names become feature names.
+    X : array-like, DataFrame or tensor of shape (n_samples, n_features) or (n_samples, C, H, W)
+        Rows to explain. DataFrame column names become feature names. Images
+        (3-D or 4-D arrays) are explained pixel by pixel for every family: a
+        model fitted on flat pixels gets them flattened.
     methods : "auto", str or list of str, default="auto"
         Attribution methods by name. "auto" runs the family's own exact method
         (coefficients, naive_bayes) if it has one, then "shap" and "lime".
@@ -109,6 +125,13 @@ def explain(model, X, *, methods="auto", background=None, target=None, output="a
         Per-method keyword arguments, e.g. ``{"lime": {"num_samples": 1000}}``.
     name : str, optional
         Model name shown in results (default: the class name).
+    image_shape : tuple of int, optional
+        Shape of one image when X holds flat pixels (e.g. ``(1, 8, 8)`` for
+        the 64 digit columns); explanations then carry it.
+    feature_groups : "patches:k" or int array, optional
+        Attribute groups of pixels/features jointly (k x k patches, or a
+        segmentation with one label per pixel). Methods that support groups:
+        "occlusion", "feature_ablation", "lime", "shap.kernel".
 
     Returns
     -------
@@ -126,22 +149,31 @@ def explain(model, X, *, methods="auto", background=None, target=None, output="a
     (5, 30)
     """
     adapter = get_adapter(model, name=name)
-    X_in = adapter.adapt_input(X)
-    Xa, names = check_data(X_in, n_features=adapter.n_features_in, feature_names=feature_names,
-                           expected_names=adapter.feature_names_in, default_names=adapter.default_feature_names)
+    X_in, image_shape = split_images(X, image_shape)
+    defaults = adapter.default_feature_names if image_shape is None else pixel_names(image_shape)
+    Xa, names = check_data(adapter.adapt_input(X_in), n_features=adapter.n_features_in,
+                           feature_names=feature_names, expected_names=adapter.feature_names_in,
+                           default_names=defaults)
+    if image_shape is not None and feature_names is None and adapter.feature_names_in is None:
+        names = pixel_names(image_shape)
     if background is None:
         bg = _default_background(Xa, random_state)
     else:
-        bg, _ = check_data(adapter.adapt_input(background), n_features=Xa.shape[1],
+        bg_in, bg_shape = split_images(background, image_shape, what="background")
+        bg, _ = check_data(adapter.adapt_input(bg_in), n_features=Xa.shape[1],
                            expected_names=adapter.feature_names_in, what="background")
+    groups = resolve_groups(feature_groups, image_shape, Xa.shape[1])
+    adapter.prepare(Xa, image_shape)
     output = adapter.check_output(output)
     targets = adapter.resolve_target(target, Xa, output)
-    chosen = resolve_methods(methods, adapter, output, Xa.shape[1])
+    chosen = resolve_methods(methods, adapter, output, Xa.shape[1], images=image_shape is not None,
+                             grouped=groups is not None)
     prediction = adapter.predict(Xa, output)
     prediction = prediction[:, 0] if targets is None else prediction[np.arange(len(Xa)), targets]
     method_params = dict(method_params or {})
+    context = dict(image_shape=image_shape, groups=groups)
     explanations = [_run(m, adapter, Xa, bg, output, targets, names, random_state,
-                         dict(method_params.get(m.name, {})), prediction) for m in chosen]
+                         dict(method_params.get(m.name, {})), prediction, context) for m in chosen]
     return ExplanationSet(explanations, model_name=adapter.name)
 
 
@@ -153,7 +185,8 @@ def _groups(targets, n) -> Iterable[tuple[int | None, np.ndarray]]:
         yield int(t), np.flatnonzero(targets == t)
 
 
-def _run(method, adapter, X, bg, output, targets, names, random_state, options, prediction) -> Explanation:
+def _run(method, adapter, X, bg, output, targets, names, random_state, options, prediction,
+         context) -> Explanation:
     n, d = X.shape
     values = np.empty((n, d))
     base = np.empty(n)
@@ -165,7 +198,7 @@ def _run(method, adapter, X, bg, output, targets, names, random_state, options, 
         f = CountingFunction(adapter.output_function(output, t))
         task = Task(adapter=adapter, X=X[rows], background=bg, output=output, target=t, f=f,
                     feature_names=list(names), random_state=random_state, options=dict(options),
-                    prediction=prediction[rows])
+                    prediction=prediction[rows], **context)
         result = method.attribute(task)
         values[rows] = result.values
         base[rows] = result.base_values
@@ -183,8 +216,11 @@ def _run(method, adapter, X, bg, output, targets, names, random_state, options, 
                   family=adapter.family)
     if options:
         params["options"] = options
+    if context["groups"] is not None:
+        params["n_groups"] = int(context["groups"].max()) + 1
     if method.additive:
         _check_local_accuracy(method.name, exact, values, base, prediction, params)
     return Explanation(values, base, X, names, output=output, method=method.name, model_name=adapter.name,
-                       target=targets, seconds=seconds, n_model_evals=n_evals, params=params)
+                       target=targets, seconds=seconds, n_model_evals=n_evals, params=params,
+                       image_shape=context["image_shape"])
 

@@ -86,6 +86,9 @@ class Explanation:
                  model_name, target=None, seconds=0.0, n_model_evals=0, params=None,
                  image_shape=None):
         values = np.asarray(values, dtype=float)
+        if image_shape is not None and values.ndim > 2:  # image-shaped input: store flat
+            values = values.reshape(values.shape[0], -1)
+            data = np.asarray(data).reshape(values.shape[0], -1)
         if values.ndim != 2:
             raise ValueError(f"values must be 2-D (n_samples, n_features), got shape {values.shape}")
         n, d = values.shape
@@ -121,7 +124,10 @@ class Explanation:
         set_(self, "_seconds", float(seconds))
         set_(self, "_n_model_evals", int(n_model_evals))
         set_(self, "_params", _freeze(dict(params or {})))
-        set_(self, "_image_shape", None if image_shape is None else tuple(int(s) for s in image_shape))
+        image_shape = None if image_shape is None else tuple(int(s) for s in image_shape)
+        if image_shape is not None and int(np.prod(image_shape)) != d:
+            raise ValueError(f"image_shape {image_shape} does not hold {d} features")
+        set_(self, "_image_shape", image_shape)
 
     def __setattr__(self, name, value):
         raise AttributeError(f"Explanation is immutable; cannot set {name!r}")
@@ -130,9 +136,24 @@ class Explanation:
         raise AttributeError(f"Explanation is immutable; cannot delete {name!r}")
 
     # -- read-only attributes -------------------------------------------------
-    values = property(lambda self: self._values, doc="ndarray (n_samples, n_features), read-only.")
+    @property
+    def values(self) -> np.ndarray:
+        """ndarray (n_samples, n_features), or (n_samples, *image_shape) for images; read-only."""
+        return self._values if self._image_shape is None else \
+            self._values.reshape((self._values.shape[0],) + self._image_shape)
+
+    @property
+    def data(self) -> np.ndarray:
+        """The explained rows, shaped like ``values``; read-only."""
+        return self._data if self._image_shape is None else \
+            self._data.reshape((self._data.shape[0],) + self._image_shape)
+
+    @property
+    def flat_values(self) -> np.ndarray:
+        """Values as (n_samples, n_features) whatever the input shape (what metrics use)."""
+        return self._values
+
     base_values = property(lambda self: self._base_values, doc="ndarray (n_samples,), read-only.")
-    data = property(lambda self: self._data, doc="The explained rows, read-only.")
     output = property(lambda self: self._output, doc='"margin", "probability" or "raw".')
     target = property(lambda self: self._target, doc="Explained class index per row, or None.")
     method = property(lambda self: self._method, doc="Name of the method.")
@@ -149,7 +170,7 @@ class Explanation:
 
     @property
     def shape(self) -> tuple[int, int]:
-        """(n_samples, n_features)."""
+        """(n_samples, n_features), the flat shape."""
         return self._values.shape
 
     def __len__(self) -> int:
@@ -207,7 +228,7 @@ class Explanation:
     # -- conversions ------------------------------------------------------------
     def global_importance(self) -> pd.Series:
         """Mean absolute attribution per feature, largest first."""
-        imp = np.abs(self._values).mean(axis=0)
+        imp = np.abs(self._values).mean(axis=0)  # flat, one entry per feature
         return pd.Series(imp, index=self.feature_names, name="mean_abs_attribution").sort_values(
             ascending=False, kind="stable")
 
@@ -231,16 +252,17 @@ class Explanation:
         import shap
 
         return shap.Explanation(
-            values=np.array(self._values),
+            values=np.array(self.values),
             base_values=np.array(self._base_values),
-            data=np.array(self._data),
-            feature_names=self.feature_names,
+            data=np.array(self.data),
+            feature_names=self.feature_names if self._image_shape is None else None,
         )
 
     def __repr__(self) -> str:
         n, d = self.shape
+        shape = f", image_shape={self._image_shape}" if self._image_shape else ""
         return (f"Explanation(method={self._method!r}, model={self._model_name!r}, "
-                f"output={self._output!r}, n_samples={n}, n_features={d})")
+                f"output={self._output!r}, n_samples={n}, n_features={d}{shape})")
 
 
 class ExplanationSet:

@@ -14,8 +14,10 @@ def test_exported_names():
 
 
 def test_method_registry_names():
-    assert explain.method_names() == ["coefficients", "naive_bayes", "shap", "shap.tree", "shap.kernel",
-                                      "shap.permutation", "shap.exact", "lime", "random"]
+    assert explain.method_names() == [
+        "coefficients", "naive_bayes", "shap", "shap.tree", "shap.kernel", "shap.permutation", "shap.exact",
+        "shap.partition", "lime", "integrated_gradients", "saliency", "input_x_gradient", "deeplift",
+        "deeplift_shap", "gradient_shap", "occlusion", "feature_ablation", "random"]
 
 
 def test_import_does_not_pull_optional_libraries():

@@ -90,6 +90,8 @@ def _builders():
         "SVR": _sk(SVR, "regression"),
         "KernelRidge": _sk(lambda: KernelRidge(kernel="rbf", alpha=0.1), "regression"),
         "CallableAdapter": _callable,
+        "torch-CNN": _torch_cnn,
+        "torch-MLP": _torch_mlp,
     }
 
 
@@ -110,6 +112,29 @@ def _callable():
 
     X, _ = make_data(task="regression")
     return CallableAdapter(lambda Z: np.tanh(Z[:, 0]) * Z[:, 1] + Z[:, 2], task="regression"), X
+
+
+def _torch_cnn():
+    """An untrained (seeded) small CNN on random 8x8 images: the adapter contract needs no training."""
+    import torch
+
+    from explain._cnn import make_cnn
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = make_cnn(4)
+    rng = np.random.default_rng(0)
+    return model.eval(), rng.uniform(size=(60, 1, 8, 8)).astype(np.float32).astype(float)
+
+
+def _torch_mlp():
+    import torch
+
+    X, _ = make_data(task="regression")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(X.shape[1], 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
+    return model.eval(), X
 
 
 MODEL_NAMES = list(_builders())

@@ -30,6 +30,7 @@ _REGISTRY = (
     "explain.adapters.naive_bayes:NaiveBayesAdapter",
     "explain.adapters.trees:TreeAdapter",
     "explain.adapters.kernels:KernelAdapter",
+    "explain.adapters.torch:TorchAdapter",
 )
 
 # Pipeline steps that map each input column to one output column, in order. In
@@ -106,6 +107,9 @@ class Adapter:
 
     def setup(self) -> None:
         """Read the fitted model's facts (task, classes, outputs); runs after check_fitted."""
+
+    def prepare(self, X: np.ndarray, image_shape) -> None:
+        """Hook run once the data is validated (torch learns its input shape here)."""
 
     def adapt_input(self, X):
         """Hook to accept a model-specific input form before validation (default: as is)."""

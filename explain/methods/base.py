@@ -30,7 +30,16 @@ _REGISTRY = {
     "shap.kernel": "explain.methods.shap_:ShapKernel",
     "shap.permutation": "explain.methods.shap_:ShapPermutation",
     "shap.exact": "explain.methods.shap_:ShapExact",
+    "shap.partition": "explain.methods.shap_:ShapPartition",
     "lime": "explain.methods.lime_:Lime",
+    "integrated_gradients": "explain.methods.captum_:IntegratedGradients",
+    "saliency": "explain.methods.captum_:Saliency",
+    "input_x_gradient": "explain.methods.captum_:InputXGradient",
+    "deeplift": "explain.methods.captum_:DeepLift",
+    "deeplift_shap": "explain.methods.captum_:DeepLiftShap",
+    "gradient_shap": "explain.methods.captum_:GradientShap",
+    "occlusion": "explain.methods.captum_:Occlusion",
+    "feature_ablation": "explain.methods.captum_:FeatureAblation",
     "random": "explain.methods.baseline:RandomAttribution",
 }
 
@@ -57,6 +66,10 @@ class Task:
         Method-specific keyword arguments the user passed.
     prediction : ndarray of shape (n_samples,), optional
         ``f(X)``, computed once by the engine for the local-accuracy check.
+    image_shape : tuple of int, optional
+        Shape of one image when the features are pixels.
+    groups : ndarray of shape (n_features,), optional
+        Group label (0..G-1) of each feature when attributing groups jointly.
     """
 
     adapter: Adapter
@@ -69,6 +82,8 @@ class Task:
     random_state: int | None = 0
     options: dict = field(default_factory=dict)
     prediction: np.ndarray | None = None
+    image_shape: tuple | None = None
+    groups: np.ndarray | None = None
 
 
 @dataclass
@@ -96,12 +111,18 @@ class Method:
         Values are meant to sum to output minus base; the gap is reported.
     stochastic : bool
         Results depend on ``random_state``.
+    supports_groups : bool
+        Attributes groups of features jointly when ``feature_groups`` is given.
+    images_only : bool
+        Needs image-shaped input.
     """
 
     name: ClassVar[str] = ""
     exact: ClassVar[bool] = False
     additive: ClassVar[bool] = False
     stochastic: ClassVar[bool] = False
+    supports_groups: ClassVar[bool] = False
+    images_only: ClassVar[bool] = False
 
     def applies(self, adapter: Adapter, output: str, n_features: int) -> str | None:
         """None if the method can explain this model in this output, else the reason why not."""

@@ -19,7 +19,8 @@ from ..errors import MethodNotApplicableError
 from ._enumeration import enumerate_shapley
 from .base import Attribution, Method, Task, closed_form
 
-__all__ = ["Shap", "ShapTree", "ShapKernel", "ShapPermutation", "ShapExact", "MAX_EXACT_FEATURES"]
+__all__ = ["Shap", "ShapTree", "ShapKernel", "ShapPermutation", "ShapExact", "ShapPartition",
+           "MAX_EXACT_FEATURES"]
 
 MAX_EXACT_FEATURES = 12
 
@@ -86,9 +87,44 @@ def _tree_shap(task: Task) -> Attribution:
     return Attribution(values, np.full(Z.shape[0], base), params, exact=exact)
 
 
+def _grouped_kernel_shap(task: Task, nsamples) -> Attribution:
+    """KernelSHAP over feature groups: a group present takes x's values, absent the background's.
+
+    Each group's value is spread evenly over its features, so rows still sum to
+    f(x) - E f(background).
+    """
+    import shap
+
+    groups = task.groups
+    n_groups = int(groups.max()) + 1
+    sizes = np.bincount(groups, minlength=n_groups)
+    if nsamples in (None, "auto"):
+        nsamples = 2 * n_groups + 2048
+    bg = task.background
+    values = np.empty(task.X.shape)
+    base = float(np.mean(task.f(bg)))
+    for i, x in enumerate(task.X):  # one KernelSHAP game per row; each evaluation is one batched call
+        def game(masks, x=x):
+            present = np.asarray(masks, dtype=bool)[:, groups]
+            mixed = np.where(present[:, None, :], x[None, None, :], bg[None, :, :])
+            return task.f(mixed.reshape(-1, x.shape[0])).reshape(len(masks), -1).mean(axis=1)
+
+        with _seeded_global_numpy(task.random_state), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            explainer = shap.KernelExplainer(game, np.zeros((1, n_groups)), link="identity")
+            phi = np.asarray(explainer.shap_values(np.ones((1, n_groups)), nsamples=int(nsamples), l1_reg=False,
+                                                   silent=True), dtype=float).reshape(-1)
+        values[i] = (phi / sizes)[groups]
+    return Attribution(values, np.full(task.X.shape[0], base),
+                       {"algorithm": "KernelSHAP over feature groups (group value spread evenly over its features)",
+                        "nsamples": int(nsamples), "l1_reg": False}, exact=False)
+
+
 def _kernel_shap(task: Task, nsamples) -> Attribution:
     import shap
 
+    if task.groups is not None:
+        return _grouped_kernel_shap(task, nsamples)
     d = task.X.shape[1]
     if nsamples in (None, "auto"):
         nsamples = 2 * d + 2048
@@ -121,6 +157,10 @@ class Shap(Method):
         note = None
         if a.is_additive(task.output):
             return closed_form(task)
+        if a.family == "torch":
+            from .captum_ import deeplift_shap
+
+            return deeplift_shap(task)
         if a.family == "trees" and a.columnwise:
             try:
                 result = _tree_shap(task)
@@ -160,6 +200,7 @@ class ShapKernel(Method):
     name = "shap.kernel"
     additive = True
     stochastic = True
+    supports_groups = True
 
     def attribute(self, task):
         return _kernel_shap(task, task.options.get("nsamples", "auto"))
@@ -208,3 +249,34 @@ class ShapExact(Method):
             out = explainer(task.X, silent=True)
         return Attribution(np.asarray(out.values, dtype=float), np.asarray(out.base_values, dtype=float),
                            {"algorithm": "shap.ExactExplainer"})
+
+
+class ShapPartition(Method):
+    """``shap.PartitionExplainer`` with shap's image masker (blurred pixels stand in for absent ones)."""
+
+    name = "shap.partition"
+    additive = True
+    images_only = True
+
+    def attribute(self, task):
+        import shap
+
+        shape = tuple(task.image_shape)
+        chw = len(shape) == 3
+        hwc = (shape[1], shape[2], shape[0]) if chw else shape + (1,)
+        to_flat = (lambda imgs: np.moveaxis(imgs, -1, 1).reshape(len(imgs), -1)) if chw else \
+            (lambda imgs: imgs.reshape(len(imgs), -1))
+        images = task.X.reshape((-1,) + shape)
+        images = np.moveaxis(images, 1, -1) if chw else images[..., None]
+        blur = task.options.get("masker", "blur(3,3)")
+        masker = shap.maskers.Image(blur, hwc)
+        max_evals = int(task.options.get("max_evals", 500))
+        explainer = shap.PartitionExplainer(lambda imgs: task.f(to_flat(np.asarray(imgs, dtype=float))), masker)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = explainer(images, max_evals=max_evals, batch_size=int(task.options.get("batch_size", 100)),
+                            silent=True)
+        values = to_flat(np.asarray(out.values, dtype=float).reshape((-1,) + hwc))
+        return Attribution(values, np.asarray(out.base_values, dtype=float).reshape(-1),
+                           {"algorithm": "shap.PartitionExplainer, image masker", "masker": blur,
+                            "max_evals": max_evals})

@@ -21,6 +21,9 @@ N_ROWS, N_BG = 6, 25
 
 def _fingerprint(model):
     """Hash of the fitted state (statsmodels results fill lazy caches, so hash what was fitted)."""
+    if hasattr(model, "state_dict"):  # torch: parameters, buffers and every training flag
+        return joblib.hash(([v.numpy() for v in model.state_dict().values()],
+                            [m.training for m in model.modules()]))
     if hasattr(model, "model") and hasattr(model, "params"):
         return joblib.hash((np.asarray(model.params), model.model.exog, model.model.endog))
     return joblib.hash(model)
@@ -49,11 +52,12 @@ def run(fitted):
 
 def test_shapes_and_names(run):
     X = run["X"]
-    n, d = X.shape
+    n, d = X.shape[0], int(np.prod(X.shape[1:]))
     names = list(X.columns) if isinstance(X, pd.DataFrame) else None
     assert len(run["first"]) >= 2
     for e in run["first"]:
-        assert e.values.shape == (n, d)
+        assert e.values.shape == np.shape(X)  # images keep their shape, rows stay (n, d)
+        assert e.flat_values.shape == (n, d)
         assert e.base_values.shape == (n,)
         np.testing.assert_array_equal(e.data, np.asarray(X, dtype=float))
         assert len(e.feature_names) == d
@@ -62,6 +66,7 @@ def test_shapes_and_names(run):
         assert np.all(np.isfinite(e.values))
         assert e.output in ("margin", "probability", "raw")
         adapter = get_adapter(run["model"])
+        adapter.prepare(np.asarray(X, dtype=float).reshape(n, -1), e.image_shape)
         if adapter.task == "classification":
             assert e.target is not None and e.target.shape == (n,)
         else:
@@ -88,10 +93,12 @@ def test_immutable(run):
 
 def test_local_accuracy(run):
     adapter = get_adapter(run["model"])
+    flat = np.asarray(run["X"], dtype=float).reshape(len(run["X"]), -1)
+    adapter.prepare(flat, run["first"][run["first"].methods[0]].image_shape)
     for e in run["first"]:
-        out = adapter.predict(np.asarray(run["X"], dtype=float), e.output)
+        out = adapter.predict(flat, e.output)
         pred = out[:, 0] if e.target is None else out[np.arange(len(e)), e.target]
-        gap = np.abs(e.base_values + e.values.sum(axis=1) - pred)
+        gap = np.abs(e.base_values + e.flat_values.sum(axis=1) - pred)
         if e.params["exact"]:
             assert gap.max() <= 1e-6 * max(1.0, np.abs(pred).max()), (e.method, gap.max())
         if e.method.startswith("shap") or e.method in ("coefficients", "naive_bayes"):

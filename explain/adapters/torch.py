@@ -1,0 +1,170 @@
+"""PyTorch models: CNNs on images (N, C, H, W) and MLPs on tabular rows.
+
+The adapter runs the model in eval mode without changing its state: every
+module's training flag and the grad mode are restored afterwards, and the
+parameters are never written. Forward passes are batched (``batch_size``) on
+the model's device. torch is imported only when a torch model arrives.
+
+Outputs: a model with one output unit is a regressor ("raw"); with k >= 2
+outputs it is a classifier whose logits are the margin and whose softmax is
+the probability.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+
+import numpy as np
+
+from ..errors import DataError
+from .base import Adapter
+
+__all__ = ["TorchAdapter"]
+
+
+class TorchAdapter(Adapter):
+    """Any ``torch.nn.Module``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    batch_size : int, default=256
+        Rows per forward pass.
+    task : {"auto", "classification", "regression"}
+        "auto": classification when the model has two or more outputs.
+    classes : sequence, optional
+        Class labels (default 0..k-1).
+    name : str, optional
+    """
+
+    family = "torch"
+    model_types = ("torch.Module",)
+
+    def __init__(self, model, *, estimator=None, preprocess=None, name=None, batch_size=256, task="auto",
+                 classes=None):
+        super().__init__(model, estimator=estimator, preprocess=preprocess, name=name)
+        self.batch_size = int(batch_size)
+        self._task = task
+        self._classes = classes
+        self.input_shape: tuple | None = None
+
+    def check_fitted(self) -> None:
+        return None
+
+    @property
+    def n_features_in(self):
+        return None
+
+    @property
+    def feature_names_in(self):
+        return None
+
+    # -- torch plumbing ---------------------------------------------------------------------
+    @property
+    def device(self):
+        import torch
+
+        p = next(self.model.parameters(), None)
+        return p.device if p is not None else torch.device("cpu")
+
+    @property
+    def dtype(self):
+        import torch
+
+        p = next(self.model.parameters(), None)
+        return p.dtype if p is not None else torch.float32
+
+    @contextlib.contextmanager
+    def evaluating(self):
+        """Eval mode for the duration, then every module's training flag as it was."""
+        flags = [(m, m.training) for m in self.model.modules()]
+        if self.model.training:
+            warnings.warn(f"{self.name} was in training mode; it is explained in eval mode (dropout off, "
+                          "batch-norm statistics frozen) and put back in training mode afterwards.",
+                          UserWarning, stacklevel=4)
+        self.model.eval()
+        try:
+            yield self.model
+        finally:
+            for module, flag in flags:
+                module.training = flag
+
+    def to_tensor(self, X: np.ndarray):
+        """Flat rows -> a tensor in the model's input shape, dtype and device."""
+        import torch
+
+        shape = (-1,) + tuple(self.input_shape) if self.input_shape else (X.shape[0], -1)
+        return torch.as_tensor(np.asarray(X).reshape(shape), dtype=self.dtype, device=self.device)
+
+    def output_module(self, output: str):
+        """An ``nn.Module`` giving the model's output in ``output`` space (for captum)."""
+        import torch
+
+        model = self.model
+
+        class _Output(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.inner = model
+                self.softmax = torch.nn.Softmax(dim=1)
+
+            def forward(self, x):
+                out = self.inner(x)
+                if out.ndim == 1:
+                    out = out[:, None]
+                return self.softmax(out) if output == "probability" else out
+
+        return _Output()
+
+    def prepare(self, X: np.ndarray, image_shape) -> None:
+        """Learn the input shape and, from one forward pass, the task and classes."""
+        import torch
+
+        self.input_shape = tuple(image_shape) if image_shape is not None else (X.shape[1],)
+        first = self._first_layer_channels()
+        if image_shape is not None and first is not None and len(self.input_shape) == 3 \
+                and self.input_shape[0] != first:
+            raise DataError(f"{self.name} takes images with {first} channel(s); X has {self.input_shape[0]} "
+                            f"(images of shape {self.input_shape}). Pass X as (N, {first}, H, W).")
+        try:
+            with self.evaluating(), torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                out = self.model(self.to_tensor(X[:1]))
+        except Exception as exc:
+            hint = ("pass images as an array of shape (N, C, H, W)" if image_shape is None else
+                    f"images of shape {tuple(image_shape)} do not fit it")
+            raise DataError(f"{self.name} could not run on the input ({type(exc).__name__}: {exc}); {hint}.") \
+                from None
+        k = 1 if out.ndim == 1 else int(out.shape[1])
+        task = self._task if self._task != "auto" else ("classification" if k >= 2 else "regression")
+        if task == "classification":
+            self.task = "classification"
+            self.classes = np.asarray(self._classes if self._classes is not None else np.arange(k))
+            self.outputs, self.natural_output = ("margin", "probability"), "margin"
+        else:
+            self.task, self.classes, self.outputs, self.natural_output = "regression", None, ("raw",), "raw"
+
+    def _first_layer_channels(self):
+        for m in self.model.modules():
+            if hasattr(m, "in_channels"):
+                return int(m.in_channels)
+            if hasattr(m, "in_features"):
+                return None
+        return None
+
+    def _predict(self, X, output):
+        import torch
+
+        module = self.output_module(output)
+        outs = []
+        with self.evaluating(), torch.no_grad():
+            for start in range(0, X.shape[0], self.batch_size):
+                outs.append(module(self.to_tensor(X[start:start + self.batch_size])).detach().cpu().numpy())
+        out = np.concatenate(outs).astype(float)
+        return out[:, 0] if out.shape[1] == 1 and self.task == "regression" else out
+
+    def describe(self):
+        d = super().describe()
+        d.update(input_shape=self.input_shape, batch_size=self.batch_size)
+        return d
