@@ -165,11 +165,11 @@ def explain(model, X, *, methods="auto", background=None, target=None, output="a
     groups = resolve_groups(feature_groups, image_shape, Xa.shape[1])
     adapter.prepare(Xa, image_shape)
     output = adapter.check_output(output)
-    targets = adapter.resolve_target(target, Xa, output)
     chosen = resolve_methods(methods, adapter, output, Xa.shape[1], images=image_shape is not None,
                              grouped=groups is not None)
-    prediction = adapter.predict(Xa, output)
-    prediction = prediction[:, 0] if targets is None else prediction[np.arange(len(Xa)), targets]
+    predicted = adapter.predict(Xa, output)
+    targets = adapter.resolve_target(target, Xa, output, predicted)
+    prediction = predicted[:, 0] if targets is None else predicted[np.arange(len(Xa)), targets]
     method_params = dict(method_params or {})
     context = dict(image_shape=image_shape, groups=groups)
     explanations = [_run(m, adapter, Xa, bg, output, targets, names, random_state,
@@ -194,11 +194,15 @@ def _run(method, adapter, X, bg, output, targets, names, random_state, options, 
     exact = method.exact
     n_evals = 0
     start = time.perf_counter()
-    for t, rows in _groups(targets, n):
-        f = CountingFunction(adapter.output_function(output, t))
+    if method.per_row_targets:  # one call, a class per row
+        blocks = [(None, np.arange(n), CountingFunction(lambda Z: adapter.predict(Z, output)), targets)]
+    else:  # one call per explained class, with that class's scalar output
+        blocks = [(t, rows, CountingFunction(adapter.output_function(output, t)), None)
+                  for t, rows in _groups(targets, n)]
+    for t, rows, f, row_targets in blocks:
         task = Task(adapter=adapter, X=X[rows], background=bg, output=output, target=t, f=f,
                     feature_names=list(names), random_state=random_state, options=dict(options),
-                    prediction=prediction[rows], **context)
+                    prediction=prediction[rows], targets=row_targets, **context)
         result = method.attribute(task)
         values[rows] = result.values
         base[rows] = result.base_values

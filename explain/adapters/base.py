@@ -211,12 +211,14 @@ class Adapter:
         col = 0 if target is None else int(target)
         return lambda X: self.predict(X, output)[:, col]
 
-    def resolve_target(self, target, X: np.ndarray, output: str) -> np.ndarray | None:
+    def resolve_target(self, target, X: np.ndarray, output: str, predicted: np.ndarray | None = None
+                       ) -> np.ndarray | None:
         """Class index per row: ``None`` for regression, else from ``target``.
 
         ``target=None`` explains the positive class of a binary classifier and
         the predicted class of a multiclass one. ``target`` may be a class
-        label, a class index, or one of those per row.
+        label, a class index, or one of those per row. ``predicted`` is
+        ``predict(X, output)`` when the caller has it already.
         """
         if self.task != "classification":
             if target is not None:
@@ -228,7 +230,7 @@ class Adapter:
         if target is None:
             if k == 2:
                 return np.ones(n, dtype=int)
-            return np.argmax(self.predict(X, output), axis=1).astype(int)
+            return np.argmax(self.predict(X, output) if predicted is None else predicted, axis=1).astype(int)
         values = np.atleast_1d(np.asarray(target, dtype=object))
         if values.shape[0] not in (1, n) or values.ndim != 1:
             raise TargetError(f"target must be one class or one per row ({n}), got shape {values.shape}.")

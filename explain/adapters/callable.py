@@ -74,11 +74,11 @@ class CallableAdapter(Adapter):
     def feature_names_in(self):
         return self._names
 
-    def resolve_target(self, target, X, output):
+    def resolve_target(self, target, X, output, predicted=None):
         if self.task == "classification" and self.classes is None:
             width = np.asarray(self.fn(X[:1])).reshape(1, -1).shape[1]
             self.classes = np.arange(max(width, 2))
-        return super().resolve_target(target, X, output)
+        return super().resolve_target(target, X, output, predicted)
 
     def _predict(self, X, output):
         out = np.asarray(self.fn(X), dtype=float)

@@ -70,6 +70,9 @@ class Task:
         Shape of one image when the features are pixels.
     groups : ndarray of shape (n_features,), optional
         Group label (0..G-1) of each feature when attributing groups jointly.
+    targets : ndarray of shape (n_samples,), optional
+        Class per row, for methods with ``per_row_targets``: they get every row
+        in one Task, ``target`` None, and ``f`` returning all outputs (n, k).
     """
 
     adapter: Adapter
@@ -84,6 +87,7 @@ class Task:
     prediction: np.ndarray | None = None
     image_shape: tuple | None = None
     groups: np.ndarray | None = None
+    targets: np.ndarray | None = None
 
 
 @dataclass
@@ -115,6 +119,9 @@ class Method:
         Attributes groups of features jointly when ``feature_groups`` is given.
     images_only : bool
         Needs image-shaped input.
+    per_row_targets : bool
+        Takes one target per row in a single call (captum does), instead of
+        one call per explained class.
     """
 
     name: ClassVar[str] = ""
@@ -123,6 +130,7 @@ class Method:
     stochastic: ClassVar[bool] = False
     supports_groups: ClassVar[bool] = False
     images_only: ClassVar[bool] = False
+    per_row_targets: ClassVar[bool] = False
 
     def applies(self, adapter: Adapter, output: str, n_features: int) -> str | None:
         """None if the method can explain this model in this output, else the reason why not."""

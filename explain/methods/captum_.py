@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 
 from ..errors import MethodNotApplicableError
+from ._rng import seeded
 from .base import Attribution, Method, Task
 
 __all__ = ["IntegratedGradients", "Saliency", "InputXGradient", "DeepLift", "DeepLiftShap", "GradientShap",
@@ -65,6 +66,7 @@ class _Captum(Method):
     """One captum attribution class; subclasses say which, and with what arguments."""
 
     captum_name = ""
+    per_row_targets = True
     needs_gradients = True
     baseline = "mean"  # "mean" of the background, "background" (all rows), or None
     has_convergence_delta = False
@@ -78,7 +80,8 @@ class _Captum(Method):
         return {}
 
     def rows_per_block(self, task: Task, batch_size: int) -> int:
-        return batch_size
+        """Rows per captum call; captum's own batching works within it."""
+        return int(task.options.get("block_rows", max(batch_size, 2048)))
 
     def attribute(self, task: Task) -> Attribution:
         import captum.attr
@@ -88,7 +91,8 @@ class _Captum(Method):
         counter = _Counter()
         algo = getattr(captum.attr, self.captum_name)(_forward(task, counter))
         batch_size = getattr(a, "batch_size", 256)
-        target = 0 if task.target is None else int(task.target)
+        targets = np.asarray(task.targets) if task.targets is not None else \
+            np.full(task.X.shape[0], 0 if task.target is None else int(task.target))
         if self.baseline == "mean":
             baselines = _tensor(task, task.background.mean(axis=0, keepdims=True))
         elif self.baseline == "background":
@@ -103,13 +107,13 @@ class _Captum(Method):
         values, deltas = [], []
         step = max(1, self.rows_per_block(task, batch_size))
         context = a.evaluating() if a.family == "torch" else contextlib.nullcontext()
-        with context, torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        with context, seeded(task.random_state, torch_too=True), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Setting forward, backward hooks")  # DeepLift's notice
-            torch.manual_seed(0 if task.random_state is None else int(task.random_state))
             for start in range(0, task.X.shape[0], step):
                 inputs = _tensor(task, task.X[start:start + step])
                 if self.needs_gradients:
                     inputs.requires_grad_(True)
+                target = torch.as_tensor(targets[start:start + step], device=inputs.device)
                 out = algo.attribute(inputs, target=target, **kwargs)
                 if self.has_convergence_delta:
                     out, delta = out
@@ -124,9 +128,10 @@ class _Captum(Method):
         return Attribution(np.concatenate(values).astype(float), base, params, row_params=row_params)
 
     def base_values(self, task: Task) -> np.ndarray:
-        """f(mean background) for single-reference methods, mean f(background) otherwise."""
+        """f(mean background) for single-reference methods, mean f(background) otherwise; per row's class."""
         ref = task.background.mean(axis=0, keepdims=True) if self.baseline == "mean" else task.background
-        return np.full(task.X.shape[0], float(np.mean(task.f(ref))))
+        out = np.asarray(task.f(ref)).reshape(ref.shape[0], -1).mean(axis=0)
+        return out[0 if task.targets is None else np.asarray(task.targets)] * np.ones(task.X.shape[0])
 
 
 class IntegratedGradients(_Captum):
@@ -147,17 +152,11 @@ class Saliency(_Captum):
     def kwargs(self, task, batch_size):
         return {"abs": bool(task.options.get("abs", True))}
 
-    def base_values(self, task):
-        return np.full(task.X.shape[0], float(np.mean(task.f(task.background))))
-
 
 class InputXGradient(_Captum):
     """Input times gradient."""
 
     name, captum_name, baseline = "input_x_gradient", "InputXGradient", None
-
-    def base_values(self, task):
-        return np.full(task.X.shape[0], float(np.mean(task.f(task.background))))
 
 
 class DeepLift(_Captum):
@@ -173,7 +172,7 @@ class DeepLiftShap(_Captum):
     additive, has_convergence_delta = True, True
 
     def rows_per_block(self, task, batch_size):
-        return batch_size // max(1, task.background.shape[0])  # captum expands rows x background
+        return max(1, batch_size // max(1, task.background.shape[0]))  # captum expands rows x background
 
 
 class GradientShap(_Captum):
@@ -187,7 +186,7 @@ class GradientShap(_Captum):
                 "stdevs": float(task.options.get("stdevs", 0.0))}
 
     def rows_per_block(self, task, batch_size):
-        return batch_size // int(task.options.get("n_samples", 50))
+        return max(1, batch_size // int(task.options.get("n_samples", 50)))
 
 
 class Occlusion(_Captum):
@@ -216,6 +215,14 @@ class FeatureAblation(_Captum):
     """Replace each feature (or group) by the background mean and record the output change."""
 
     name, captum_name, needs_gradients, supports_groups = "feature_ablation", "FeatureAblation", False, True
+
+    def attribute(self, task):
+        result = super().attribute(task)
+        if task.groups is not None:  # captum gives each pixel its whole group's effect: spread it instead
+            sizes = np.bincount(task.groups)
+            result.values = result.values / sizes[task.groups]
+            result.params["groups"] = "group value spread evenly over its features"
+        return result
 
     def kwargs(self, task, batch_size):
         kw = {"perturbations_per_eval": int(task.options.get("perturbations_per_eval", 16))}

@@ -10,30 +10,19 @@ explainers on any model, as the common yardstick.
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 
 import numpy as np
 
 from ..errors import MethodNotApplicableError
 from ._enumeration import enumerate_shapley
+from ._rng import seeded
 from .base import Attribution, Method, Task, closed_form
 
 __all__ = ["Shap", "ShapTree", "ShapKernel", "ShapPermutation", "ShapExact", "ShapPartition",
            "MAX_EXACT_FEATURES"]
 
 MAX_EXACT_FEATURES = 12
-
-
-@contextlib.contextmanager
-def _seeded_global_numpy(seed):
-    """shap's KernelExplainer samples from the global numpy RNG: seed it, then restore it."""
-    state = np.random.get_state()
-    np.random.seed(None if seed is None else int(seed) % (2 ** 32))
-    try:
-        yield
-    finally:
-        np.random.set_state(state)
 
 
 def _tree_shap(task: Task) -> Attribution:
@@ -109,7 +98,7 @@ def _grouped_kernel_shap(task: Task, nsamples) -> Attribution:
             mixed = np.where(present[:, None, :], x[None, None, :], bg[None, :, :])
             return task.f(mixed.reshape(-1, x.shape[0])).reshape(len(masks), -1).mean(axis=1)
 
-        with _seeded_global_numpy(task.random_state), warnings.catch_warnings():
+        with seeded(task.random_state), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             explainer = shap.KernelExplainer(game, np.zeros((1, n_groups)), link="identity")
             phi = np.asarray(explainer.shap_values(np.ones((1, n_groups)), nsamples=int(nsamples), l1_reg=False,
@@ -128,7 +117,7 @@ def _kernel_shap(task: Task, nsamples) -> Attribution:
     d = task.X.shape[1]
     if nsamples in (None, "auto"):
         nsamples = 2 * d + 2048
-    with _seeded_global_numpy(task.random_state), warnings.catch_warnings():
+    with seeded(task.random_state), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         explainer = shap.KernelExplainer(task.f, task.background, link="identity")
         values = explainer.shap_values(task.X, nsamples=int(nsamples), l1_reg=False, silent=True)
