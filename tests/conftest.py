@@ -36,11 +36,15 @@ def naive_shapley(f, x, background):
     """
     d = len(x)
     phi = np.zeros(d)
+    cache = {}
 
     def v(S):
-        Z = background.copy()
-        Z[:, list(S)] = x[list(S)]
-        return float(np.mean(f(Z)))
+        key = tuple(sorted(S))
+        if key not in cache:
+            Z = background.copy()
+            Z[:, list(key)] = x[list(key)]
+            cache[key] = float(np.mean(f(Z)))
+        return cache[key]
 
     for j in range(d):
         others = [k for k in range(d) if k != j]
@@ -60,3 +64,17 @@ def binary_data():
 def frame_data(binary_data):
     X, y = binary_data
     return pd.DataFrame(X, columns=[f"feat_{j}" for j in range(X.shape[1])]), y
+
+
+@pytest.fixture(scope="session")
+def tabular_zoo():
+    from explain import datasets
+
+    return datasets.model_zoo("tabular")
+
+
+@pytest.fixture(scope="session")
+def image_zoo():
+    from explain import datasets
+
+    return datasets.model_zoo("images")

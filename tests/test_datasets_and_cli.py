@@ -21,8 +21,8 @@ def test_load_tabular_and_images():
 
 
 @pytest.fixture(scope="module")
-def zoo():
-    return datasets.model_zoo("tabular")
+def zoo(tabular_zoo):
+    return tabular_zoo
 
 
 def test_zoo_has_every_family_fitted_and_accurate(zoo):

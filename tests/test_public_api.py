@@ -16,7 +16,7 @@ def test_exported_names():
 def test_method_registry_names():
     assert explain.method_names() == [
         "coefficients", "naive_bayes", "shap", "shap.tree", "shap.kernel", "shap.permutation", "shap.exact",
-        "shap.partition", "lime", "integrated_gradients", "saliency", "input_x_gradient", "deeplift",
+        "shap.partition", "shap.kernel_exact", "lime", "integrated_gradients", "saliency", "input_x_gradient", "deeplift",
         "deeplift_shap", "gradient_shap", "occlusion", "feature_ablation", "random"]
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..adapters.base import Adapter, CountingFunction
 
-__all__ = ["Method", "Task", "Attribution", "get_method", "method_names", "closed_form"]
+__all__ = ["Method", "Task", "Attribution", "get_method", "method_names", "closed_form", "family_reason"]
 
 _REGISTRY = {
     "coefficients": "explain.methods.native:Coefficients",
@@ -31,6 +31,7 @@ _REGISTRY = {
     "shap.permutation": "explain.methods.shap_:ShapPermutation",
     "shap.exact": "explain.methods.shap_:ShapExact",
     "shap.partition": "explain.methods.shap_:ShapPartition",
+    "shap.kernel_exact": "explain.methods.kernel_shapley:KernelExact",
     "lime": "explain.methods.lime_:Lime",
     "integrated_gradients": "explain.methods.captum_:IntegratedGradients",
     "saliency": "explain.methods.captum_:Saliency",
@@ -138,6 +139,15 @@ class Method:
 
     def attribute(self, task: Task) -> Attribution:
         raise NotImplementedError
+
+
+def family_reason(adapter: Adapter, family: str, label: str) -> str | None:
+    """Why a method that reads a family's internals cannot run on ``adapter``, or None."""
+    if adapter.family != family:
+        return f"{label} explains {family} models only"
+    if not adapter.columnwise:
+        return f"{label} needs a pipeline whose preprocessing maps each column to one column (scalers)"
+    return None
 
 
 def method_names() -> list[str]:

@@ -7,7 +7,7 @@ for a GLM, log p(x_j | k) - mean_bg log p(b_j | k) for Naive Bayes.
 
 from __future__ import annotations
 
-from .base import Attribution, Method, Task, closed_form
+from .base import Attribution, Method, Task, closed_form, family_reason
 
 __all__ = ["Coefficients", "NaiveBayesContributions"]
 
@@ -18,12 +18,10 @@ class _Native(Method):
     additive = True
 
     def applies(self, adapter, output, n_features):
-        if adapter.family != self.family:
-            return f"{self.name!r} explains {self.family} models only"
+        reason = family_reason(adapter, self.family, repr(self.name))
+        if reason:
+            return reason
         if not adapter.is_additive(output):
-            if not adapter.columnwise:
-                return (f"{self.name!r} needs a pipeline whose preprocessing maps each column to one "
-                        "column (scalers); this one mixes columns")
             if output != adapter.natural_output:
                 return f"{self.name!r} is exact on the {adapter.natural_output!r} scale only (pass output='auto')"
             return f"{self.name!r} needs a model additive per input column (a formula term reads several)"

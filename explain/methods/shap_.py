@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import MethodNotApplicableError
 from ._enumeration import enumerate_shapley
 from ._rng import seeded
-from .base import Attribution, Method, Task, closed_form
+from .base import Attribution, Method, Task, closed_form, family_reason
 
 __all__ = ["Shap", "ShapTree", "ShapKernel", "ShapPermutation", "ShapExact", "ShapPartition",
            "MAX_EXACT_FEATURES"]
@@ -150,6 +150,14 @@ class Shap(Method):
             from .captum_ import deeplift_shap
 
             return deeplift_shap(task)
+        if a.family == "kernels" and a.columnwise:
+            expansion = a.kernel_expansion(task.output, task.target)
+            if expansion is not None:
+                from .kernel_shapley import attribute_expansion
+
+                return attribute_expansion(task, expansion)
+            note = (f"kernel {a.kernel!r} is not a product kernel in output {task.output!r}: "
+                    + ("exact enumeration" if d <= MAX_EXACT_FEATURES else "KernelSHAP"))
         if a.family == "trees" and a.columnwise:
             try:
                 result = _tree_shap(task)
@@ -173,11 +181,7 @@ class ShapTree(Method):
     exact = True
 
     def applies(self, adapter, output, n_features):
-        if adapter.family != "trees":
-            return "TreeSHAP explains tree ensembles only"
-        if not adapter.columnwise:
-            return "TreeSHAP needs a pipeline whose preprocessing maps each column to one column"
-        return None
+        return family_reason(adapter, "trees", "TreeSHAP")
 
     def attribute(self, task):
         return _tree_shap(task)

@@ -117,6 +117,7 @@ def test_inputs_unmodified(run):
 
 def test_model_evaluations_counted(run):
     for e in run["first"]:
-        if e.method != "coefficients" and e.method != "naive_bayes":
+        reads_internals = e.params.get("algorithm", "").startswith("exact product-kernel")
+        if e.method not in ("coefficients", "naive_bayes") and not reads_internals:
             assert e.n_model_evals > 0, e.method
         assert e.seconds >= 0

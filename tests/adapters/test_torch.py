@@ -48,7 +48,6 @@ def test_state_restored_and_training_mode_warned(cnn, images):
 
 def test_tensor_input_and_batching(cnn, images):
     X, bg = images
-    small = ex.adapters.torch.TorchAdapter(cnn, batch_size=2) if hasattr(ex, "adapters") else None
     from explain.adapters.torch import TorchAdapter
 
     a = explain(TorchAdapter(cnn, batch_size=2), torch.as_tensor(X), methods="integrated_gradients",
@@ -103,10 +102,8 @@ def test_image_method_on_tabular_and_gradient_method_on_sklearn(images):
         explain(model, X, methods="coefficients", feature_groups=np.array([0, 0, 1, 1]))
 
 
-def test_four_families_and_cnn_share_the_image_shape():
-    from explain import datasets
-
-    zoo = datasets.model_zoo("images")
+def test_four_families_and_cnn_share_the_image_shape(image_zoo):
+    zoo = image_zoo
     assert all(acc > 0.85 for acc in zoo.scores.values()), zoo.scores
     imgs = zoo.X_test.to_numpy(float)[:2].reshape(-1, 1, 8, 8)
     bg = zoo.X_train.to_numpy(float)[:8].reshape(-1, 1, 8, 8)
