@@ -8,6 +8,7 @@ models and methods can be laid side by side.
 
 from . import datasets
 from ._core import explain
+from .compare import Comparison, compare
 from .adapters.base import Adapter
 from .adapters.callable import CallableAdapter
 from .errors import (AdditivityError, BackgroundError, DataError, ExplainError, MethodNotApplicableError,
@@ -19,6 +20,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "explain",
+    "compare",
+    "Comparison",
     "Explanation",
     "ExplanationSet",
     "Adapter",

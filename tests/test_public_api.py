@@ -5,7 +5,7 @@ import explain
 
 def test_exported_names():
     assert sorted(explain.__all__) == sorted([
-        "explain", "Explanation", "ExplanationSet", "Adapter", "CallableAdapter", "method_names", "datasets",
+        "explain", "compare", "Comparison", "Explanation", "ExplanationSet", "Adapter", "CallableAdapter", "method_names", "datasets",
         "ExplainError", "NotFittedError", "UnsupportedModelError", "DataError", "BackgroundError",
         "TargetError", "OutputError", "UnknownMethodError", "MethodNotApplicableError", "AdditivityError",
     ])

@@ -259,6 +259,21 @@ class Adapter:
         """Per-feature terms g_j(x_j) with f(x) = const + sum_j g_j(x_j), shape (n, d)."""
         raise NotImplementedError(f"{self.name} is not additive in {output!r}")
 
+    def randomized_model(self, rng: np.random.Generator):
+        """A copy of the model with its fitted parameters scrambled (sanity checks), or None.
+
+        The user's model is never touched: families override ``_scramble`` and
+        receive the final estimator of a deep copy.
+        """
+        import copy
+
+        model = copy.deepcopy(self.model)
+        estimator = model.steps[-1][1] if self.preprocess is not None else model
+        return model if self._scramble(estimator, rng) else None
+
+    def _scramble(self, estimator, rng: np.random.Generator) -> bool:
+        return False
+
     def describe(self) -> dict:
         """Short facts about the model for reports and params."""
         return {"family": self.family, "model": self.name, "task": self.task,

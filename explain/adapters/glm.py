@@ -78,6 +78,11 @@ class LinearModelAdapter(_LinearBase):
     def additive_terms(self, X, output, target):
         return self.transform(X) * self._coef(target)
 
+    def _scramble(self, estimator, rng):
+        coef = np.array(estimator.coef_, dtype=float)
+        estimator.coef_ = rng.permuted(coef, axis=-1)  # each class's coefficients over features
+        return True
+
     def inference_table(self, feature_names, target=None) -> tuple[pd.DataFrame, str]:
         """Estimates only: scikit-learn fits give no standard errors."""
         coef = self._coef(target)
@@ -167,6 +172,13 @@ class StatsmodelsAdapter(_LinearBase):
                 and np.issubdtype(arr.dtype, np.number) and np.all(arr[:, self._const] == 1)):
             return np.delete(arr, self._const, axis=1)
         return X
+
+    def _scramble(self, estimator, rng):
+        params = np.array(self.params_, dtype=float)
+        free = [j for j, g in enumerate(self._groups) if g]  # everything but the constant
+        params[free] = params[rng.permutation(free)]
+        estimator._results.params = params
+        return True
 
     def design(self, X: np.ndarray) -> np.ndarray:
         """The model's exog for rows of the input columns (constant included)."""

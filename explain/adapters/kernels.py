@@ -160,6 +160,18 @@ class KernelAdapter(Adapter):
         sign = -1.0 if (self.task == "classification" and target == 0) else 1.0
         return KernelExpansion(est.support_vectors_, sign * coef, sign * b, weights, 2)
 
+    def _scramble(self, estimator, rng):
+        """Shuffle the dual coefficients over the support vectors (training points), one permutation
+        for every copy of them (scikit-learn's SVMs keep dual_coef_ and a sign-flipped _dual_coef_)."""
+        perm = None
+        for name in ("dual_coef_", "_dual_coef_", "alpha_"):
+            if hasattr(estimator, name) and getattr(estimator, name) is not None:
+                value = np.array(getattr(estimator, name))
+                axis = -1 if value.ndim == 2 and name != "alpha_" else 0
+                perm = rng.permutation(value.shape[axis]) if perm is None else perm
+                setattr(estimator, name, np.take(value, perm, axis=axis))
+        return hasattr(estimator, "dual_coef_") or hasattr(estimator, "alpha_")
+
     def describe(self):
         d = super().describe()
         d["kernel"] = self.kernel if isinstance(self.kernel, str) else repr(self.kernel)

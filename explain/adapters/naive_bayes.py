@@ -46,6 +46,14 @@ class NaiveBayesAdapter(Adapter):
             return Z[:, None, :] * log_p + (1.0 - Z[:, None, :]) * log_q
         return Z[:, None, :] * est.feature_log_prob_[None]  # MultinomialNB
 
+    def _scramble(self, estimator, rng):
+        names = ("theta_", "var_") if self.kind == "GaussianNB" else ("feature_log_prob_",)
+        perms = [rng.permutation(getattr(estimator, names[0]).shape[1]) for _ in self.classes]
+        for name in names:
+            table = np.array(getattr(estimator, name))
+            setattr(estimator, name, np.stack([row[p] for row, p in zip(table, perms)]))
+        return True
+
     def _is_additive(self, output):
         return output == "margin"
 

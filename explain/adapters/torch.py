@@ -164,6 +164,17 @@ class TorchAdapter(Adapter):
         out = np.concatenate(outs).astype(float)
         return out[:, 0] if out.shape[1] == 1 and self.task == "regression" else out
 
+    def _scramble(self, estimator, rng):
+        """Re-initialise every layer (the last step of Adebayo et al.'s cascade), seeded from ``rng``."""
+        import torch
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(rng.integers(2 ** 31)))
+            for module in estimator.modules():
+                if hasattr(module, "reset_parameters"):
+                    module.reset_parameters()
+        return True
+
     def describe(self):
         d = super().describe()
         d.update(input_shape=self.input_shape, batch_size=self.batch_size)

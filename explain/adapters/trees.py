@@ -112,6 +112,17 @@ class TreeAdapter(Adapter):
             return self.estimator.decision_function(Z)
         return self.model.predict(self.as_model_input(X))
 
+    def _scramble(self, estimator, rng):
+        """Shuffle the leaf values of every scikit-learn tree (XGBoost/LightGBM: not supported)."""
+        if self.library != "sklearn" or not hasattr(estimator, "tree_") and not hasattr(estimator, "estimators_"):
+            return False
+        trees = [estimator] if hasattr(estimator, "tree_") else list(np.ravel(estimator.estimators_))
+        for tree in trees:
+            t = tree.tree_
+            leaves = np.flatnonzero(t.children_left == -1)
+            t.value[leaves] = t.value[leaves][rng.permutation(len(leaves))]
+        return True
+
     def describe(self):
         d = super().describe()
         d["library"] = self.library

@@ -1,0 +1,58 @@
+"""compare() on the tabular zoo: time and model evaluations per metric, against raw batched model calls.
+
+For every metric, the rows it sent through the model (its own perturbations,
+plus the re-explanations that max-sensitivity, seed stability and the sanity
+checks need) are timed against one raw ``predict`` of that many rows on the
+same model, and the ratio printed (target <= 1.5 for the perturbation
+metrics, whose cost is model calls; the re-explaining ones are bounded by the
+explanation method's own cost, which the ratio shows).
+
+    .venv/bin/python benchmarks/bench_compare.py [--rows 100] [--lime-samples 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100)
+    parser.add_argument("--lime-samples", type=int, default=1000)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    from explain import compare, datasets
+    from explain.adapters.base import get_adapter
+
+    zoo = datasets.model_zoo("tabular")
+    X = zoo.X_test.iloc[: args.rows]
+    start = time.perf_counter()
+    cmp = compare(dict(zoo), X, background=zoo.X_train.iloc[:100], y=zoo.y_test[: args.rows],
+                  method_params={"lime": {"num_samples": args.lime_samples}})
+    total = time.perf_counter() - start
+
+    raw_rate = {}
+    for name, model in zoo.items():  # seconds per row of one large batched call, in the explained output
+        a = get_adapter(model)
+        Z = np.tile(zoo.X_train.to_numpy(float), (200, 1))
+        t0 = time.perf_counter()
+        a.predict(Z, a.natural_output)
+        raw_rate[name] = (time.perf_counter() - t0) / len(Z)
+    t = cmp.timings.copy()
+    t["raw_seconds"] = [raw_rate[m] * n for m, n in zip(t.model, t.model_evals)]
+    per_metric = t.groupby("metric")[["seconds", "model_evals", "raw_seconds"]].sum()
+    per_metric["ratio"] = per_metric["seconds"] / per_metric["raw_seconds"].where(per_metric["raw_seconds"] > 0)
+    pd.set_option("display.width", 200)
+    print(f"compare() on the tabular zoo: {len(X)} rows, {len(cmp.models)} models, all metrics: {total:.1f} s")
+    print(per_metric.sort_values("seconds", ascending=False).to_string(float_format=lambda v: f"{v:.4g}"))
+    print("\nscorecard (method 'shap'):")
+    print(cmp.scorecard().T.to_string(float_format=lambda v: f"{v:.3g}"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,375 @@
+"""``compare()``: explain several models with several methods and score every explanation.
+
+Scores are tidy rows (model, method, metric, value, spread): the value is the
+mean over explained rows (or seeds), the spread their standard deviation. The
+"random" method is always included as the control. See
+``explain.metrics.base.METRICS`` for every metric's definition and direction.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._core import explain
+from ._images import split_images
+from ._validation import suggest
+from .adapters.base import get_adapter
+from .errors import DataError, ExplainError
+from .explanation import ExplanationSet
+from .methods.base import get_method
+from .metrics import agreement as agr
+from .metrics import complexity, faithfulness, robustness
+from .metrics.base import FAMILIES, METRICS, MetricContext
+
+__all__ = ["compare", "Comparison"]
+
+
+class Comparison:
+    """The explanations and scores of ``compare()``.
+
+    Attributes
+    ----------
+    scores : DataFrame
+        Columns model, method, metric, value, spread.
+    explanations : dict of str -> ExplanationSet
+    directions : dict of str -> str
+        "higher" or "lower" is better, per metric.
+    timings : DataFrame
+        Columns model, method, metric, seconds, model_evals: what each metric cost.
+    """
+
+    def __init__(self, scores: pd.DataFrame, explanations: dict, agreements: dict, params: dict,
+                 timings: pd.DataFrame | None = None):
+        self.scores = scores
+        self.timings = timings if timings is not None else pd.DataFrame(
+            columns=["model", "method", "metric", "seconds", "model_evals"])
+        self.explanations = explanations
+        self._agreements = agreements
+        self.params = params
+        self.directions = {m: METRICS[m].direction for m in scores["metric"].unique()} if len(scores) else {}
+
+    @property
+    def models(self) -> list[str]:
+        return list(self.explanations)
+
+    def agreement(self, model: str, metric: str = "rank_correlation") -> pd.DataFrame:
+        """Method x method matrix of one agreement metric (mean over rows) for one model."""
+        if model not in self._agreements:
+            raise KeyError(f"no model {model!r}; models are {self.models}")
+        if metric not in agr.AGREEMENT_METRICS:
+            raise KeyError(f"unknown agreement metric {metric!r}; choose from {list(agr.AGREEMENT_METRICS)}")
+        return self._agreements[model][metric].copy()
+
+    def scorecard(self, method: str = "shap") -> pd.DataFrame:
+        """Models x metrics, the headline table.
+
+        Each cell is the metric for the model's ``method`` explanation (the
+        common yardstick); "method_agreement" is the mean rank correlation
+        between the model's non-control methods, "random_deletion" the control's
+        deletion area for reading the deletion column.
+        """
+        s = self.scores
+        rows = s[s["method"] == method].pivot_table(index="model", columns="metric", values="value", sort=False)
+        extra = {}
+        for model in self.models:
+            matrix = self._agreements[model]["rank_correlation"]
+            names = [m for m in matrix.index if m != "random"]
+            sub = matrix.loc[names, names].to_numpy()
+            off = sub[~np.eye(len(names), dtype=bool)]
+            control = s[(s.model == model) & (s.method == "random") & (s.metric == "deletion")]["value"]
+            extra[model] = {"method_agreement": float(off.mean()) if off.size else np.nan,
+                            "random_deletion": float(control.iloc[0]) if len(control) else np.nan}
+        out = rows.reindex(self.models).join(pd.DataFrame(extra).T)
+        order = [m for m in METRICS if m in out.columns] + [c for c in ("method_agreement", "random_deletion")
+                                                             if c in out.columns]
+        return out[order]
+
+    def __repr__(self) -> str:
+        return (f"Comparison(models={self.models}, methods="
+                f"{sorted(set(self.scores['method'])) if len(self.scores) else []}, "
+                f"metrics={len(self.directions)})")
+
+
+def _resolve_metrics(metrics) -> list[str]:
+    if metrics in (None, "all"):
+        return list(METRICS)
+    names = [metrics] if isinstance(metrics, str) else list(metrics)
+    out = []
+    for name in names:
+        if name in METRICS:
+            out.append(name)
+        elif name in FAMILIES:
+            out += [m for m, spec in METRICS.items() if spec.family == name]
+        else:
+            raise _unknown_metric(name)
+    return list(dict.fromkeys(out))
+
+
+def _unknown_metric(name):
+    from .errors import UnknownMethodError
+
+    choices = list(METRICS) + FAMILIES
+    return UnknownMethodError(f"unknown metric {name!r}.{suggest(str(name), choices)} Valid metrics: "
+                              f"{', '.join(METRICS)}; or a family: {', '.join(FAMILIES)}.")
+
+
+def _named_models(models) -> dict:
+    if isinstance(models, Mapping):
+        named = dict(models)
+    elif isinstance(models, Sequence) and not isinstance(models, str):
+        named = {}
+        for m in models:
+            base = getattr(getattr(m, "model", None), "__class__", type(m)).__name__ \
+                if hasattr(m, "params") and hasattr(m, "model") else type(m).__name__
+            name, i = base, 2
+            while name in named:
+                name, i = f"{base}_{i}", i + 1
+            named[name] = m
+    else:
+        raise DataError("models must be a dict {name: model} or a list of models, got "
+                        f"{type(models).__name__}.")
+    if not named:
+        raise DataError("compare() needs at least one model; got an empty collection.")
+    return named
+
+
+def compare(models, X, *, methods="auto", metrics="all", background=None, y=None, random_state=0, n_seeds=3,
+            method_params=None, robustness_rows=10, options=None) -> Comparison:
+    """Explain every model with every method on the same rows and score each explanation.
+
+    Parameters
+    ----------
+    models : dict of str -> model, or list of models
+        Fitted models (anything ``explain()`` accepts); a list is named by class.
+    X : array-like, DataFrame or images
+        The rows to explain, the same for every model.
+    methods : "auto", str or list of str
+        As in ``explain()``; "random" is always added as the control.
+    metrics : "all", a metric or family name, or a list of them
+        See ``explain.metrics.base.METRICS``.
+    background : array-like, optional
+        Reference rows, shared by every model (default: a seeded sample of X).
+    y : array-like of shape (n_samples,), optional
+        Labels of X, for the data-randomisation sanity check (refits a clone).
+    random_state : int
+    n_seeds : int, default=3
+        Seeds per stochastic method for seed stability.
+    method_params : dict, optional
+        Per-method keyword arguments, as in ``explain()``.
+    robustness_rows : int, default=10
+        Rows on which max-sensitivity re-explains perturbed inputs.
+    options : dict, optional
+        Metric options: n_subsets, subset_size, n_perturb_samples, radius, k.
+
+    Returns
+    -------
+    Comparison
+    """
+    named = _named_models(models)
+    wanted = _resolve_metrics(metrics)
+    options = dict(options or {})
+    method_list = ["auto"] if methods in (None, "auto") else ([methods] if isinstance(methods, str) else
+                                                              list(methods))
+    if "random" not in method_list:
+        method_list = method_list + ["random"]
+    explanations, rows, agreements, timing_rows = {}, [], {}, []
+    for name, model in named.items():
+        try:
+            result = explain(model, X, methods=method_list, background=background, random_state=random_state,
+                             method_params=method_params, name=name)
+        except ExplainError as exc:
+            raise type(exc)(f"model {name!r}: {exc}") from None
+        explanations[name] = result
+    _check_same_rows(explanations)
+    for name, model in named.items():
+        result = explanations[name]
+        first = next(iter(result))
+        adapter = get_adapter(model, name=name)
+        flat = np.asarray(first.data, float).reshape(len(first), -1)
+        adapter.prepare(flat, first.image_shape)
+        bg = _background(X, background, random_state, flat)
+        ctx = MetricContext(adapter, first.output, bg, random_state, options)
+        k = int(options.get("k", min(5, flat.shape[1])))
+        clock = _Clock(ctx)
+        rows += _score_model(name, model, adapter, result, ctx, wanted, k, X, y, background, random_state,
+                             n_seeds, method_params, robustness_rows, clock)
+        timing_rows += clock.rows
+        agreements[name] = _agreement_matrices(result, k)
+        rows += _agreement_scores(name, result, agreements[name], wanted)
+    scores = pd.DataFrame(rows, columns=["model", "method", "metric", "value", "spread"])
+    timings = pd.DataFrame(timing_rows, columns=["model", "method", "metric", "seconds", "model_evals"])
+    return Comparison(scores, explanations, agreements,
+                      {"metrics": wanted, "methods": method_list, "random_state": random_state,
+                       "n_seeds": n_seeds, "k": options.get("k"), "robustness_rows": robustness_rows}, timings)
+
+
+def _check_same_rows(explanations):
+    shapes = {name: next(iter(r)).shape for name, r in explanations.items()}
+    if len(set(shapes.values())) > 1:
+        raise DataError(f"the models explain different feature sets {shapes}; compare() needs models fitted "
+                        "on the same columns.")
+
+
+def _background(X, background, random_state, flat):
+    from ._core import _default_background
+
+    if background is None:
+        return _default_background(flat, random_state)
+    bg, _ = split_images(background)
+    return np.asarray(bg, dtype=float).reshape(np.shape(bg)[0], -1)
+
+
+def _row(model, method, metric, values):
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
+    value = float(finite.mean()) if finite.size else np.nan
+    spread = float(finite.std()) if finite.size > 1 else np.nan
+    return [model, method, metric, value, spread]
+
+
+class _Clock:
+    """Times each metric and counts the model rows it needed (metric calls and re-explanations)."""
+
+    def __init__(self, ctx):
+        self.ctx, self.rows = ctx, []
+
+    def measure(self, model, method, metric, fn):
+        evals0, start = self.ctx.n_evals, time.perf_counter()
+        out = fn()
+        extra = sum(r.n_model_evals for r in out[1]) if isinstance(out, tuple) else 0
+        self.rows.append([model, method, metric, time.perf_counter() - start, self.ctx.n_evals - evals0 + extra])
+        return out[0] if isinstance(out, tuple) else out
+
+
+# Methods whose exact results are interventional Shapley values, in order of preference as the reference.
+_EXACT_REFERENCES = ("shap", "shap.kernel_exact", "shap.tree", "shap.exact", "coefficients", "naive_bayes")
+
+
+def _score_model(name, model, adapter, result, ctx, wanted, k, X, y, background, random_state, n_seeds,
+                 method_params, robustness_rows, clock):
+    rows = []
+    per_row = {"deletion": faithfulness.deletion, "insertion": faithfulness.insertion,
+               "faithfulness_correlation": faithfulness.faithfulness_correlation,
+               "infidelity": faithfulness.infidelity, "entropy": complexity.entropy,
+               "sparseness": complexity.sparseness}
+    reference = next((result[m] for m in _EXACT_REFERENCES if m in result and result[m].params.get("exact")), None)
+    for e in result:
+        for metric, fn in per_row.items():
+            if metric in wanted:
+                rows.append(_row(name, e.method, metric, clock.measure(name, e.method, metric,
+                                                                       lambda: fn(e, ctx))))
+        if "ground_truth_error" in wanted and reference is not None:
+            ref = reference.flat_values
+            err = np.abs(e.flat_values - ref).mean(axis=1) / max(np.abs(ref).mean(), 1e-300)
+            rows.append(_row(name, e.method, "ground_truth_error", err))
+        if "seconds_per_row" in wanted:
+            rows.append([name, e.method, "seconds_per_row", e.seconds / len(e), np.nan])
+        if "evals_per_row" in wanted:
+            rows.append([name, e.method, "evals_per_row", e.n_model_evals / len(e), np.nan])
+        rerun = _rerun(model, e, background if background is not None else ctx.background, method_params, name)
+        if "max_sensitivity" in wanted:
+            rows.append(_row(name, e.method, "max_sensitivity", clock.measure(
+                name, e.method, "max_sensitivity", lambda: _sensitivity(e, ctx, rerun, robustness_rows))))
+        if get_method(e.method).stochastic and ({"seed_cv", "seed_topk_agreement"} & set(wanted)):
+            runs = clock.measure(name, e.method, "seed_stability", lambda: (lambda rs: (rs, rs))(
+                [rerun(np.asarray(e.data, float), random_state=random_state + s) for s in range(1, n_seeds)]))
+            runs = [e] + runs
+            cv, topk = robustness.seed_stability(runs, k)
+            if "seed_cv" in wanted:
+                rows.append(_row(name, e.method, "seed_cv", cv))
+            if "seed_topk_agreement" in wanted:
+                rows.append(_row(name, e.method, "seed_topk_agreement", topk))
+        rows += clock.measure(name, e.method, "sanity", lambda: _sanity(name, model, adapter, e, ctx, wanted, X, y,
+                                                                         rerun, random_state))
+    return rows
+
+
+def _rerun(model, e, background, method_params, name):
+    """Re-explain other rows (or the same rows with another model or seed) with e's method and target."""
+    def run(Z, *, random_state=None, other_model=None, targets=None):
+        images = Z.reshape((len(Z),) + e.image_shape) if e.image_shape else Z
+        target = e.target if targets is None else targets
+        r = explain(model if other_model is None else other_model, images, methods=e.method,
+                    background=background, target=target, output=e.output,
+                    random_state=e.params.get("random_state") if random_state is None else random_state,
+                    method_params=method_params, name=name,
+                    feature_names=None if e.image_shape else e.feature_names)
+        return r[e.method]
+    return run
+
+
+def _sensitivity(e, ctx, rerun, n_rows):
+    rows = min(n_rows, len(e))
+    X = np.asarray(e.data, float).reshape(len(e), -1)[:rows]
+    noise = robustness.sensitivity_perturbations(X, ctx)
+    n, s, d = noise.shape
+    targets = None if e.target is None else np.repeat(np.asarray(e.target)[:rows], s)
+    again = rerun((X[:, None, :] + noise).reshape(-1, d), targets=targets)
+    return robustness.max_sensitivity(e.flat_values[:rows], again.flat_values.reshape(n, s, d)), [again]
+
+
+def _spearman_rows(A, B, absolute):
+    A, B = (np.abs(A), np.abs(B)) if absolute else (A, B)
+    from scipy.stats import rankdata
+
+    out = []
+    for a, b in zip(A, B):
+        ra, rb = rankdata(a) - (len(a) + 1) / 2, rankdata(b) - (len(b) + 1) / 2
+        denom = np.sqrt((ra * ra).sum() * (rb * rb).sum())
+        out.append(float((ra * rb).sum() / denom) if denom > 0 else np.nan)
+    return np.array(out)
+
+
+def _sanity(name, model, adapter, e, ctx, wanted, X, y, rerun, random_state):
+    rows, runs = [], []
+    X_flat = np.asarray(e.data, float).reshape(len(e), -1)
+    if {"model_randomisation", "model_randomisation_abs"} & set(wanted):
+        randomized = adapter.randomized_model(ctx.rng(4))
+        if randomized is not None:
+            runs.append(rerun(X_flat, other_model=randomized))
+            other = runs[-1].flat_values
+            if "model_randomisation" in wanted:
+                rows.append(_row(name, e.method, "model_randomisation", _spearman_rows(e.flat_values, other, False)))
+            if "model_randomisation_abs" in wanted:
+                rows.append(_row(name, e.method, "model_randomisation_abs",
+                                 _spearman_rows(e.flat_values, other, True)))
+    if "data_randomisation" in wanted and y is not None and hasattr(model, "get_params"):
+        from sklearn.base import clone
+
+        y = np.asarray(y)
+        if len(y) == len(X_flat):
+            fit_X = X if not e.image_shape else X_flat
+            refit = clone(model).fit(fit_X, ctx.rng(5).permutation(y))
+            runs.append(rerun(X_flat, other_model=refit))
+            other = runs[-1].flat_values
+            rows.append(_row(name, e.method, "data_randomisation", _spearman_rows(e.flat_values, other, False)))
+    return rows, runs
+
+
+def _agreement_matrices(result: ExplanationSet, k: int) -> dict:
+    names = result.methods
+    out = {}
+    for metric in agr.AGREEMENT_METRICS:
+        m = pd.DataFrame(np.nan, index=names, columns=names)
+        for i, a in enumerate(names):
+            for b in names[i:]:
+                v = float(np.mean(agr.agreement(result[a], result[b], metric, k)))
+                m.loc[a, b] = m.loc[b, a] = v
+        out[metric] = m
+    return out
+
+
+def _agreement_scores(name, result, matrices, wanted):
+    rows = []
+    for metric, matrix in matrices.items():
+        if metric not in wanted:
+            continue
+        for method in result.methods:
+            others = [m for m in result.methods if m not in (method, "random")]
+            vals = matrix.loc[method, others].to_numpy(float) if others else np.array([np.nan])
+            rows.append(_row(name, method, metric, vals))
+    return rows

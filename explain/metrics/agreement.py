@@ -1,0 +1,89 @@
+"""Agreement between two explanations of the same rows (Krishna et al. 2022, "The Disagreement Problem").
+
+Top-k sets and rankings are by absolute attribution, ties broken by feature
+order; signs compare np.sign (so two zeros agree). Rank correlation and
+pairwise rank agreement compare the importance orderings (|a|) over all
+features; two identical explanations score 1 on every measure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import rankdata
+
+__all__ = ["feature_agreement", "rank_agreement", "sign_agreement", "signed_rank_agreement", "rank_correlation",
+           "pairwise_rank_agreement", "AGREEMENT_METRICS", "agreement"]
+
+
+def _top(A: np.ndarray, k: int) -> np.ndarray:
+    return np.argsort(-np.abs(A), axis=1, kind="stable")[:, :k]
+
+
+def feature_agreement(A, B, k):
+    """|top_k(A) & top_k(B)| / k per row."""
+    ta, tb = _top(A, k), _top(B, k)
+    return np.array([len(set(a) & set(b)) / k for a, b in zip(ta, tb)])
+
+
+def rank_agreement(A, B, k):
+    """Share of the k positions holding the same feature."""
+    return (_top(A, k) == _top(B, k)).mean(axis=1)
+
+
+def sign_agreement(A, B, k):
+    """Share of k: features in both top-k sets with the same sign in both."""
+    ta, tb = _top(A, k), _top(B, k)
+    out = []
+    for i, (a, b) in enumerate(zip(ta, tb)):
+        common = set(a) & set(b)
+        out.append(sum(np.sign(A[i, j]) == np.sign(B[i, j]) for j in common) / k)
+    return np.array(out)
+
+
+def signed_rank_agreement(A, B, k):
+    """Share of the k positions with the same feature and the same sign."""
+    ta, tb = _top(A, k), _top(B, k)
+    same = ta == tb
+    sa = np.sign(np.take_along_axis(A, ta, axis=1))
+    sb = np.sign(np.take_along_axis(B, ta, axis=1))
+    return (same & (sa == sb)).mean(axis=1)
+
+
+def rank_correlation(A, B, k=None):
+    """Spearman correlation of |A| and |B| over all features, per row (1 when the rankings are identical)."""
+    out = []
+    for a, b in zip(np.abs(A), np.abs(B)):
+        ra, rb = rankdata(a), rankdata(b)
+        if np.array_equal(ra, rb):
+            out.append(1.0)
+            continue
+        ra, rb = ra - ra.mean(), rb - rb.mean()
+        denom = np.sqrt((ra * ra).sum() * (rb * rb).sum())
+        out.append(float((ra * rb).sum() / denom) if denom > 0 else 0.0)
+    return np.array(out)
+
+
+def pairwise_rank_agreement(A, B, k=None):
+    """Share of feature pairs (j < l) whose |a| order (or tie) is the same in both."""
+    d = A.shape[1]
+    j, l = np.triu_indices(d, 1)
+    a, b = np.abs(A), np.abs(B)
+    return (np.sign(a[:, j] - a[:, l]) == np.sign(b[:, j] - b[:, l])).mean(axis=1)
+
+
+AGREEMENT_METRICS = {
+    "feature_agreement": feature_agreement, "rank_agreement": rank_agreement,
+    "sign_agreement": sign_agreement, "signed_rank_agreement": signed_rank_agreement,
+    "rank_correlation": rank_correlation, "pairwise_rank_agreement": pairwise_rank_agreement,
+}
+
+
+def agreement(a, b, metric: str = "rank_correlation", k: int | None = None) -> np.ndarray:
+    """Per-row agreement between two Explanations (or arrays) of the same rows."""
+    A = getattr(a, "flat_values", a)
+    B = getattr(b, "flat_values", b)
+    A, B = np.asarray(A, float).reshape(len(A), -1), np.asarray(B, float).reshape(len(B), -1)
+    if A.shape != B.shape:
+        raise ValueError(f"explanations have different shapes {A.shape} and {B.shape}")
+    k = min(5, A.shape[1]) if k is None else int(k)
+    return AGREEMENT_METRICS[metric](A, B, k)
