@@ -15,6 +15,9 @@ from .errors import (AdditivityError, BackgroundError, DataError, ExplainError, 
                      NotFittedError, OutputError, TargetError, UnknownMethodError, UnsupportedModelError)
 from .explanation import Explanation, ExplanationSet
 from .methods.base import method_names
+from .report.build import Report, build_report
+from .report.display import AttributionDisplay
+from .report.render import load_report_json
 
 __version__ = "0.1.0"
 
@@ -27,6 +30,10 @@ __all__ = [
     "Adapter",
     "CallableAdapter",
     "method_names",
+    "Report",
+    "build_report",
+    "load_report_json",
+    "AttributionDisplay",
     "datasets",
     "ExplainError",
     "NotFittedError",

@@ -1,9 +1,11 @@
-"""Command line: ``python -m explain demo --out reports``.
+"""Command line: ``python -m explain report ...`` and ``python -m explain demo --out PATH``.
 
-The demo fits the embedded model zoo (one model per family on breast cancer),
-explains the same held-out rows with every family's default methods against
-the same background, prints the side-by-side table and writes every value as
-JSON.
+``report`` loads fitted models safely (``.skops`` through skops' trusted-types
+check; pickle/joblib only with ``--trust-pickle``, since unpickling runs code;
+TorchScript for torch models), explains and scores them on a CSV, and writes
+HTML, Markdown or JSON by the output's suffix. ``demo`` does the same on the
+embedded model zoo, tabular and images. Errors are one line on stderr and exit
+status 2; no half-written file is ever left.
 """
 
 from __future__ import annotations
@@ -11,51 +13,167 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
+
+SAFE_SKOPS_PREFIXES = ("sklearn.", "numpy.", "scipy.", "xgboost.", "lightgbm.", "builtins.", "collections.")
 
 
-def _demo(args) -> int:
-    import numpy as np
+class CLIError(Exception):
+    """A user mistake on the command line: printed as one line, exit status 2."""
+
+
+def load_model(path: str, *, trust_pickle: bool = False):
+    """Load a fitted model by file type, refusing unsafe formats unless trusted."""
+    if not os.path.exists(path):
+        raise CLIError(f"model file not found: {path}")
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix == ".skops":
+        import skops.io as sio
+
+        untrusted = sio.get_untrusted_types(file=path)
+        unsafe = [t for t in untrusted if not t.startswith(SAFE_SKOPS_PREFIXES)]
+        if unsafe:
+            raise CLIError(f"{path} holds types skops does not trust: {unsafe}. Inspect them with "
+                           "skops.io.get_untrusted_types and load the model in Python if you trust them.")
+        return sio.load(path, trusted=untrusted)
+    if suffix in (".pkl", ".pickle", ".joblib"):
+        if not trust_pickle:
+            raise CLIError(f"{path} is a pickle: loading it runs arbitrary code. Save the model with skops "
+                           "(.skops), or pass --trust-pickle if you trust this file.")
+        import joblib
+
+        return joblib.load(path)
+    if suffix in (".pt", ".pth", ".torchscript"):
+        import torch
+
+        return torch.jit.load(path, map_location="cpu").eval()
+    raise CLIError(f"unknown model file type {suffix!r} for {path}: use .skops, .pkl/.joblib "
+                   "(with --trust-pickle) or a TorchScript .pt file.")
+
+
+def _parse_models(specs, trust_pickle):
+    models = {}
+    for spec in specs:
+        if "=" not in spec:
+            raise CLIError(f"--model takes NAME=PATH, got {spec!r}")
+        name, path = spec.split("=", 1)
+        models[name] = load_model(path, trust_pickle=trust_pickle)
+    return models
+
+
+def _read_data(path, target):
     import pandas as pd
 
-    from . import __version__, datasets
-    from ._core import explain
-    from .report.summary import results_record, side_by_side, write_json
+    if not os.path.exists(path):
+        raise CLIError(f"data file not found: {path}")
+    df = pd.read_csv(path)
+    y = None
+    if target is not None:
+        if target not in df.columns:
+            raise CLIError(f"--target column {target!r} is not in {path}; columns are {list(df.columns)[:20]}")
+        y = df.pop(target).to_numpy()
+    return df, y
 
-    zoo = datasets.model_zoo("tabular", random_state=args.seed)
-    X = zoo.X_test.iloc[: args.rows]
+
+def _split(values):
+    if values is None:
+        return None
+    out = [v for item in values for v in item.split(",") if v]
+    return out
+
+
+def _write(report, out):
+    if os.path.splitext(out)[1]:
+        return [report.save(out)]
+    return [report.save(os.path.join(out, f"report{ext}")) for ext in (".html", ".md", ".json")]
+
+
+def _report(args) -> list[str]:
+    from . import compare, explain
+    from .report.build import build_report, provenance
+
+    models = _parse_models(args.model, args.trust_pickle)
+    X, y = _read_data(args.data, args.target)
+    rows = X.iloc[: args.rows]
+    methods = _split(args.methods) or "auto"
+    metrics = _split(args.metrics) or "all"
+    params = {"methods": methods, "metrics": metrics, "rows": len(rows), "background": min(len(X), 100)}
+    prov = provenance(X=rows.to_numpy(float) if len(rows) else None, models=models, seed=args.seed,
+                      parameters=params, command=_command(), timestamp=not args.no_timestamp)
+    background = X.sample(min(len(X), 100), random_state=args.seed) if len(X) > 100 else X
+    if metrics == ["none"]:
+        source = {name: explain(m, rows, methods=methods, background=background, random_state=args.seed, name=name)
+                  for name, m in models.items()}
+    else:
+        source = compare(models, rows, methods=methods, metrics=metrics, background=background,
+                         y=None if y is None else y[: len(rows)], random_state=args.seed, progress=not args.quiet)
+    report = build_report(source, title=args.title, provenance_fields=prov)
+    return _write(report, args.out)
+
+
+def _command() -> str:
+    return " ".join(["python -m explain"] + [a for a in sys.argv[1:]])
+
+
+def _demo(args) -> list[str]:
+    import numpy as np
+
+    from . import compare, datasets, explain
+    from .report.build import build_report, provenance
+
+    tab = datasets.model_zoo("tabular", random_state=args.seed)
+    X = tab.X_test.iloc[: args.rows]
     rng = np.random.default_rng(args.seed)
-    background = zoo.X_train.iloc[np.sort(rng.choice(len(zoo.X_train), min(100, len(zoo.X_train)), replace=False))]
-    results = {}
-    for name, model in zoo.items():
-        start = time.perf_counter()
-        results[name] = explain(model, X, background=background, random_state=args.seed, name=name)
-        if not args.quiet:
-            print(f"  {name:<18} {', '.join(results[name].methods):<32} {time.perf_counter() - start:6.1f} s",
-                  file=sys.stderr)
-    table = side_by_side(results)
-    with pd.option_context("display.max_colwidth", 80, "display.width", 250):
-        print(f"\nTop features by mean |attribution| on {len(X)} held-out rows (breast cancer; "
-              "output: each family's natural space)\n")
-        print(table.to_string())
-    path = args.out if args.out.endswith(".json") else os.path.join(args.out, "demo.json")
-    record = results_record(results, package=f"explain {__version__}", data="breast_cancer (scikit-learn)",
-                            rows=len(X), background_rows=len(background), seed=args.seed,
-                            accuracy=zoo.scores, command=" ".join(["python -m explain"] + sys.argv[1:]))
-    write_json(record, path)
-    print(f"\nwrote {path}")
-    return 0
+    background = tab.X_train.iloc[np.sort(rng.choice(len(tab.X_train), 100, replace=False))]
+    cmp = compare(dict(tab), X, background=background, y=tab.y_test[: args.rows], random_state=args.seed,
+                  n_seeds=2, robustness_rows=3, method_params={"lime": {"num_samples": 1000}},
+                  progress=not args.quiet)
+    img = datasets.model_zoo("images", random_state=args.seed)
+    images = img.X_test.to_numpy(float)[:4].reshape(-1, 1, 8, 8)
+    img_bg = img.X_train.to_numpy(float)[:30].reshape(-1, 1, 8, 8)
+    image_results = {}
+    for name, model in img.items():
+        methods = ["shap", "integrated_gradients", "occlusion"] if name == "cnn" else ["shap", "occlusion"]
+        image_results[name] = explain(model, images, methods=methods, background=img_bg, random_state=args.seed,
+                                      name=name)
+    prov = provenance(X=X.to_numpy(float), models={**dict(tab), **{f"images/{k}": v for k, v in img.items()}},
+                      seed=args.seed, parameters={"rows": len(X), "background": len(background),
+                                                  "accuracy": {**tab.scores, **{f"images/{k}": v for k, v in
+                                                                                img.scores.items()}}},
+                      command=_command(), timestamp=not args.no_timestamp)
+    report = build_report(cmp, title="explain demo: breast cancer and digits", provenance_fields=prov,
+                          images=image_results)
+    if not args.quiet:
+        print(cmp.scorecard().T.to_string(float_format=lambda v: f"{v:.3g}"))
+    return _write(report, args.out)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m explain", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="explain the embedded model zoo and write the result")
-    demo.add_argument("--out", default="reports", help="folder (or .json path) to write to")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--out", default="reports", help="report.html|.md|.json, or a folder for all three")
+    common.add_argument("--seed", type=int, default=0)
+    common.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    common.add_argument("--no-timestamp", action="store_true", help="drop the timestamp line (byte-identical)")
+    demo = sub.add_parser("demo", parents=[common], help="the embedded zoo, tabular and images, full comparison")
     demo.add_argument("--rows", type=int, default=20, help="held-out rows to explain")
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--quiet", action="store_true")
+    rep = sub.add_parser("report", parents=[common], help="explain and score your models on a CSV")
+    rep.add_argument("--model", action="append", required=True, metavar="NAME=PATH")
+    rep.add_argument("--data", required=True, help="CSV with the model's columns")
+    rep.add_argument("--target", help="label column (dropped from X; used for the data-randomisation check)")
+    rep.add_argument("--methods", action="append", help="comma-separated method names (default auto)")
+    rep.add_argument("--metrics", action="append", help="comma-separated metrics or families, or 'none'")
+    rep.add_argument("--rows", type=int, default=50)
+    rep.add_argument("--title", default="Explanation report")
+    rep.add_argument("--trust-pickle", action="store_true", help="allow .pkl/.joblib (unpickling runs code)")
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        return _demo(args)
-    return 2
+    from .errors import ExplainError
+
+    try:
+        written = _demo(args) if args.command == "demo" else _report(args)
+    except (CLIError, ExplainError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    return 0

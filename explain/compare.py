@@ -88,6 +88,11 @@ class Comparison:
                                                              if c in out.columns]
         return out[order]
 
+    def _repr_html_(self) -> str:
+        from .report.notebook import comparison_html
+
+        return comparison_html(self)
+
     def __repr__(self) -> str:
         return (f"Comparison(models={self.models}, methods="
                 f"{sorted(set(self.scores['method'])) if len(self.scores) else []}, "
@@ -138,7 +143,7 @@ def _named_models(models) -> dict:
 
 
 def compare(models, X, *, methods="auto", metrics="all", background=None, y=None, random_state=0, n_seeds=3,
-            method_params=None, robustness_rows=10, options=None) -> Comparison:
+            method_params=None, robustness_rows=10, options=None, progress=False) -> Comparison:
     """Explain every model with every method on the same rows and score each explanation.
 
     Parameters
@@ -164,6 +169,8 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
         Rows on which max-sensitivity re-explains perturbed inputs.
     options : dict, optional
         Metric options: n_subsets, subset_size, n_perturb_samples, radius, k.
+    progress : bool, default=False
+        Show a tqdm progress bar over the models.
 
     Returns
     -------
@@ -185,7 +192,12 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
             raise type(exc)(f"model {name!r}: {exc}") from None
         explanations[name] = result
     _check_same_rows(explanations)
-    for name, model in named.items():
+    items = named.items()
+    if progress:
+        from tqdm.auto import tqdm
+
+        items = tqdm(list(items), desc="scoring models", unit="model")
+    for name, model in items:
         result = explanations[name]
         first = next(iter(result))
         adapter = get_adapter(model, name=name)
@@ -341,12 +353,15 @@ def _sanity(name, model, adapter, e, ctx, wanted, X, y, rerun, random_state):
         from sklearn.base import clone
 
         y = np.asarray(y)
-        if len(y) == len(X_flat):
+        if len(y) == len(X_flat) and len(np.unique(y)) > 1:
             fit_X = X if not e.image_shape else X_flat
             refit = clone(model).fit(fit_X, ctx.rng(5).permutation(y))
-            runs.append(rerun(X_flat, other_model=refit))
-            other = runs[-1].flat_values
-            rows.append(_row(name, e.method, "data_randomisation", _spearman_rows(e.flat_values, other, False)))
+            same_classes = np.array_equal(np.asarray(getattr(refit, "classes_", [])),
+                                          np.asarray(getattr(model, "classes_", [])))
+            if same_classes:  # a refit on too few rows may lose a class; then the check is not defined
+                runs.append(rerun(X_flat, other_model=refit))
+                other = runs[-1].flat_values
+                rows.append(_row(name, e.method, "data_randomisation", _spearman_rows(e.flat_values, other, False)))
     return rows, runs
 
 

@@ -258,6 +258,11 @@ class Explanation:
             feature_names=self.feature_names if self._image_shape is None else None,
         )
 
+    def _repr_html_(self) -> str:
+        from .report.notebook import explanation_html
+
+        return explanation_html(self)
+
     def __repr__(self) -> str:
         n, d = self.shape
         shape = f", image_shape={self._image_shape}" if self._image_shape else ""
@@ -316,6 +321,11 @@ class ExplanationSet:
     def to_frame(self) -> pd.DataFrame:
         """All explanations stacked into one tidy DataFrame."""
         return pd.concat([e.to_frame() for e in self], ignore_index=True)
+
+    def _repr_html_(self) -> str:
+        from .report.notebook import explanation_set_html
+
+        return explanation_set_html(self)
 
     def __repr__(self) -> str:
         return f"ExplanationSet(model={self._model_name!r}, methods={self.methods})"

@@ -1,59 +1,11 @@
-"""Shared fixtures: small float32-representable data and one fitted model per family."""
+"""Shared fixtures: small data, the embedded zoos (fitted once per session)."""
 
 from __future__ import annotations
 
-import itertools
-from math import factorial
-
-import numpy as np
 import pandas as pd
 import pytest
 
-
-def f32(a):
-    """Round to float32 and back: scikit-learn trees split on float32 values."""
-    return np.asarray(a, dtype=np.float32).astype(float)
-
-
-def make_data(n=160, d=5, task="binary", seed=0):
-    """Tie-free continuous data with a non-linear signal."""
-    rng = np.random.default_rng(seed)
-    X = f32(rng.normal(size=(n, d)) * (1 + np.arange(d)) + np.arange(d))
-    z = X[:, 0] - 0.5 * X[:, 1] ** 2 / (1 + d) + 0.8 * X[:, 2] * (X[:, 3] > 3) + rng.normal(scale=0.5, size=n)
-    if task == "regression":
-        return X, z
-    if task == "multiclass":
-        return X, np.digitize(z, np.quantile(z, [1 / 3, 2 / 3]))
-    if task == "count":
-        return X, rng.poisson(np.exp(0.3 * np.tanh(z)))
-    return X, (z > np.median(z)).astype(int)
-
-
-def naive_shapley(f, x, background):
-    """Interventional Shapley values by the textbook formula, one coalition at a time.
-
-    Written independently of explain's vectorised enumeration, as the ground truth.
-    """
-    d = len(x)
-    phi = np.zeros(d)
-    cache = {}
-
-    def v(S):
-        key = tuple(sorted(S))
-        if key not in cache:
-            Z = background.copy()
-            Z[:, list(key)] = x[list(key)]
-            cache[key] = float(np.mean(f(Z)))
-        return cache[key]
-
-    for j in range(d):
-        others = [k for k in range(d) if k != j]
-        for r in range(d):
-            for S in itertools.combinations(others, r):
-                w = factorial(r) * factorial(d - r - 1) / factorial(d)
-                phi[j] += w * (v(S + (j,)) - v(S))
-    return phi, v(())
-
+from helpers import make_data
 
 @pytest.fixture(scope="session")
 def binary_data():

@@ -51,15 +51,18 @@ def test_every_zoo_model_explained_side_by_side(zoo):
                        "gradient_boosting": "margin", "svm": "margin"}
 
 
-def test_demo_command_writes_json(tmp_path):
-    out = tmp_path / "demo.json"
-    proc = subprocess.run([sys.executable, "-m", "explain", "demo", "--rows", "2", "--out", str(out), "--quiet"],
-                          capture_output=True, text=True, timeout=600)
+def test_demo_command_writes_the_report(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "explain", "demo", "--rows", "3", "--out", str(tmp_path),
+                           "--quiet", "--no-timestamp"], capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr
-    assert "random_forest" in proc.stdout and "mean" in proc.stdout
-    record = json.loads(out.read_text())
-    assert set(record["models"]) == {"glm", "naive_bayes", "random_forest", "gradient_boosting", "svm"}
-    shap_glm = next(e for e in record["models"]["glm"] if e["method"] == "shap")
-    assert np.asarray(shap_glm["values"]).shape == (2, 10)
-    assert record["provenance"]["seed"] == 0
+    assert {p.name for p in tmp_path.iterdir()} >= {"report.html", "report.md", "report.json", "report_files"}
+    from explain import load_report_json
+
+    record = load_report_json(tmp_path / "report.json")
+    assert set(record["explanations"]) >= {"glm", "naive_bayes", "random_forest", "gradient_boosting", "svm",
+                                          "images/cnn", "images/svm"}
+    assert record["explanations"]["glm"]["shap"].values.shape == (3, 10)
+    assert record["explanations"]["images/cnn"]["shap"].values.shape == (4, 1, 8, 8)
+    assert record["provenance"]["seed"] == 0 and "created" not in record["provenance"]
+    assert set(record["scores"]["metric"]) >= {"deletion", "rank_correlation", "model_randomisation"}
     assert not list(tmp_path.glob(".tmp-*"))

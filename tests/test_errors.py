@@ -11,7 +11,7 @@ from sklearn.svm import SVC
 import explain as ex
 from explain import explain
 
-from conftest import make_data
+from helpers import make_data
 
 
 @pytest.fixture(scope="module")

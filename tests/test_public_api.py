@@ -6,6 +6,7 @@ import explain
 def test_exported_names():
     assert sorted(explain.__all__) == sorted([
         "explain", "compare", "Comparison", "Explanation", "ExplanationSet", "Adapter", "CallableAdapter", "method_names", "datasets",
+        "Report", "build_report", "load_report_json", "AttributionDisplay",
         "ExplainError", "NotFittedError", "UnsupportedModelError", "DataError", "BackgroundError",
         "TargetError", "OutputError", "UnknownMethodError", "MethodNotApplicableError", "AdditivityError",
     ])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from conftest import make_data
+from helpers import make_data
 
 
 def _sm_logit():

@@ -9,7 +9,7 @@ from scipy.special import expit, logit
 
 from explain.adapters.base import get_adapter
 
-from conftest import make_data
+from helpers import make_data
 from zoo import build
 
 

@@ -10,7 +10,7 @@ from scipy.stats import norm
 from explain import explain
 from explain.methods._enumeration import enumerate_shapley
 
-from conftest import make_data, naive_shapley
+from helpers import make_data, naive_shapley
 from zoo import build
 
 

@@ -14,7 +14,7 @@ from sklearn.svm import SVC, SVR, NuSVC
 from explain import explain
 from explain.adapters.base import get_adapter
 
-from conftest import make_data, naive_shapley
+from helpers import make_data, naive_shapley
 
 D = 8
 

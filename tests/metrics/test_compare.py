@@ -12,7 +12,7 @@ import explain as ex
 from explain import compare
 from explain.metrics.complexity import entropy, sparseness
 
-from conftest import make_data
+from helpers import make_data
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from explain.adapters.base import get_adapter
 from explain.metrics import faithfulness, robustness
 from explain.metrics.base import MetricContext
 
-from conftest import make_data
+from helpers import make_data
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,244 @@
+"""A report is data first: a tree of sections built from explanations or a comparison.
+
+``build_report`` never fits or explains anything: it reads ExplanationSets (and
+a Comparison's scores) and lays them out. Renderers (``render.py``) turn the
+same tree into HTML, Markdown or JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import sys
+from dataclasses import dataclass, field
+from importlib import metadata
+
+import numpy as np
+import pandas as pd
+
+from ..explanation import ExplanationSet
+from ..metrics.agreement import agreement
+from ..metrics.base import METRICS
+from . import figures
+
+__all__ = ["Section", "Report", "build_report", "provenance"]
+
+# Wall-clock fields vary run to run; they are left out so a report is reproducible byte for byte.
+_VOLATILE_METRICS = {"seconds_per_row"}
+_PACKAGES = ("explain", "numpy", "pandas", "scikit-learn", "statsmodels", "shap", "lime", "captum", "torch",
+             "xgboost", "lightgbm", "matplotlib", "jinja2")
+
+
+@dataclass
+class Section:
+    """One block of a report: its kind picks the template; ``data`` holds plain values."""
+
+    kind: str
+    title: str
+    data: dict = field(default_factory=dict)
+    children: list = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    """A report tree plus the explanations and scores it was built from (for JSON)."""
+
+    title: str
+    sections: list
+    provenance: dict
+    explanations: dict
+    scores: pd.DataFrame | None = None
+
+    def to_html(self) -> str:
+        from .render import render_html
+
+        return render_html(self)
+
+    def to_markdown(self, figure_dir=None) -> str:
+        from .render import render_markdown
+
+        return render_markdown(self, figure_dir)
+
+    def to_json(self) -> str:
+        from .render import render_json
+
+        return render_json(self)
+
+    def save(self, path) -> str:
+        """Write .html, .md or .json (by suffix) atomically; returns the path."""
+        from .render import save
+
+        return save(self, path)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
+def _versions() -> dict:
+    out = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name if name != "xgboost" else "xgboost-cpu")
+        except metadata.PackageNotFoundError:
+            try:
+                out[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                continue
+    return out
+
+
+def fingerprint_array(X) -> str:
+    """SHA-256 of the data as float64, C order (the same numbers give the same fingerprint)."""
+    return hashlib.sha256(np.ascontiguousarray(np.asarray(X, dtype=np.float64)).tobytes()).hexdigest()
+
+
+def fingerprint_model(model) -> str:
+    try:
+        import joblib
+
+        if hasattr(model, "state_dict"):
+            return joblib.hash([v.detach().cpu().numpy() for v in model.state_dict().values()])
+        if hasattr(model, "model") and hasattr(model, "params"):
+            return joblib.hash((np.asarray(model.params), model.model.exog))
+        return joblib.hash(model)
+    except Exception:  # an object joblib cannot hash still gets a report
+        return "unavailable"
+
+
+def provenance(*, X=None, models=None, seed=None, parameters=None, command=None, timestamp=True) -> dict:
+    """Versions, data and model fingerprints, seed, parameters, command line and (optionally) the time."""
+    out = {"packages": _versions()}
+    if X is not None:
+        out["data_sha256"] = fingerprint_array(X)
+        out["data_shape"] = list(np.shape(X))
+    if models:
+        out["models"] = {name: {"type": f"{type(m).__module__}.{type(m).__name__}", "fingerprint":
+                                fingerprint_model(m)} for name, m in models.items()}
+    out["seed"] = seed
+    out["parameters"] = parameters or {}
+    out["command"] = command if command is not None else " ".join(sys.argv)
+    if timestamp:
+        out["created"] = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M:%S UTC")
+    return out
+
+
+def _scorecard_section(comparison) -> Section:
+    card = comparison.scorecard()
+    card = card[[c for c in card.columns if c not in _VOLATILE_METRICS]]
+    meanings = [{"metric": m, "direction": METRICS[m].direction, "meaning": METRICS[m].meaning}
+                for m in card.columns if m in METRICS]
+    meanings += [{"metric": "method_agreement", "direction": "higher",
+                  "meaning": "mean rank correlation between the model's methods (random excluded)"},
+                 {"metric": "random_deletion", "direction": "-",
+                  "meaning": "deletion area of the random control, to read the deletion column against"}]
+    table = card.T.reset_index().rename(columns={"index": "metric"})  # metrics as rows: wide tables stay readable
+    table.columns.name = None
+    return Section("scorecard", "Scorecard", {"table": _table(table), "meanings": meanings})
+
+
+def _table(df: pd.DataFrame, digits: int = 4) -> dict:
+    """A DataFrame as {columns, rows} of strings, numbers rounded for display."""
+    def cell(v):
+        if isinstance(v, (float, np.floating)):
+            return "–" if not np.isfinite(v) else f"{v:.{digits}g}"
+        return str(v)
+    return {"columns": [str(c) for c in df.columns], "rows": [[cell(v) for v in row] for row in df.itertuples(
+        index=False)]}
+
+
+def _model_section(name: str, result: ExplanationSet, rows: list[int], comparison=None) -> Section:
+    es = list(result)
+    first = es[0]
+    facts = {"methods": ", ".join(result.methods), "output": first.output, "rows": len(first),
+             "features": first.shape[1]}
+    children = []
+    if first.image_shape is None:
+        children.append(Section("figure", "Global importance", {"svg": figures.importance_figure(es)}))
+        children.append(Section("figure", "Summary (beeswarm): each dot a row, colour the feature's value",
+                                {"svg": figures.beeswarm_figure(es)}))
+        rows = [r for r in rows if r < len(first)]
+        if rows:
+            children.append(Section("figure", f"Rows {', '.join(map(str, rows))}: largest contributions",
+                                    {"svg": figures.waterfall_figure(es, rows)}))
+    if len(es) > 1:
+        matrix = comparison.agreement(name) if comparison is not None else _agreement_matrix(result)
+        children.append(Section("figure", "Agreement between methods (rank correlation of |attribution|)",
+                                {"svg": figures.heatmap_figure(matrix, f"{name}: rank correlation")}))
+    if "coefficients" in result and "inference" in result["coefficients"].params:
+        e = result["coefficients"]
+        table = e.params["inference"]
+        imp = e.global_importance()
+        table = table.assign(mean_abs_contribution=table["input_column"].map(imp).astype(float))
+        children.append(Section("table", "Inference table (beside the attributions)",
+                                {"table": _table(table), "note": e.params.get("inference_note", "")}))
+    return Section("model", name, {"facts": facts}, children)
+
+
+def _agreement_matrix(result: ExplanationSet) -> pd.DataFrame:
+    names = result.methods
+    m = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            m.loc[a, b] = m.loc[b, a] = float(np.mean(agreement(result[a], result[b])))
+    return m
+
+
+def _images_section(results: dict, n_images: int = 4) -> Section | None:
+    image_sets = {name: r for name, r in results.items() if next(iter(r)).image_shape is not None}
+    if not image_sets:
+        return None
+    first = next(iter(next(iter(image_sets.values()))))
+    shape = first.image_shape
+    n = min(n_images, len(first))
+    to_2d = (lambda a: a.reshape((n,) + shape)[:, 0] if len(shape) == 3 else a.reshape((n,) + shape))
+    images = to_2d(np.asarray(first.data, float)[:n])
+    panels, titles = [], []
+    for name, r in image_sets.items():
+        for e in r:
+            if e.method == "random":
+                continue
+            v = e.flat_values[:n].reshape((n,) + shape)
+            panels.append(v.sum(axis=1) if len(shape) == 3 else v)  # channels summed
+            titles.append(f"{name} · {e.method}")
+    svg = figures.image_grid(images, panels, titles)
+    return Section("figure", "Images: every model and method on the same pixels (each pixel's share of |attribution|, shared colour "
+                   "scale per row)",
+                   {"svg": svg})
+
+
+def build_report(source, *, title: str = "Explanation report", rows=(0, 1, 2), provenance_fields=None,
+                 images: dict | None = None) -> Report:
+    """Lay out a report from a Comparison, an ExplanationSet, or a dict of name -> ExplanationSet.
+
+    Parameters
+    ----------
+    source : Comparison, ExplanationSet or dict
+    title : str
+    rows : sequence of int
+        Rows shown as per-row panels, the same for every model.
+    provenance_fields : dict, optional
+        From :func:`provenance`.
+    images : dict of name -> ExplanationSet, optional
+        Image explanations shown as one grid (models x methods on the same pixels).
+    """
+    comparison = None
+    if hasattr(source, "scorecard"):
+        comparison, results = source, dict(source.explanations)
+    elif isinstance(source, ExplanationSet):
+        results = {source.model_name: source}
+    else:
+        results = dict(source)
+    sections = [Section("provenance", "Provenance", {"fields": provenance_fields or {}})]
+    if comparison is not None:
+        sections.append(_scorecard_section(comparison))
+    for name, result in results.items():
+        sections.append(_model_section(name, result, list(rows), comparison))
+    grid = _images_section(dict(images or {}) or results)
+    if grid is not None:
+        sections.append(grid)
+    if images:
+        results = {**results, **{f"images/{k}": v for k, v in images.items()}}
+    scores = None
+    if comparison is not None:
+        scores = comparison.scores[~comparison.scores.metric.isin(_VOLATILE_METRICS)].reset_index(drop=True)
+    return Report(title, sections, provenance_fields or {}, results, scores)

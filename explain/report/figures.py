@@ -1,0 +1,158 @@
+"""Figures as inline SVG strings (matplotlib, Agg), deterministic byte for byte.
+
+Nothing global is touched: each figure is drawn inside ``rc_context`` with a
+fixed SVG hash salt and no date metadata, text becomes paths (so no font is
+fetched and no user string reaches the SVG as markup), and every figure is
+closed after it is written.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+
+__all__ = ["to_svg", "importance_figure", "beeswarm_figure", "waterfall_figure", "heatmap_figure", "image_grid"]
+
+_RC = {"svg.hashsalt": "explain", "svg.fonttype": "path", "font.size": 8, "axes.titlesize": 9,
+       "figure.dpi": 72, "axes.spines.top": False, "axes.spines.right": False}
+BLUE, RED = "#1f77b4", "#d62728"
+
+
+def _label(text: str, width: int = 28) -> str:
+    """Plain text for matplotlib: no mathtext, bounded length."""
+    text = str(text).replace("$", r"\$")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _figure(width, height):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height))
+
+
+def to_svg(fig) -> str:
+    """The figure as an SVG string (no XML header, no date)."""
+    import matplotlib
+
+    buf = io.StringIO()
+    with matplotlib.rc_context(_RC):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+    svg = buf.getvalue()
+    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg[svg.index("<svg"):], flags=re.S)  # RDF boilerplate
+    return svg
+
+
+def _draw(draw, width, height) -> str:
+    import matplotlib
+
+    with matplotlib.rc_context(_RC):
+        fig = _figure(width, height)
+        draw(fig)
+        return to_svg(fig)
+
+
+def importance_figure(explanations, k: int = 10) -> str:
+    """Mean |attribution| of the top-k features, one panel per method (same features across panels)."""
+    first = explanations[0]
+    order = list(first.global_importance().index[:k])[::-1]
+
+    def draw(fig):
+        axes = fig.subplots(1, len(explanations), sharey=True, squeeze=False)[0]
+        for ax, e in zip(axes, explanations):
+            imp = e.global_importance()
+            ax.barh(range(len(order)), [imp[f] for f in order], color=BLUE)
+            ax.set_yticks(range(len(order)), [_label(f) for f in order])
+            ax.set_title(_label(e.method))
+            ax.set_xlabel("mean |attribution|")
+    return _draw(draw, 2.3 * len(explanations) + 1.5, 0.25 * len(order) + 1.2)
+
+
+def beeswarm_figure(explanations, k: int = 8, seed: int = 0) -> str:
+    """Per feature, every row's attribution as a dot coloured by the feature's value (low blue, high red)."""
+    first = explanations[0]
+    order = list(first.global_importance().index[:k])[::-1]
+    rng = np.random.default_rng(seed)
+
+    def draw(fig):
+        axes = fig.subplots(1, len(explanations), sharey=True, squeeze=False)[0]
+        for ax, e in zip(axes, explanations):
+            names = e.feature_names
+            for y, f in enumerate(order):
+                j = names.index(f)
+                vals, data = e.flat_values[:, j], np.asarray(e.data, float).reshape(len(e), -1)[:, j]
+                span = np.ptp(data)
+                colour = (data - data.min()) / span if span > 0 else np.full_like(data, 0.5)
+                jitter = rng.uniform(-0.25, 0.25, size=len(vals))
+                ax.scatter(vals, y + jitter, c=colour, cmap="coolwarm", s=6, vmin=0, vmax=1, linewidths=0)
+            ax.axvline(0, color="#999", lw=0.5)
+            ax.set_yticks(range(len(order)), [_label(f) for f in order])
+            ax.set_title(_label(e.method))
+            ax.set_xlabel("attribution")
+    return _draw(draw, 2.3 * len(explanations) + 1.5, 0.3 * len(order) + 1.2)
+
+
+def waterfall_figure(explanations, rows, k: int = 6) -> str:
+    """For each selected row (figure rows) and method (columns): the k largest contributions."""
+    def draw(fig):
+        axes = fig.subplots(len(rows), len(explanations), squeeze=False,
+                            gridspec_kw={"wspace": 1.2, "hspace": 0.8})
+        for r, row in enumerate(rows):
+            for c, e in enumerate(explanations):
+                ax = axes[r, c]
+                v = e.flat_values[row]
+                top = np.argsort(-np.abs(v), kind="stable")[:k][::-1]
+                ax.barh(range(len(top)), v[top], color=[RED if x > 0 else BLUE for x in v[top]])
+                ax.set_yticks(range(len(top)), [_label(e.feature_names[j], 20) for j in top])
+                ax.axvline(0, color="#999", lw=0.5)
+                ax.set_title(_label(f"row {row} · {e.method} · base {e.base_values[row]:.3g}", 40))
+    return _draw(draw, 3.2 * len(explanations) + 1.2, 1.5 * len(rows) + 0.6)
+
+
+def heatmap_figure(matrix, title: str) -> str:
+    """A labelled method x method matrix in [-1, 1]."""
+    labels = [_label(x, 18) for x in matrix.index]
+
+    def draw(fig):
+        ax = fig.subplots()
+        im = ax.imshow(matrix.to_numpy(float), cmap="RdBu", vmin=-1, vmax=1)
+        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+        ax.set_yticks(range(len(labels)), labels)
+        for i in range(len(labels)):
+            for j in range(len(labels)):
+                ax.text(j, i, f"{matrix.iloc[i, j]:.2f}", ha="center", va="center", fontsize=7)
+        ax.set_title(_label(title, 60))
+        fig.colorbar(im, ax=ax, shrink=0.8)
+    return _draw(draw, 0.6 * len(labels) + 2.2, 0.55 * len(labels) + 1.4)
+
+
+def image_grid(images, panels, titles) -> str:
+    """Rows: example images; columns: the image, then one heatmap per (model, method) on a shared scale per row.
+
+    Models explain different output spaces (log-odds, probability, decision function), so each panel shows
+    each pixel's share of the panel's total |attribution| (signed); the colour scale is then shared per row.
+
+    images : (r, H, W); panels : list over columns of (r, H, W) arrays; titles : column titles.
+    """
+    def share(p):
+        total = np.abs(p).sum()
+        return p / total if total > 0 else p
+
+    def draw(fig):
+        axes = fig.subplots(len(images), len(panels) + 1, squeeze=False)
+        for r, image in enumerate(images):
+            normed = [share(p[r]) for p in panels]
+            lim = max(float(np.abs(p).max()) for p in normed) or 1.0
+            axes[r, 0].imshow(image, cmap="gray_r")
+            for c, p in enumerate(normed, start=1):
+                axes[r, c].imshow(p, cmap="RdBu_r", vmin=-lim, vmax=lim)
+            for ax in axes[r]:
+                ax.set_xticks([])
+                ax.set_yticks([])
+        for c, title in enumerate(["image"] + list(titles)):
+            axes[0, c].set_title(_label(title, 22), fontsize=7, rotation=30, ha="left")
+    return _draw(draw, 1.0 * (len(panels) + 1) + 0.5, 1.0 * len(images) + 1.0)

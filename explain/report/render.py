@@ -1,0 +1,159 @@
+"""Renderers of a report tree: HTML (Jinja2, one template per block, autoescape on), Markdown, JSON.
+
+HTML is one self-contained file: CSS inline, figures as inline SVG, no script,
+no external URL (a Content-Security-Policy forbids fetching anything). Every
+output is written atomically: a temporary file beside the target, then a
+rename, so an error or Ctrl-C never leaves half a report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+import numpy as np
+import pandas as pd
+
+from ..explanation import Explanation, ExplanationSet
+from .summary import _plain, explanation_record
+
+__all__ = ["render_html", "render_markdown", "render_json", "save", "load_report_json"]
+
+
+def _env():
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    return Environment(loader=PackageLoader("explain", "report/templates"), autoescape=True,
+                       undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+def render_html(report) -> str:
+    return _env().get_template("base.html.j2").render(report=report)
+
+
+def _md_cell(v) -> str:
+    return str(v).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+
+
+def _md_table(table: dict) -> list[str]:
+    lines = ["| " + " | ".join(_md_cell(c) for c in table["columns"]) + " |",
+             "|" + "|".join(["---"] * len(table["columns"])) + "|"]
+    lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in table["rows"]]
+    return lines + [""]
+
+
+def render_markdown(report, figure_dir=None) -> str:
+    """Markdown for a review or pull request; figures are written as SVG files into ``figure_dir``."""
+    out = [f"# {_md_cell(report.title)}", ""]
+    counter = [0]
+
+    def figure(section):
+        counter[0] += 1
+        if figure_dir is None:
+            return [f"*{_md_cell(section.title)}* (figure omitted)", ""]
+        name = f"figure_{counter[0]:02d}.svg"
+        _atomic_write(os.path.join(figure_dir, name), section.data["svg"])
+        return [f"![{_md_cell(section.title)}]({os.path.basename(os.fspath(figure_dir))}/{name})", ""]
+
+    def walk(section, level):
+        lines = [f"{'#' * level} {_md_cell(section.title)}", ""]
+        if section.kind == "provenance":
+            for key, value in section.data["fields"].items():
+                if isinstance(value, dict):
+                    lines += [f"- **{_md_cell(key)} · {_md_cell(k)}**: {_md_cell(v)}" for k, v in value.items()]
+                else:
+                    lines.append(f"- **{_md_cell(key)}**: {_md_cell(value)}")
+            lines.append("")
+        elif section.kind == "scorecard":
+            lines += _md_table(section.data["table"])
+            lines += [f"- **{_md_cell(m['metric'])}** ({m['direction']} is better): {_md_cell(m['meaning'])}"
+                      for m in section.data["meanings"]] + [""]
+        elif section.kind == "model":
+            lines += [" · ".join(f"{k}: **{_md_cell(v)}**" for k, v in section.data["facts"].items()), ""]
+        elif section.kind == "table":
+            if section.data.get("note"):
+                lines += [f"*{_md_cell(section.data['note'])}*", ""]
+            lines += _md_table(section.data["table"])
+        elif section.kind == "figure":
+            lines = [f"{'#' * level} {_md_cell(section.title)}", ""] + figure(section)
+        for child in section.children:
+            lines += walk(child, level + 1)
+        return lines
+
+    for section in report.sections:
+        out += walk(section, 2)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def render_json(report) -> str:
+    """Every value, score and provenance field."""
+    record = {
+        "title": report.title,
+        "provenance": _plain(report.provenance),
+        "explanations": {name: [_stable_record(e) for e in r] for name, r in report.explanations.items()},
+        "scores": None if report.scores is None else json.loads(report.scores.to_json(orient="records")),
+    }
+    return json.dumps(record, indent=1, allow_nan=False, default=_plain) + "\n"
+
+
+def _stable_record(e: Explanation) -> dict:
+    rec = explanation_record(e)
+    rec.pop("seconds")  # wall time varies run to run
+    rec["image_shape"] = None if e.image_shape is None else list(e.image_shape)
+    rec["params"] = {k: v for k, v in rec["params"].items() if k != "seconds"}
+    return rec
+
+
+def load_report_json(path) -> dict:
+    """Read a JSON report back: explanations as Explanation objects, scores as a DataFrame.
+
+    Returns
+    -------
+    dict with keys "title", "provenance", "explanations" ({model: ExplanationSet}) and "scores".
+    """
+    with open(path, encoding="utf-8") as fh:
+        record = json.load(fh)
+    sets = {}
+    for name, items in record["explanations"].items():
+        es = [Explanation(np.asarray(r["values"], float), np.asarray(r["base_values"], float),
+                          np.asarray(r["data"], float), r["feature_names"], output=r["output"], method=r["method"],
+                          model_name=r["model"], target=r["target"], n_model_evals=r["n_model_evals"],
+                          params=r["params"], image_shape=r.get("image_shape")) for r in items]
+        sets[name] = ExplanationSet(es, model_name=name)
+    scores = None if record.get("scores") is None else pd.DataFrame(record["scores"])
+    return {"title": record["title"], "provenance": record["provenance"], "explanations": sets, "scores": scores}
+
+
+def _atomic_write(path, text: str) -> None:
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.splitext(path)[1])
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report is meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save(report, path) -> str:
+    """Render by suffix (.html, .md, .json) and write atomically; Markdown figures go to ``<stem>_files/``."""
+    path = os.fspath(path)
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in (".html", ".htm"):
+        text = render_html(report)
+    elif suffix in (".md", ".markdown"):
+        text = render_markdown(report, os.path.splitext(path)[0] + "_files")
+    elif suffix == ".json":
+        text = render_json(report)
+    else:
+        raise ValueError(f"unknown report format {suffix!r}: use .html, .md or .json")
+    _atomic_write(path, text)
+    return path

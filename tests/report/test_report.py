@@ -1,0 +1,113 @@
+"""Reports: self-contained HTML in a real browser, escaping, JSON round trip, Markdown, determinism."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from explain import load_report_json
+
+from report_helpers import make_report, open_page
+
+
+def test_html_opens_offline_with_every_section(small_report, tmp_path):
+    path = small_report.save(tmp_path / "report.html")
+    shot = tmp_path / "shot.png"
+    page = open_page(path, screenshot=shot)
+    assert page["errors"] == []
+    assert page["requests"] == [f"file://{path}"]  # nothing but the file itself
+    assert page["n_sections"] == len(small_report.sections) and all(page["visible"])
+    for title in ("Provenance", "Scorecard", "Model: glm", "Model: gradient_boosting"):
+        assert title in page["headings"]
+    assert "Images: every model and method" in page["text"] and "Inference table" in page["text"]
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert pixels.std() > 10  # not blank
+
+
+def test_html_is_self_contained(small_report):
+    html = small_report.to_html()
+    assert "<script" not in html
+    assert not re.search(r"(src|href)=\"(https?:)?//", html)
+    assert "http://" not in html.replace("http://www.w3.org", "")
+
+
+def test_json_round_trips_to_equal_arrays(small_report, tmp_path):
+    path = small_report.save(tmp_path / "r.json")
+    back = load_report_json(path)
+    for name, result in small_report.explanations.items():
+        for e in result:
+            b = back["explanations"][name][e.method]
+            np.testing.assert_array_equal(b.values, e.values)
+            np.testing.assert_array_equal(b.base_values, e.base_values)
+            assert b.feature_names == e.feature_names and b.image_shape == e.image_shape
+    assert back["provenance"]["data_sha256"] == small_report.provenance["data_sha256"]
+    assert len(back["scores"]) == len(small_report.scores)
+
+
+def test_markdown_tables_are_well_formed(small_report, tmp_path):
+    path = small_report.save(tmp_path / "r.md")
+    text = open(path, encoding="utf-8").read()
+    lines = text.splitlines()
+    tables = 0
+    for i, line in enumerate(lines):
+        if re.fullmatch(r"\|(---\|)+", line):
+            tables += 1
+            width = len(re.findall(r"(?<!\\)\|", lines[i - 1]))
+            j = i + 1
+            while j < len(lines) and lines[j].startswith("|"):
+                assert len(re.findall(r"(?<!\\)\|", lines[j])) == width, lines[j]
+                j += 1
+    assert tables >= 2
+    figures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert figures and all((tmp_path / f).exists() for f in figures)
+
+
+def test_same_inputs_give_identical_bytes_but_the_timestamp(small_report_inputs, tmp_path):
+    a, b = make_report(small_report_inputs), make_report(small_report_inputs)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for suffix in (".html", ".md", ".json"):
+        first, second = a.save(tmp_path / "a" / f"r{suffix}"), b.save(tmp_path / "b" / f"r{suffix}")
+        assert open(first, "rb").read() == open(second, "rb").read(), suffix
+    stamped = make_report(small_report_inputs, timestamp=True).to_html().splitlines()
+    plain = a.to_html().splitlines()
+    extra = [line for line in stamped if line not in plain]
+    assert len(extra) == 1 and "created" in extra[0]  # one timestamp line
+
+
+def test_failed_write_leaves_no_file(small_report, tmp_path, monkeypatch):
+    import explain.report.render as render
+
+    def boom(report):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(render, "render_json", boom)
+    with pytest.raises(KeyboardInterrupt):
+        small_report.save(tmp_path / "r.json")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_notebook_reprs(small_report_inputs):
+    cmp = small_report_inputs[0]
+    result = cmp.explanations["glm"]
+    assert "<table>" in result._repr_html_() and "coefficients" in result._repr_html_()
+    assert "Explanation" in result["shap"]._repr_html_()
+    assert "deletion" in cmp._repr_html_()
+    assert repr(cmp).startswith("Comparison(models=['glm', 'gradient_boosting']")
+
+
+def test_attribution_display(small_report_inputs):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from explain import AttributionDisplay
+
+    e = small_report_inputs[0].explanations["glm"]["shap"]
+    disp = AttributionDisplay.from_explanation(e, max_features=4).plot()
+    assert len(disp.ax_.patches) == 4 and disp.figure_ is disp.ax_.figure
+    row = AttributionDisplay.from_explanation(e, row=1, max_features=3)
+    np.testing.assert_allclose(np.sort(np.abs(row.values)), np.sort(np.abs(e.values[1]))[-3:])
