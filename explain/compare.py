@@ -64,6 +64,26 @@ class Comparison:
             raise KeyError(f"unknown agreement metric {metric!r}; choose from {list(agr.AGREEMENT_METRICS)}")
         return self._agreements[model][metric].copy()
 
+    def model_agreement(self, method: str = "shap", metric: str = "rank_correlation") -> pd.DataFrame:
+        """Model x model matrix of one agreement metric for the same method on the same rows.
+
+        Models may explain different output spaces (log-odds, probability); the
+        agreement measures compare rankings and signs, which that does not affect.
+        """
+        if metric not in agr.AGREEMENT_METRICS:
+            raise KeyError(f"unknown agreement metric {metric!r}; choose from {list(agr.AGREEMENT_METRICS)}")
+        names = [m for m in self.models if method in self.explanations[m]]
+        if not names:
+            raise KeyError(f"no model has a {method!r} explanation")
+        k = self.params.get("k") or min(5, self.explanations[names[0]][method].shape[1])
+        out = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                value = float(np.mean(agr.agreement(self.explanations[a][method], self.explanations[b][method],
+                                                    metric, k)))
+                out.loc[a, b] = out.loc[b, a] = value
+        return out
+
     def scorecard(self, method: str = "shap") -> pd.DataFrame:
         """Models x metrics, the headline table.
 

@@ -96,3 +96,16 @@ def test_bad_input():
     with pytest.raises(ex.DataError, match=r"model 'five'.*has 4 columns but the model expects 5"):
         compare({"four": LogisticRegression().fit(X, y), "five": LogisticRegression().fit(X5, y)}, X[:3],
                 metrics="complexity")
+
+
+def test_agreement_between_models_and_on_images(image_zoo):
+    zoo = image_zoo
+    images = zoo.X_test.to_numpy(float)[:3].reshape(-1, 1, 8, 8)
+    bg = zoo.X_train.to_numpy(float)[:10].reshape(-1, 1, 8, 8)
+    cmp = compare({k: zoo[k] for k in ("glm", "svm", "cnn")}, images, methods=["shap", "occlusion"], background=bg,
+                  metrics=["deletion", "rank_correlation", "model_randomisation"])
+    m = cmp.model_agreement("shap")
+    assert list(m.index) == ["glm", "svm", "cnn"] and np.allclose(np.diag(m), 1.0)
+    assert np.allclose(m.to_numpy(), m.to_numpy().T) and np.all(np.abs(m.to_numpy()) <= 1)
+    s = cmp.scores
+    assert set(s[s.metric == "model_randomisation"].model) == {"glm", "svm", "cnn"}
