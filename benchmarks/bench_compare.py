@@ -7,7 +7,7 @@ rows on the same model, and the summed times compared (target <= 1.5 for the
 perturbation metrics, whose cost is model calls; the re-explaining ones are
 bounded by the explanation method's own cost, which the ratio shows).
 
-    .venv/bin/python benchmarks/bench_compare.py [--rows 100] [--lime-samples 1000]
+    .venv/bin/python benchmarks/bench_compare.py [--rows 100] [--lime-samples 1000] [--metrics faithfulness]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100)
     parser.add_argument("--lime-samples", type=int, default=1000)
+    parser.add_argument("--metrics", default="all", help="comma-separated metrics or families (default all)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     from explain import compare, datasets
@@ -32,7 +33,8 @@ def main():
     zoo = datasets.model_zoo("tabular")
     X = zoo.X_test.iloc[: args.rows]
     start = time.perf_counter()
-    cmp = compare(dict(zoo), X, background=zoo.X_train.iloc[:100], y=zoo.y_test[: args.rows],
+    metrics = "all" if args.metrics == "all" else args.metrics.split(",")
+    cmp = compare(dict(zoo), X, background=zoo.X_train.iloc[:100], y=zoo.y_test[: args.rows], metrics=metrics,
                   method_params={"lime": {"num_samples": args.lime_samples}})
     total = time.perf_counter() - start
 
@@ -55,7 +57,8 @@ def main():
     per_metric = t.groupby("metric")[["seconds", "model_evals", "raw_seconds"]].sum()
     per_metric["ratio"] = per_metric["seconds"] / per_metric["raw_seconds"].where(per_metric["raw_seconds"] > 0)
     pd.set_option("display.width", 200)
-    print(f"compare() on the tabular zoo: {len(X)} rows, {len(cmp.models)} models, all metrics: {total:.1f} s")
+    print(f"compare() on the tabular zoo: {len(X)} rows, {len(cmp.models)} models, metrics {args.metrics}: "
+          f"{total:.1f} s")
     print(per_metric.sort_values("seconds", ascending=False).to_string(float_format=lambda v: f"{v:.4g}"))
     print("\nscorecard (method 'shap'):")
     print(cmp.scorecard().T.to_string(float_format=lambda v: f"{v:.3g}"))

@@ -23,6 +23,7 @@ from .explanation import ExplanationSet
 from .methods.base import get_method
 from .metrics import agreement as agr
 from .metrics import complexity, faithfulness, robustness
+from .metrics.sanity import sanity_scores
 from .metrics.base import FAMILIES, METRICS, MetricContext
 
 __all__ = ["compare", "Comparison"]
@@ -315,8 +316,8 @@ def _score_model(name, model, adapter, result, ctx, wanted, k, X, y, background,
                 rows.append(_row(name, e.method, "seed_cv", cv))
             if "seed_topk_agreement" in wanted:
                 rows.append(_row(name, e.method, "seed_topk_agreement", topk))
-        rows += clock.measure(name, e.method, "sanity", lambda: _sanity(name, model, adapter, e, ctx, wanted, X, y,
-                                                                         rerun, random_state))
+        rows += clock.measure(name, e.method, "sanity", lambda: sanity_scores(name, model, adapter, e, ctx, wanted,
+                                                                               X, y, rerun, _row))
     return rows
 
 
@@ -342,47 +343,6 @@ def _sensitivity(e, ctx, rerun, n_rows):
     targets = None if e.target is None else np.repeat(np.asarray(e.target)[:rows], s)
     again = rerun((X[:, None, :] + noise).reshape(-1, d), targets=targets)
     return robustness.max_sensitivity(e.flat_values[:rows], again.flat_values.reshape(n, s, d)), [again]
-
-
-def _spearman_rows(A, B, absolute):
-    A, B = (np.abs(A), np.abs(B)) if absolute else (A, B)
-    from scipy.stats import rankdata
-
-    out = []
-    for a, b in zip(A, B):
-        ra, rb = rankdata(a) - (len(a) + 1) / 2, rankdata(b) - (len(b) + 1) / 2
-        denom = np.sqrt((ra * ra).sum() * (rb * rb).sum())
-        out.append(float((ra * rb).sum() / denom) if denom > 0 else np.nan)
-    return np.array(out)
-
-
-def _sanity(name, model, adapter, e, ctx, wanted, X, y, rerun, random_state):
-    rows, runs = [], []
-    X_flat = np.asarray(e.data, float).reshape(len(e), -1)
-    if {"model_randomisation", "model_randomisation_abs"} & set(wanted):
-        randomized = adapter.randomized_model(ctx.rng(4))
-        if randomized is not None:
-            runs.append(rerun(X_flat, other_model=randomized))
-            other = runs[-1].flat_values
-            if "model_randomisation" in wanted:
-                rows.append(_row(name, e.method, "model_randomisation", _spearman_rows(e.flat_values, other, False)))
-            if "model_randomisation_abs" in wanted:
-                rows.append(_row(name, e.method, "model_randomisation_abs",
-                                 _spearman_rows(e.flat_values, other, True)))
-    if "data_randomisation" in wanted and y is not None and hasattr(model, "get_params"):
-        from sklearn.base import clone
-
-        y = np.asarray(y)
-        if len(y) == len(X_flat) and len(np.unique(y)) > 1:
-            fit_X = X if not e.image_shape else X_flat
-            refit = clone(model).fit(fit_X, ctx.rng(5).permutation(y))
-            same_classes = np.array_equal(np.asarray(getattr(refit, "classes_", [])),
-                                          np.asarray(getattr(model, "classes_", [])))
-            if same_classes:  # a refit on too few rows may lose a class; then the check is not defined
-                runs.append(rerun(X_flat, other_model=refit))
-                other = runs[-1].flat_values
-                rows.append(_row(name, e.method, "data_randomisation", _spearman_rows(e.flat_values, other, False)))
-    return rows, runs
 
 
 def _agreement_matrices(result: ExplanationSet, k: int) -> dict:

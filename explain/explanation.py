@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numbers
 from types import MappingProxyType
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd

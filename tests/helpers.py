@@ -6,7 +6,6 @@ import itertools
 from math import factorial
 
 import numpy as np
-import pandas as pd
 
 
 def f32(a):

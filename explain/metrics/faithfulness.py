@@ -58,10 +58,17 @@ def faithfulness_correlation(e, ctx: MetricContext) -> np.ndarray:
     size = int(ctx.options.get("subset_size", max(1, d // 4)))
     mask = _random_subsets(ctx, n, d, n_subsets, size, salt=1)
     Z = np.where(mask, ctx.baseline[None, None, :], X[:, None, :])
-    f_x = explained_output(ctx, X, None if e.target is None else np.asarray(e.target))
-    drop = f_x[:, None] - explained_output(ctx, Z.reshape(-1, d), repeat_targets(e, n_subsets)).reshape(n, -1)
+    f_x, f_z = _with_originals(e, ctx, X, Z.reshape(-1, d), n_subsets)
+    drop = f_x[:, None] - f_z.reshape(n, -1)
     summed = (mask * A[:, None, :]).sum(axis=2)
     return np.array([_pearson(summed[i], drop[i]) for i in range(n)])
+
+
+def _with_originals(e, ctx, X, Z, copies):
+    """f(X) and f(Z) (Z holding ``copies`` perturbed rows per row of X) from one batched model call."""
+    targets = None if e.target is None else np.concatenate([np.asarray(e.target), repeat_targets(e, copies)])
+    out = explained_output(ctx, np.vstack([X, Z]), targets)
+    return out[: len(X)], out[len(X):]
 
 
 def _pearson(a, b) -> float:
@@ -85,8 +92,8 @@ def infidelity_from_perturbations(e, ctx: MetricContext, I: np.ndarray, normaliz
     """E_I[(I . a - (f(x) - f(x - I)))^2] per row; with ``normalize``, a is rescaled by captum's beta."""
     X, A = np.asarray(e.data, float).reshape(len(e), -1), e.flat_values
     n, s, d = I.shape
-    f_x = explained_output(ctx, X, None if e.target is None else np.asarray(e.target))
-    f_p = explained_output(ctx, (X[:, None, :] - I).reshape(-1, d), repeat_targets(e, s)).reshape(n, s)
+    f_x, f_p = _with_originals(e, ctx, X, (X[:, None, :] - I).reshape(-1, d), s)
+    f_p = f_p.reshape(n, s)
     dot = (I * A[:, None, :]).sum(axis=2)
     delta = f_x[:, None] - f_p
     if normalize:
