@@ -48,10 +48,10 @@ def load_tabular(columns: str = "mean") -> Dataset:
     """
     from sklearn.datasets import load_breast_cancer
 
-    raw = load_breast_cancer(as_frame=True)
-    X = raw.data if columns == "all" else raw.data[list(TABULAR_FEATURES)]
     if columns not in ("mean", "all"):
         raise ValueError(f"columns must be 'mean' or 'all', got {columns!r}")
+    raw = load_breast_cancer(as_frame=True)
+    X = raw.data if columns == "all" else raw.data[list(TABULAR_FEATURES)]
     return Dataset("breast_cancer", X.copy(), raw.target.to_numpy(), tuple(raw.target_names))
 
 
@@ -108,7 +108,8 @@ def _tabular_zoo(random_state: int) -> ModelZoo:
 
     scores = {}
     for name, m in models.items():
-        pred = get_adapter(m).predict(X_te.to_numpy(float), get_adapter(m).natural_output)
+        adapter = get_adapter(m)
+        pred = adapter.predict(X_te.to_numpy(float), adapter.natural_output)
         scores[name] = float(np.mean(np.argmax(pred, axis=1) == y_te))
     return ModelZoo(models, X_tr, X_te, y_tr, y_te, scores)
 
