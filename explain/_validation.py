@@ -111,9 +111,8 @@ def check_data(X, *, n_features=None, feature_names=None, expected_names=None,
     finite = np.isfinite(arr)
     if not finite.all():
         cols = np.flatnonzero(~finite.all(axis=0))
-        kinds = "NaN" if np.isnan(arr[:, cols]).any() else "inf"
-        if np.isnan(arr[:, cols]).any() and np.isinf(arr[:, cols]).any():
-            kinds = "NaN and inf"
+        has_nan, has_inf = np.isnan(arr[:, cols]).any(), np.isinf(arr[:, cols]).any()
+        kinds = " and ".join(k for k, present in (("NaN", has_nan), ("inf", has_inf)) if present)
         first_row = int(np.flatnonzero(~finite[:, cols[0]])[0])
         raise error(f"{what} has {kinds} values in column(s) {[names[c] for c in cols[:10]]} "
                     f"(first at row {first_row}, column {names[cols[0]]!r}). Impute or drop "

@@ -271,11 +271,12 @@ class _Clock:
         self.ctx, self.rows = ctx, []
 
     def measure(self, model, method, metric, fn):
+        """Run ``fn() -> (value, re-explanations it made)``; record its time and model rows; return value."""
         evals0, start = self.ctx.n_evals, time.perf_counter()
-        out = fn()
-        extra = sum(r.n_model_evals for r in out[1]) if isinstance(out, tuple) else 0
-        self.rows.append([model, method, metric, time.perf_counter() - start, self.ctx.n_evals - evals0 + extra])
-        return out[0] if isinstance(out, tuple) else out
+        value, reruns = fn()
+        evals = self.ctx.n_evals - evals0 + sum(r.n_model_evals for r in reruns)
+        self.rows.append([model, method, metric, time.perf_counter() - start, evals])
+        return value
 
 
 # Methods whose exact results are interventional Shapley values, in order of preference as the reference.
@@ -294,7 +295,7 @@ def _score_model(name, model, adapter, result, ctx, wanted, k, X, y, background,
         for metric, fn in per_row.items():
             if metric in wanted:
                 rows.append(_row(name, e.method, metric, clock.measure(name, e.method, metric,
-                                                                       lambda: fn(e, ctx))))
+                                                                       lambda: (fn(e, ctx), []))))
         if "ground_truth_error" in wanted and reference is not None:
             ref = reference.flat_values
             err = np.abs(e.flat_values - ref).mean(axis=1) / max(np.abs(ref).mean(), 1e-300)
@@ -308,16 +309,19 @@ def _score_model(name, model, adapter, result, ctx, wanted, k, X, y, background,
             rows.append(_row(name, e.method, "max_sensitivity", clock.measure(
                 name, e.method, "max_sensitivity", lambda: _sensitivity(e, ctx, rerun, robustness_rows))))
         if get_method(e.method).stochastic and ({"seed_cv", "seed_topk_agreement"} & set(wanted)):
-            runs = clock.measure(name, e.method, "seed_stability", lambda: (lambda rs: (rs, rs))(
-                [rerun(np.asarray(e.data, float), random_state=random_state + s) for s in range(1, n_seeds)]))
-            runs = [e] + runs
+            def seeded_runs():
+                runs = [rerun(np.asarray(e.data, float), random_state=random_state + s) for s in range(1, n_seeds)]
+                return runs, runs
+
+            runs = [e] + clock.measure(name, e.method, "seed_stability", seeded_runs)
             cv, topk = robustness.seed_stability(runs, k)
             if "seed_cv" in wanted:
                 rows.append(_row(name, e.method, "seed_cv", cv))
             if "seed_topk_agreement" in wanted:
                 rows.append(_row(name, e.method, "seed_topk_agreement", topk))
-        rows += clock.measure(name, e.method, "sanity", lambda: sanity_scores(name, model, adapter, e, ctx, wanted,
-                                                                               X, y, rerun, _row))
+        if {"model_randomisation", "model_randomisation_abs", "data_randomisation"} & set(wanted):
+            rows += clock.measure(name, e.method, "sanity", lambda: sanity_scores(name, model, adapter, e, ctx,
+                                                                                   wanted, X, y, rerun, _row))
     return rows
 
 

@@ -88,7 +88,7 @@ class LinearModelAdapter(_LinearBase):
         coef = self._coef(target)
         table = pd.DataFrame({"term": list(feature_names), "input_column": list(feature_names),
                               "estimate": coef})
-        for col in INFERENCE_COLUMNS[3:]:
+        for col in INFERENCE_COLUMNS[3:]:  # no standard errors, intervals or p-values
             table[col] = np.nan
         penalty = getattr(self.estimator, "penalty", None) or getattr(self.estimator, "alpha", None)
         why = ("scikit-learn reports no standard errors" +
@@ -96,8 +96,7 @@ class LinearModelAdapter(_LinearBase):
                 if penalty not in (None, 0, 0.0) else "") +
                ("; estimates are on the pipeline's transformed columns" if self.preprocess is not None else "") +
                ". Refit with statsmodels for inference.")
-        table["std_error"] = np.nan
-        return table[INFERENCE_COLUMNS[:3] + ["std_error", "ci_lower", "ci_upper", "p_value"]], why
+        return table[INFERENCE_COLUMNS], why
 
 
 class StatsmodelsAdapter(_LinearBase):
