@@ -9,6 +9,7 @@ accuracy (raising for exact methods, reporting the gap for the others).
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Iterable
 
 import numpy as np
@@ -16,16 +17,18 @@ import numpy as np
 from ._images import pixel_names, resolve_groups, split_images
 from ._validation import check_data, suggest
 from .adapters.base import CountingFunction, get_adapter
-from .errors import AdditivityError, MethodNotApplicableError, UnknownMethodError
-from .explanation import Explanation, ExplanationSet
+from .errors import (AdditivityError, ApproximationWarning, DataError, MethodNotApplicableError,
+                     UnknownMethodError)
+from .explanation import Explanation, ExplanationSet, Validated
 from .methods.base import Task, get_method, method_names
 
-__all__ = ["explain", "resolve_methods", "ADDITIVITY_RTOL"]
+__all__ = ["explain", "resolve_methods", "check_method_params", "ADDITIVITY_RTOL"]
 
 ADDITIVITY_RTOL = 1e-6
 _AUTO_NATIVE = {"glm": "coefficients", "naive_bayes": "naive_bayes"}
 _AUTO_TORCH = ["integrated_gradients", "shap", "saliency"]
 MAX_DEFAULT_BACKGROUND = 100
+MIN_DEFAULT_BACKGROUND = 10  # fewer default background rows than this: warn (one row gives all-zero values)
 
 
 def _reason(method, adapter, output, n_features, images, grouped):
@@ -47,6 +50,10 @@ def resolve_methods(methods, adapter, output: str, n_features: int, *, images=Fa
         return [m for m in (get_method(n) for n in names) if check(m) is None]
     if isinstance(methods, str):
         methods = [methods]
+    methods = list(methods)
+    if not methods:
+        raise UnknownMethodError("methods is empty: nothing would be explained. Pass 'auto' or method names, "
+                                 f"e.g. methods=['shap']. Valid methods: {', '.join(method_names())}.")
     known = method_names()
     chosen = []
     for name in dict.fromkeys(methods):
@@ -66,6 +73,36 @@ def resolve_methods(methods, adapter, output: str, n_features: int, *, images=Fa
                 f"{reason}. Methods that apply: {', '.join(valid)}.")
         chosen.append(method)
     return chosen
+
+
+def check_method_params(method_params) -> dict:
+    """Validate ``{method: {option: value}}``: known methods, and options each method reads.
+
+    A misspelt method or option raises instead of being ignored (``num_sample``
+    would otherwise run LIME with its default 5,000 samples).
+    """
+    if method_params is None:
+        return {}
+    if not isinstance(method_params, dict):
+        raise UnknownMethodError(f"method_params must be a dict {{method: {{option: value}}}}, "
+                                 f"got {type(method_params).__name__}.")
+    known = method_names()
+    out = {}
+    for name, opts in method_params.items():
+        if name not in known:
+            raise UnknownMethodError(f"method_params names unknown method {name!r}.{suggest(str(name), known)} "
+                                     f"Valid methods: {', '.join(known)}.")
+        if not isinstance(opts, dict):
+            raise UnknownMethodError(f"method_params[{name!r}] must be a dict of options, got "
+                                     f"{type(opts).__name__}.")
+        valid = get_method(name).options
+        for key in opts:
+            if key not in valid:
+                allowed = ", ".join(valid) if valid else "none"
+                raise UnknownMethodError(f"method {name!r} has no option {key!r}.{suggest(str(key), valid)} "
+                                         f"Its options: {allowed}.")
+        out[name] = dict(opts)
+    return out
 
 
 def _default_background(X: np.ndarray, random_state) -> np.ndarray:
@@ -156,8 +193,14 @@ def explain(model, X, *, methods="auto", background=None, target=None, output="a
                            default_names=defaults)
     if image_shape is not None and feature_names is None and adapter.feature_names_in is None:
         names = pixel_names(image_shape)
+    method_params = check_method_params(method_params)
     if background is None:
         bg = _default_background(Xa, random_state)
+        if bg.shape[0] < MIN_DEFAULT_BACKGROUND:
+            warnings.warn(
+                f"no background was given, so the {bg.shape[0]} explained row(s) serve as the background: "
+                "attributions measure differences from these rows only (a single row gets all-zero values). "
+                "Pass your training data: explain(model, X, background=X_train).", UserWarning, stacklevel=2)
     else:
         bg_in, bg_shape = split_images(background, image_shape, what="background")
         bg, _ = check_data(adapter.adapt_input(bg_in), n_features=Xa.shape[1],
@@ -170,11 +213,12 @@ def explain(model, X, *, methods="auto", background=None, target=None, output="a
     predicted = adapter.predict(Xa, output)
     targets = adapter.resolve_target(target, Xa, output, predicted)
     prediction = predicted[:, 0] if targets is None else predicted[np.arange(len(Xa)), targets]
-    method_params = dict(method_params or {})
     context = dict(image_shape=image_shape, groups=groups)
     explanations = [_run(m, adapter, Xa, bg, output, targets, names, random_state,
                          dict(method_params.get(m.name, {})), prediction, context) for m in chosen]
-    return ExplanationSet(explanations, model_name=adapter.name)
+    validated = Validated(adapter=adapter, X=Xa, background=bg, output=output, image_shape=image_shape,
+                          groups=groups, feature_names=tuple(names))
+    return ExplanationSet(explanations, model_name=adapter.name, validated=validated)
 
 
 def _groups(targets, n) -> Iterable[tuple[int | None, np.ndarray]]:
@@ -185,46 +229,85 @@ def _groups(targets, n) -> Iterable[tuple[int | None, np.ndarray]]:
         yield int(t), np.flatnonzero(targets == t)
 
 
+def _merge_blocks(blocks: list[dict], n_blocks: int) -> dict:
+    """Params of a result made of per-class blocks: shared values once, differing ones per class."""
+    params: dict = {}
+    keys = list(dict.fromkeys(k for b in blocks for k in b["params"]))
+    for key in keys:
+        present = [(b["label"], b["params"][key]) for b in blocks if key in b["params"]]
+        first = present[0][1]
+        same = len(present) == n_blocks and all(_equal(v, first) for _, v in present[1:])
+        if same or n_blocks == 1:
+            params[key] = first
+        elif all(isinstance(v, str) for _, v in present):
+            params[key] = "; ".join(f"class {label}: {v}" for label, v in present)
+        else:
+            params[key] = {str(label): v for label, v in present}
+    if n_blocks > 1:
+        params["blocks"] = [{"class": str(b["label"]), "rows": b["rows"], "exact": b["exact"],
+                             "algorithm": b["params"].get("algorithm", "")} for b in blocks]
+    return params
+
+
+def _equal(a, b) -> bool:
+    if hasattr(a, "equals") and type(a) is type(b):  # pandas objects
+        return bool(a.equals(b))
+    try:
+        return bool(np.array_equal(a, b)) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else bool(a == b)
+    except Exception:  # incomparable values are different
+        return False
+
+
 def _run(method, adapter, X, bg, output, targets, names, random_state, options, prediction,
          context) -> Explanation:
     n, d = X.shape
     values = np.empty((n, d))
     base = np.empty(n)
-    params: dict = {}
-    exact = method.exact
+    row_params: dict = {}
+    blocks = []
     n_evals = 0
     start = time.perf_counter()
     if method.per_row_targets:  # one call, a class per row
-        blocks = [(None, np.arange(n), CountingFunction(lambda Z: adapter.predict(Z, output)), targets)]
+        calls = [(None, np.arange(n), CountingFunction(lambda Z: adapter.predict(Z, output)), targets)]
     else:  # one call per explained class, with that class's scalar output
-        blocks = [(t, rows, CountingFunction(adapter.output_function(output, t)), None)
-                  for t, rows in _groups(targets, n)]
-    for t, rows, f, row_targets in blocks:
+        calls = [(t, rows, CountingFunction(adapter.output_function(output, t)), None)
+                 for t, rows in _groups(targets, n)]
+    for t, rows, f, row_targets in calls:
         task = Task(adapter=adapter, X=X[rows], background=bg, output=output, target=t, f=f,
                     feature_names=list(names), random_state=random_state, options=dict(options),
                     prediction=prediction[rows], targets=row_targets, **context)
-        result = method.attribute(task)
+        try:
+            result = method.attribute(task)
+        except DataError as exc:  # e.g. a formula that cannot take a perturbed value: say which method
+            raise type(exc)(f"method {method.name!r}: {exc}") from exc
         values[rows] = result.values
         base[rows] = result.base_values
         n_evals += f.n_evals
-        if result.exact is not None:
-            exact = result.exact
-        for key, value in result.params.items():
-            params.setdefault(key, value)
+        label = "all" if t is None else (adapter.classes[t] if adapter.classes is not None else t)
+        blocks.append({"label": label.item() if isinstance(label, np.generic) else label, "rows": int(len(rows)),
+                       "exact": bool(method.exact if result.exact is None else result.exact),
+                       "stochastic": bool(method.stochastic if result.stochastic is None else result.stochastic),
+                       "params": dict(result.params)})
         for key, value in result.row_params.items():  # per-row arrays go back to their rows
             value = np.asarray(value)
-            full = params.setdefault(key, np.full((n,) + value.shape[1:], np.nan))
+            full = row_params.setdefault(key, np.full((n,) + value.shape[1:], np.nan))
             full[rows] = value
     seconds = time.perf_counter() - start
-    params.update(background_size=int(bg.shape[0]), random_state=random_state, exact=bool(exact),
-                  family=adapter.family)
+    exact = all(b["exact"] for b in blocks)  # exact only if every block is
+    params = _merge_blocks(blocks, len(blocks))
+    params.update(row_params)
+    params.update(background_size=int(bg.shape[0]), random_state=random_state, exact=exact,
+                  stochastic=any(b["stochastic"] for b in blocks), family=adapter.family)
     if options:
         params["options"] = options
     if context["groups"] is not None:
         params["n_groups"] = int(context["groups"].max()) + 1
     if method.additive:
         _check_local_accuracy(method.name, exact, values, base, prediction, params)
+    if "approximate" in params:
+        warnings.warn(f"{method.name!r} on {adapter.name} is approximate, not exact: {params['approximate']} "
+                      f"(largest local-accuracy gap {params.get('additivity_gap', float('nan')):.3g}).",
+                      ApproximationWarning, stacklevel=3)
     return Explanation(values, base, X, names, output=output, method=method.name, model_name=adapter.name,
                        target=targets, seconds=seconds, n_model_evals=n_evals, params=params,
                        image_shape=context["image_shape"])
-

@@ -14,7 +14,36 @@ import argparse
 import os
 import sys
 
-SAFE_SKOPS_PREFIXES = ("sklearn.", "numpy.", "scipy.", "xgboost.", "lightgbm.", "builtins.", "collections.")
+# Types that skops does not trust by default but that the models explain supports need, by exact name
+# (never a prefix: "builtins." would let a file call builtins.exec). Measured with
+# skops.io.get_untrusted_types on every supported estimator saved with skops.
+SKOPS_ALLOWED_TYPES = frozenset({
+    "sklearn.tree._tree.Tree",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "xgboost.core.Booster",
+    "xgboost.sklearn.XGBClassifier", "xgboost.sklearn.XGBRegressor",
+    "xgboost.sklearn.XGBRFClassifier", "xgboost.sklearn.XGBRFRegressor",
+    "lightgbm.basic.Booster", "lightgbm.sklearn.LGBMClassifier", "lightgbm.sklearn.LGBMRegressor",
+    "collections.OrderedDict",
+    "numpy.dtype",
+})
+
+
+def _loss_types() -> frozenset:
+    """scikit-learn's loss classes (GLMs and boosting store one), by exact name, read from sklearn itself."""
+    import inspect
+
+    from sklearn._loss import loss
+
+    return frozenset(f"sklearn._loss.loss.{name}" for name, cls in inspect.getmembers(loss, inspect.isclass)
+                     if issubclass(cls, loss.BaseLoss) and cls.__module__ == loss.__name__)
+
+
+def skops_allowed_types() -> frozenset:
+    """Every type name a .skops model file may contain beyond skops' own defaults."""
+    return SKOPS_ALLOWED_TYPES | _loss_types()
 
 
 class CLIError(Exception):
@@ -29,11 +58,17 @@ def load_model(path: str, *, trust_pickle: bool = False):
     if suffix == ".skops":
         import skops.io as sio
 
-        untrusted = sio.get_untrusted_types(file=path)
-        unsafe = [t for t in untrusted if not t.startswith(SAFE_SKOPS_PREFIXES)]
-        if unsafe:
-            raise CLIError(f"{path} holds types skops does not trust: {unsafe}. Inspect them with "
-                           "skops.io.get_untrusted_types and load the model in Python if you trust them.")
+        try:
+            untrusted = sio.get_untrusted_types(file=path)
+        except Exception as exc:  # not a zip, no schema, ...
+            raise CLIError(f"{path} is not a readable .skops file: {exc}") from exc
+        unsafe = sorted(t for t in untrusted if t not in skops_allowed_types())
+        if unsafe and not trust_pickle:
+            raise CLIError(f"{path} holds types that explain does not load from a file: {unsafe}. A model "
+                           "file needs only estimator classes and array types; these may run code. Inspect "
+                           "them with skops.io.get_untrusted_types, and if you trust the file load it in "
+                           "Python (skops.io.load(path, trusted=[...])) and call explain() on the model, or "
+                           "pass --trust-pickle to accept them.")
         return sio.load(path, trusted=untrusted)
     if suffix in (".pkl", ".pickle", ".joblib"):
         if not trust_pickle:
@@ -43,6 +78,11 @@ def load_model(path: str, *, trust_pickle: bool = False):
 
         return joblib.load(path)
     if suffix in (".pt", ".pth", ".torchscript"):
+        # A TorchScript archive carries code that torch.jit.load compiles and runs; there is no
+        # weights-only path for a whole model, so it is treated like a pickle.
+        if not trust_pickle:
+            raise CLIError(f"{path} is a TorchScript file: loading it runs the code it carries. Pass "
+                           "--trust-pickle if you trust this file, or load the model in Python.")
         import torch
 
         return torch.jit.load(path, map_location="cpu").eval()
@@ -165,7 +205,9 @@ def main(argv=None) -> int:
     rep.add_argument("--metrics", action="append", help="comma-separated metrics or families, or 'none'")
     rep.add_argument("--rows", type=int, default=50)
     rep.add_argument("--title", default="Explanation report")
-    rep.add_argument("--trust-pickle", action="store_true", help="allow .pkl/.joblib (unpickling runs code)")
+    rep.add_argument("--trust-pickle", action="store_true",
+                     help="allow files whose loading runs code: .pkl/.joblib, TorchScript .pt, and .skops files "
+                          "with types beyond explain's allow-list")
     args = parser.parse_args(argv)
     from .errors import ExplainError
 

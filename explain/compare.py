@@ -14,13 +14,10 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ._core import explain
-from ._images import split_images
+from ._core import check_method_params, explain
 from ._validation import suggest
-from .adapters.base import get_adapter
 from .errors import DataError, ExplainError
 from .explanation import ExplanationSet
-from .methods.base import get_method
 from .metrics import agreement as agr
 from .metrics import complexity, faithfulness, robustness
 from .metrics.sanity import sanity_scores
@@ -204,13 +201,14 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
                                                               list(methods))
     if "random" not in method_list:
         method_list = method_list + ["random"]
-    explanations, rows, agreements, timing_rows = {}, [], {}, []
+    method_params = check_method_params(method_params)
+    explanations, rows, agreements, timing_rows, notes = {}, [], {}, [], []
     for name, model in named.items():
         try:
             result = explain(model, X, methods=method_list, background=background, random_state=random_state,
                              method_params=method_params, name=name)
         except ExplainError as exc:
-            raise type(exc)(f"model {name!r}: {exc}") from None
+            raise type(exc)(f"model {name!r}: {exc}") from exc
         explanations[name] = result
     _check_same_rows(explanations)
     items = named.items()
@@ -220,16 +218,14 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
         items = tqdm(list(items), desc="scoring models", unit="model")
     for name, model in items:
         result = explanations[name]
-        first = next(iter(result))
-        adapter = get_adapter(model, name=name)
-        flat = np.asarray(first.data, float).reshape(len(first), -1)
-        adapter.prepare(flat, first.image_shape)
-        bg = _background(X, background, random_state, flat)
-        ctx = MetricContext(adapter, first.output, bg, random_state, options)
-        k = int(options.get("k", min(5, flat.shape[1])))
+        # Score on exactly what explain() validated: the data and background in the model's column
+        # order, and the same adapter (never a second one built from the caller's objects).
+        v = result.validated
+        ctx = MetricContext(v.adapter, v.output, np.asarray(v.background), random_state, options)
+        k = int(options.get("k", min(5, v.X.shape[1])))
         clock = _Clock(ctx)
-        rows += _score_model(name, model, adapter, result, ctx, wanted, k, X, y, background, random_state,
-                             n_seeds, method_params, robustness_rows, clock)
+        rows += _score_model(name, model, v.adapter, result, ctx, wanted, k, X, y, random_state,
+                             n_seeds, method_params, robustness_rows, clock, notes)
         timing_rows += clock.rows
         agreements[name] = _agreement_matrices(result, k)
         rows += _agreement_scores(name, result, agreements[name], wanted)
@@ -237,7 +233,8 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
     timings = pd.DataFrame(timing_rows, columns=["model", "method", "metric", "seconds", "model_evals"])
     return Comparison(scores, explanations, agreements,
                       {"metrics": wanted, "methods": method_list, "random_state": random_state,
-                       "n_seeds": n_seeds, "k": options.get("k"), "robustness_rows": robustness_rows}, timings)
+                       "n_seeds": n_seeds, "k": options.get("k"), "robustness_rows": robustness_rows,
+                       "notes": notes}, timings)
 
 
 def _check_same_rows(explanations):
@@ -245,15 +242,6 @@ def _check_same_rows(explanations):
     if len(set(shapes.values())) > 1:
         raise DataError(f"the models explain different feature sets {shapes}; compare() needs models fitted "
                         "on the same columns.")
-
-
-def _background(X, background, random_state, flat):
-    from ._core import _default_background
-
-    if background is None:
-        return _default_background(flat, random_state)
-    bg, _ = split_images(background)
-    return np.asarray(bg, dtype=float).reshape(np.shape(bg)[0], -1)
 
 
 def _row(model, method, metric, values):
@@ -279,38 +267,90 @@ class _Clock:
         return value
 
 
-# Methods whose exact results are interventional Shapley values, in order of preference as the reference.
-_EXACT_REFERENCES = ("shap", "shap.kernel_exact", "shap.tree", "shap.exact", "coefficients", "naive_bayes")
+GROUND_TRUTH_MAX_FEATURES = 10  # exact enumeration as the independent reference up to this many features
+GROUND_TRUTH_ROWS = 5  # rows on which it is computed (2^d x background model rows each)
 
 
-def _score_model(name, model, adapter, result, ctx, wanted, k, X, y, background, random_state, n_seeds,
-                 method_params, robustness_rows, clock):
+def _ground_truth(result, ctx, options, clock, name):
+    """The independent reference: exact enumeration of the interventional game on a few rows, or None."""
+    from .methods._enumeration import enumerate_shapley
+
+    v = result.validated
+    d = v.X.shape[1]
+    if d > GROUND_TRUTH_MAX_FEATURES or v.groups is not None:
+        return None
+    first = next(iter(result))
+    n = min(len(first), int(options.get("ground_truth_rows", GROUND_TRUTH_ROWS)))
+    targets = None if first.target is None else np.asarray(first.target)[:n]
+
+    def run():
+        values = np.empty((n, d))
+        for t in ([None] if targets is None else np.unique(targets)):
+            rows = np.arange(n) if t is None else np.flatnonzero(targets == t)
+            fn = v.adapter.output_function(v.output, None if t is None else int(t))
+
+            def f(Z, fn=fn):
+                ctx.n_evals += len(Z)
+                return fn(Z)
+            values[rows] = enumerate_shapley(f, v.X[rows], v.background)[0]
+        return values, []
+    return clock.measure(name, "(reference)", "ground_truth_error", run)
+
+
+def _ground_truth_rows(name, e, reference, result, notes):
+    """ground_truth_error of e against an independent reference, or an empty cell and the reason."""
+    algorithm = str(e.params.get("algorithm", ""))
+    if reference is not None:
+        if algorithm.startswith("exact enumeration"):
+            notes.append(f"{name}/{e.method}: ground_truth_error left empty: the method ran the reference "
+                         "algorithm (exact enumeration) itself, so the comparison would be with itself.")
+            return [name, e.method, "ground_truth_error", np.nan, np.nan]
+        ref = reference
+        err = np.abs(e.flat_values[:len(ref)] - ref).mean(axis=1) / max(np.abs(ref).mean(), 1e-300)
+        return _row(name, e.method, "ground_truth_error", err)
+    others = [r for r in result if r.method != e.method and r.params.get("exact")
+              and str(r.params.get("algorithm", "")) != algorithm]
+    if not others:
+        notes.append(f"{name}/{e.method}: ground_truth_error left empty: more than {GROUND_TRUTH_MAX_FEATURES} "
+                     "features (no enumeration) and no exact explanation by a different algorithm.")
+        return [name, e.method, "ground_truth_error", np.nan, np.nan]
+    ref = others[0].flat_values
+    err = np.abs(e.flat_values - ref).mean(axis=1) / max(np.abs(ref).mean(), 1e-300)
+    notes.append(f"{name}/{e.method}: ground_truth_error against {others[0].method!r} "
+                 f"({others[0].params.get('algorithm')}).")
+    return _row(name, e.method, "ground_truth_error", err)
+
+
+def _score_model(name, model, adapter, result, ctx, wanted, k, X, y, random_state, n_seeds,
+                 method_params, robustness_rows, clock, notes):
     rows = []
     per_row = {"deletion": faithfulness.deletion, "insertion": faithfulness.insertion,
                "faithfulness_correlation": faithfulness.faithfulness_correlation,
                "infidelity": faithfulness.infidelity, "entropy": complexity.entropy,
                "sparseness": complexity.sparseness}
-    reference = next((result[m] for m in _EXACT_REFERENCES if m in result and result[m].params.get("exact")), None)
+    reference = _ground_truth(result, ctx, ctx.options, clock, name) if "ground_truth_error" in wanted else None
+    background = result.validated.background
     for e in result:
         for metric, fn in per_row.items():
             if metric in wanted:
                 rows.append(_row(name, e.method, metric, clock.measure(name, e.method, metric,
                                                                        lambda: (fn(e, ctx), []))))
-        if "ground_truth_error" in wanted and reference is not None:
-            ref = reference.flat_values
-            err = np.abs(e.flat_values - ref).mean(axis=1) / max(np.abs(ref).mean(), 1e-300)
-            rows.append(_row(name, e.method, "ground_truth_error", err))
+        if "ground_truth_error" in wanted:
+            rows.append(_ground_truth_rows(name, e, reference, result, notes))
         if "seconds_per_row" in wanted:
             rows.append([name, e.method, "seconds_per_row", e.seconds / len(e), np.nan])
         if "evals_per_row" in wanted:
             rows.append([name, e.method, "evals_per_row", e.n_model_evals / len(e), np.nan])
-        rerun = _rerun(model, e, background if background is not None else ctx.background, method_params, name)
+        rerun = _rerun(model, e, background, method_params, name)
         if "max_sensitivity" in wanted:
             rows.append(_row(name, e.method, "max_sensitivity", clock.measure(
                 name, e.method, "max_sensitivity", lambda: _sensitivity(e, ctx, rerun, robustness_rows))))
-        if get_method(e.method).stochastic and ({"seed_cv", "seed_topk_agreement"} & set(wanted)):
+        # the algorithm that actually ran decides (a "shap" that fell back to KernelSHAP is stochastic)
+        if e.params.get("stochastic") and ({"seed_cv", "seed_topk_agreement"} & set(wanted)):
             def seeded_runs():
-                runs = [rerun(np.asarray(e.data, float), random_state=random_state + s) for s in range(1, n_seeds)]
+                runs = [rerun(np.asarray(e.data, float),
+                              random_state=None if random_state is None else random_state + s)
+                        for s in range(1, n_seeds)]
                 return runs, runs
 
             runs = [e] + clock.measure(name, e.method, "seed_stability", seeded_runs)

@@ -15,6 +15,8 @@ against scikit-learn's conventions keeps working::
     ├── MethodNotApplicableError  (ValueError)  the method does not apply to this model
     └── AdditivityError           (ValueError)  an exact method broke local accuracy
 
+    ApproximationWarning          (UserWarning) a method sold as exact returned approximate values
+
 Messages say what was expected, what came, and how to fix it.
 """
 
@@ -31,6 +33,7 @@ __all__ = [
     "UnknownMethodError",
     "MethodNotApplicableError",
     "AdditivityError",
+    "ApproximationWarning",
 ]
 
 
@@ -72,3 +75,7 @@ class MethodNotApplicableError(ExplainError, ValueError):
 
 class AdditivityError(ExplainError, ValueError):
     """An exact method's values do not sum to the model output minus the base value."""
+
+
+class ApproximationWarning(UserWarning):
+    """A method sold as exact returned approximate values; the result says so in ``params["approximate"]``."""

@@ -10,13 +10,14 @@ one model, keyed by method name.
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Explanation", "ExplanationSet"]
+__all__ = ["Explanation", "ExplanationSet", "Validated"]
 
 _OUTPUTS = ("margin", "probability", "raw")
 
@@ -270,23 +271,61 @@ class Explanation:
                 f"output={self._output!r}, n_samples={n}, n_features={d}{shape})")
 
 
+@dataclass(frozen=True)
+class Validated:
+    """What ``explain()`` validated once, carried to everything downstream (metrics, reports).
+
+    ``X`` and ``background`` are float arrays in the model's column order (a
+    DataFrame's columns were matched by name and reordered), so no later step
+    re-validates or rebuilds them, and none can pick up the caller's order.
+    """
+
+    adapter: object
+    X: np.ndarray
+    background: np.ndarray
+    output: str
+    image_shape: tuple | None
+    groups: np.ndarray | None
+    feature_names: tuple
+
+    def __post_init__(self):
+        for name in ("X", "background"):
+            object.__setattr__(self, name, _frozen_array(getattr(self, name), dtype=float))
+
+
 class ExplanationSet:
     """The explanations one ``explain()`` call made for one model.
 
     ``result["shap"]`` returns one :class:`Explanation`; iterating yields the
     Explanations in the order the methods ran; ``result.methods`` lists names.
+    ``result.background`` is the background the methods used, in the model's
+    column order.
     """
 
-    __slots__ = ("_items", "_model_name")
+    __slots__ = ("_items", "_model_name", "_validated")
 
-    def __init__(self, explanations: Sequence[Explanation], *, model_name: str):
+    def __init__(self, explanations: Sequence[Explanation], *, model_name: str, validated: Validated | None = None):
         items = {}
         for e in explanations:
             if not isinstance(e, Explanation):
                 raise TypeError(f"ExplanationSet holds Explanations, got {type(e).__name__}")
+            if e.method in items:
+                raise ValueError(f"two explanations by method {e.method!r}: an ExplanationSet holds one per "
+                                 "method; put the other in its own set (e.g. one explain() call per setting).")
             items[e.method] = e
         object.__setattr__(self, "_items", MappingProxyType(items))
         object.__setattr__(self, "_model_name", str(model_name))
+        object.__setattr__(self, "_validated", validated)
+
+    @property
+    def validated(self) -> Validated | None:
+        """The validated data, background and adapter ``explain()`` used (None if built by hand)."""
+        return self._validated
+
+    @property
+    def background(self) -> np.ndarray | None:
+        """The background rows the methods used, flat, in the model's column order; read-only."""
+        return None if self._validated is None else self._validated.background
 
     def __setattr__(self, name, value):
         raise AttributeError(f"ExplanationSet is immutable; cannot set {name!r}")

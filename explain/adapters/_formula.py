@@ -18,11 +18,17 @@ __all__ = ["FormulaDesign"]
 
 
 def _names_in(code: str) -> set[str]:
+    """Column names a factor's code reads: bare names, and ``Q("name with spaces")`` strings."""
     try:
         tree = ast.parse(code.strip(), mode="eval")
     except SyntaxError:
         return set()
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Q"
+                and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            names.add(node.args[0].value)
+    return names
 
 
 class FormulaDesign:
@@ -52,13 +58,28 @@ class FormulaDesign:
         return all(len(cols) <= 1 for _, _, cols in self.term_columns)
 
     def design(self, X: np.ndarray) -> np.ndarray:
-        """Design matrix for rows of the input columns."""
-        df = pd.DataFrame(X, columns=self.inputs)
-        if hasattr(self.spec, "get_model_matrix"):  # formulaic
-            return np.asarray(self.spec.get_model_matrix(df), dtype=float)
-        import patsy
+        """Design matrix for rows of the input columns.
 
-        return np.asarray(patsy.build_design_matrices([self.spec], df, return_type="matrix")[0], dtype=float)
+        Raises DataError when the formula cannot take the rows, e.g. a ``C(code)``
+        term meeting a value that is not one of its levels (a perturbation set the
+        column to a mean or added noise).
+        """
+        from ..errors import DataError
+
+        df = pd.DataFrame(X, columns=self.inputs)
+        try:
+            if hasattr(self.spec, "get_model_matrix"):  # formulaic
+                return np.asarray(self.spec.get_model_matrix(df), dtype=float)
+            import patsy
+
+            return np.asarray(patsy.build_design_matrices([self.spec], df, return_type="matrix")[0], dtype=float)
+        except Exception as exc:
+            raise DataError(
+                f"the model's formula could not be evaluated on these rows ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0]}). A categorical term such as C(column) accepts only the levels it "
+                "was fitted on; methods and metrics that set a column to a mean or add noise (lime, occlusion, "
+                "feature_ablation, max-sensitivity, the deletion metric) produce other values. Use 'shap' or "
+                "'coefficients' for this model, or fit it on one-hot columns.") from exc
 
     def column_groups(self, n_design: int) -> list[tuple[int, ...]]:
         """For each design column, the input-column indices it reads."""

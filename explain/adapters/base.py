@@ -236,8 +236,12 @@ class Adapter:
             raise TargetError(f"target must be one class or one per row ({n}), got shape {values.shape}.")
         idx = np.empty(values.shape[0], dtype=int)
         labels = list(classes.tolist())
+        boolean_classes = classes.dtype == bool
         for i, t in enumerate(values):
             t = t.item() if isinstance(t, np.generic) else t
+            if isinstance(t, bool) and not boolean_classes:  # True == 1 in Python: never a silent class 1
+                raise TargetError(f"target {t!r} is a boolean, but the classes of {self.name} are {labels}. "
+                                  "Pass a class label or index, e.g. target=1.")
             if t in labels:
                 idx[i] = labels.index(t)
             elif isinstance(t, (int, np.integer)) and not isinstance(t, bool) and 0 <= t < k:

@@ -118,6 +118,16 @@ class StatsmodelsAdapter(_LinearBase):
     def setup(self) -> None:
         res = self.estimator
         m = res.model
+        for attr in ("offset", "exposure"):
+            if getattr(m, attr, None) is not None:
+                from ..errors import UnsupportedModelError
+
+                raise UnsupportedModelError(
+                    f"this statsmodels {type(m).__name__} was fitted with {attr}=...: its predictions need the "
+                    f"{attr} of every explained row, which explain cannot know, and dropping it would explain a "
+                    f"different model. Refit with the {attr} as a column of the formula or exog (e.g. "
+                    "np.log(exposure) as a term), or wrap res.predict(X, "
+                    f"{attr}=...) in CallableAdapter.")
         self.name = self.name if self.name != type(res).__name__ else f"statsmodels.{type(m).__name__}"
         self.kind = type(m).__name__
         self.params_ = np.asarray(res.params, dtype=float)

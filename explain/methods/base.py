@@ -100,6 +100,7 @@ class Attribution:
     params: dict = field(default_factory=dict)
     exact: bool | None = None  # overrides the method's class attribute when set
     row_params: dict = field(default_factory=dict)  # per-row diagnostics, arrays of length n_samples
+    stochastic: bool | None = None  # overrides the class attribute: the algorithm that actually ran
 
 
 class Method:
@@ -123,6 +124,9 @@ class Method:
     per_row_targets : bool
         Takes one target per row in a single call (captum does), instead of
         one call per explained class.
+    options : tuple of str
+        The keyword options the method reads from ``method_params``; any other
+        key is refused by ``explain()`` rather than silently ignored.
     """
 
     name: ClassVar[str] = ""
@@ -132,6 +136,7 @@ class Method:
     supports_groups: ClassVar[bool] = False
     images_only: ClassVar[bool] = False
     per_row_targets: ClassVar[bool] = False
+    options: ClassVar[tuple[str, ...]] = ()
 
     def applies(self, adapter: Adapter, output: str, n_features: int) -> str | None:
         """None if the method can explain this model in this output, else the reason why not."""

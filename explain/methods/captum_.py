@@ -70,6 +70,7 @@ class _Captum(Method):
     needs_gradients = True
     baseline = "mean"  # "mean" of the background, "background" (all rows), or None
     has_convergence_delta = False
+    options = ("block_rows",)
 
     def applies(self, adapter, output, n_features):
         if self.needs_gradients and adapter.family != "torch":
@@ -138,6 +139,7 @@ class IntegratedGradients(_Captum):
     """Integrated gradients from the background mean (50 Gauss-Legendre steps by default)."""
 
     name, captum_name, additive, has_convergence_delta = "integrated_gradients", "IntegratedGradients", True, True
+    options = ("block_rows", "n_steps", "method")
 
     def kwargs(self, task, batch_size):
         return {"n_steps": int(task.options.get("n_steps", 50)),
@@ -148,6 +150,7 @@ class Saliency(_Captum):
     """Input gradients (captum's default ``abs=True``; pass ``{"abs": False}`` for signed)."""
 
     name, captum_name, baseline = "saliency", "Saliency", None
+    options = ("block_rows", "abs")
 
     def kwargs(self, task, batch_size):
         return {"abs": bool(task.options.get("abs", True))}
@@ -180,6 +183,7 @@ class GradientShap(_Captum):
 
     name, captum_name, baseline = "gradient_shap", "GradientShap", "background"
     additive, has_convergence_delta, stochastic = True, True, True
+    options = ("block_rows", "n_samples", "stdevs")
 
     def kwargs(self, task, batch_size):
         return {"n_samples": int(task.options.get("n_samples", 50)),
@@ -193,6 +197,7 @@ class Occlusion(_Captum):
     """Occlusion with the background mean: windows (``sliding_window``, default one pixel) or feature_groups."""
 
     name, captum_name, needs_gradients, supports_groups = "occlusion", "Occlusion", False, True
+    options = ("block_rows", "sliding_window", "strides", "perturbations_per_eval")
 
     def kwargs(self, task, batch_size):
         shape = tuple(task.image_shape) if task.image_shape else (task.X.shape[1],)
@@ -215,6 +220,7 @@ class FeatureAblation(_Captum):
     """Replace each feature (or group) by the background mean and record the output change."""
 
     name, captum_name, needs_gradients, supports_groups = "feature_ablation", "FeatureAblation", False, True
+    options = ("block_rows", "perturbations_per_eval")
 
     def attribute(self, task):
         result = super().attribute(task)

@@ -26,6 +26,7 @@ class Lime(Method):
 
     name = "lime"
     stochastic = True
+    options = ("num_samples", "sample_around_instance", "kernel_width")
     supports_groups = True
 
     def attribute(self, task: Task) -> Attribution:

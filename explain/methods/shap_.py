@@ -106,7 +106,7 @@ def _grouped_kernel_shap(task: Task, nsamples) -> Attribution:
         values[i] = (phi / sizes)[groups]
     return Attribution(values, np.full(task.X.shape[0], base),
                        {"algorithm": "KernelSHAP over feature groups (group value spread evenly over its features)",
-                        "nsamples": int(nsamples), "l1_reg": False}, exact=False)
+                        "nsamples": int(nsamples), "l1_reg": False}, exact=False, stochastic=True)
 
 
 def _kernel_shap(task: Task, nsamples) -> Attribution:
@@ -124,7 +124,8 @@ def _kernel_shap(task: Task, nsamples) -> Attribution:
     values = np.asarray(values, dtype=float).reshape(task.X.shape)
     base = float(np.ravel(explainer.expected_value)[0])
     return Attribution(values, np.full(task.X.shape[0], base),
-                       {"algorithm": "KernelSHAP", "nsamples": int(nsamples), "l1_reg": False}, exact=False)
+                       {"algorithm": "KernelSHAP", "nsamples": int(nsamples), "l1_reg": False}, exact=False,
+                       stochastic=True)
 
 
 def _enumerated(task: Task) -> Attribution:
@@ -138,6 +139,7 @@ class Shap(Method):
 
     name = "shap"
     additive = True
+    options = ("nsamples",)
     exact = False  # set per result: closed form, TreeSHAP and enumeration are exact
 
     def attribute(self, task: Task) -> Attribution:
@@ -192,6 +194,7 @@ class ShapKernel(Method):
 
     name = "shap.kernel"
     additive = True
+    options = ("nsamples",)
     stochastic = True
     supports_groups = True
 
@@ -204,6 +207,7 @@ class ShapPermutation(Method):
 
     name = "shap.permutation"
     additive = True
+    options = ("max_evals",)
     stochastic = True
 
     def attribute(self, task):
@@ -249,6 +253,7 @@ class ShapPartition(Method):
 
     name = "shap.partition"
     additive = True
+    options = ("masker", "max_evals", "batch_size")
     images_only = True
 
     def attribute(self, task):

@@ -4,6 +4,13 @@ Top-k sets and rankings are by absolute attribution, ties broken by feature
 order; signs compare np.sign (so two zeros agree). Rank correlation and
 pairwise rank agreement compare the importance orderings (|a|) over all
 features; two identical explanations score 1 on every measure.
+
+Ties in pairwise rank agreement follow Krishna et al.'s reference code: for
+each pair j < l the boolean "rank_j < rank_l" (rank 1 = largest |a|, tied
+features share an average rank) is compared between the two explanations. A
+pair tied in one explanation is False there, so it agrees with a pair ordered
+l-before-j in the other and disagrees with j-before-l. Zero pixels tie often;
+a three-way comparison (tie as its own outcome) would score such pairs lower.
 """
 
 from __future__ import annotations
@@ -64,11 +71,11 @@ def rank_correlation(A, B, k=None):
 
 
 def pairwise_rank_agreement(A, B, k=None):
-    """Share of feature pairs (j < l) whose |a| order (or tie) is the same in both."""
+    """Share of feature pairs (j < l) with the same boolean ``rank_j < rank_l`` in both (see module notes)."""
     d = A.shape[1]
     j, l = np.triu_indices(d, 1)
-    a, b = np.abs(A), np.abs(B)
-    return (np.sign(a[:, j] - a[:, l]) == np.sign(b[:, j] - b[:, l])).mean(axis=1)
+    ra, rb = rankdata(-np.abs(A), axis=1), rankdata(-np.abs(B), axis=1)
+    return ((ra[:, j] < ra[:, l]) == (rb[:, j] < rb[:, l])).mean(axis=1)
 
 
 AGREEMENT_METRICS = {

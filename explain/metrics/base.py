@@ -47,17 +47,22 @@ _SPECS = [
     ("rank_agreement", "agreement", "higher", "share of top-k positions holding the same feature"),
     ("sign_agreement", "agreement", "higher", "share of top-k features in common with the same sign"),
     ("signed_rank_agreement", "agreement", "higher", "share of top-k positions with the same feature and sign"),
-    ("rank_correlation", "agreement", "higher", "Spearman correlation of the attributions over all features"),
-    ("pairwise_rank_agreement", "agreement", "higher", "share of feature pairs ordered the same way"),
-    ("model_randomisation", "sanity", "lower", "Spearman similarity to the explanation of a model with "
-     "randomised parameters (Adebayo et al. 2018); a method that barely changes fails the check"),
-    ("model_randomisation_abs", "sanity", "lower", "the same on absolute attributions"),
-    ("data_randomisation", "sanity", "lower", "Spearman similarity to the explanation of a clone refitted on "
+    ("rank_correlation", "agreement", "higher", "Spearman correlation of the absolute attributions |a| (the "
+     "importance ranking) over all features"),
+    ("pairwise_rank_agreement", "agreement", "higher", "share of feature pairs j < l for which the boolean "
+     "'j ranks above l' (by |a|; tied features share their average rank, so a tie is False) is the same in "
+     "both explanations (Krishna et al. 2022's reference convention)"),
+    ("model_randomisation", "sanity", "lower", "|Spearman rho| between the explanation and that of a model "
+     "with randomised parameters (Adebayo et al. 2018); absolute, so a sign flip does not count as a change; "
+     "a method that barely changes fails the check"),
+    ("model_randomisation_abs", "sanity", "lower", "Spearman similarity of |a| to the randomised model's |a|"),
+    ("data_randomisation", "sanity", "lower", "|Spearman rho| to the explanation of a clone refitted on "
      "permuted labels (needs y)"),
     ("entropy", "complexity", "lower", "entropy of |a| / sum |a| (Bhatt et al. 2020): lower is simpler"),
     ("sparseness", "complexity", "higher", "Gini index of sorted |a| (Chalasani et al. 2020): higher is sparser"),
-    ("ground_truth_error", "ground_truth", "lower", "mean |a - exact| / mean |exact| against the exact "
-     "interventional Shapley values, where an exact reference exists"),
+    ("ground_truth_error", "ground_truth", "lower", "mean |a - exact| / mean |exact| against an independent "
+     "reference: exact enumeration of the interventional Shapley values (at most 10 features, a few rows), or "
+     "an exact explanation by a different algorithm; empty (with a note) where only a self-comparison exists"),
     ("seconds_per_row", "cost", "lower", "wall time of the method per explained row"),
     ("evals_per_row", "cost", "lower", "model evaluations of the method per explained row"),
 ]

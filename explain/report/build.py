@@ -48,6 +48,7 @@ class Report:
     provenance: dict
     explanations: dict
     scores: pd.DataFrame | None = None
+    notes: dict = field(default_factory=dict)
 
     def to_html(self) -> str:
         from .render import render_html
@@ -146,6 +147,22 @@ def _table(df: pd.DataFrame, digits: int = 4) -> dict:
         index=False)]}
 
 
+def method_notes(result: ExplanationSet) -> list[str]:
+    """One line per method that a reviewer must see: approximate results, fallbacks, per-class algorithms."""
+    notes = []
+    for e in result:
+        p = e.params
+        if "approximate" in p:
+            notes.append(f"{e.method}: approximate: gap {p.get('additivity_gap', float('nan')):.3g} "
+                         f"({p['approximate']})")
+        if "fallback_reason" in p:
+            notes.append(f"{e.method}: fell back ({p['fallback_reason']}); algorithm: {p.get('algorithm', '?')}")
+        if p.get("blocks") and len({b["algorithm"] for b in p["blocks"]}) > 1:
+            notes.append(f"{e.method}: algorithm per class: " + "; ".join(
+                f"class {b['class']}: {b['algorithm']}{'' if b['exact'] else ' (approximate)'}" for b in p["blocks"]))
+    return notes
+
+
 def _model_section(name: str, result: ExplanationSet, rows: list[int], comparison=None) -> Section:
     es = list(result)
     first = es[0]
@@ -171,7 +188,7 @@ def _model_section(name: str, result: ExplanationSet, rows: list[int], compariso
         table = table.assign(mean_abs_contribution=table["input_column"].map(imp).astype(float))
         children.append(Section("table", "Inference table (beside the attributions)",
                                 {"table": _table(table), "note": e.params.get("inference_note", "")}))
-    return Section("model", name, {"facts": facts}, children)
+    return Section("model", name, {"facts": facts, "notes": method_notes(result)}, children)
 
 
 def _agreement_matrix(result: ExplanationSet) -> pd.DataFrame:
@@ -241,4 +258,8 @@ def build_report(source, *, title: str = "Explanation report", rows=(0, 1, 2), p
     scores = None
     if comparison is not None:
         scores = comparison.scores[~comparison.scores.metric.isin(_VOLATILE_METRICS)].reset_index(drop=True)
-    return Report(title, sections, provenance_fields or {}, results, scores)
+    notes = {name: method_notes(r) for name, r in results.items()}
+    if comparison is not None and comparison.params.get("notes"):
+        notes["(scores)"] = list(comparison.params["notes"])
+    return Report(title, sections, provenance_fields or {}, results, scores,
+                  {k: v for k, v in notes.items() if v})

@@ -71,6 +71,8 @@ def render_markdown(report, figure_dir=None) -> str:
                       for m in section.data["meanings"]] + [""]
         elif section.kind == "model":
             lines += [" · ".join(f"{k}: **{_md_cell(v)}**" for k, v in section.data["facts"].items()), ""]
+            lines += [f"- ⚠ {_md_cell(note)}" for note in section.data.get("notes", [])]
+            lines += [""] if section.data.get("notes") else []
         elif section.kind == "table":
             if section.data.get("note"):
                 lines += [f"*{_md_cell(section.data['note'])}*", ""]
@@ -93,6 +95,7 @@ def render_json(report) -> str:
         "provenance": _plain(report.provenance),
         "explanations": {name: [_stable_record(e) for e in r] for name, r in report.explanations.items()},
         "scores": None if report.scores is None else json.loads(report.scores.to_json(orient="records")),
+        "notes": _plain(report.notes),
     }
     return json.dumps(record, indent=1, allow_nan=False, default=_plain) + "\n"
 

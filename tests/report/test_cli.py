@@ -57,7 +57,8 @@ def test_pickle_needs_trust(files):
     assert not (files / "p.json").exists()
     ok = run("report", "--model", f"m={files / 'model.pkl'}", "--trust-pickle", "--data", str(files / "data.csv"),
              "--target", "label", "--metrics", "none", "--rows", "3", "--out", str(files / "p.json"), "--quiet")
-    assert ok.returncode == 0, ok.stderr and (files / "p.json").exists()
+    assert ok.returncode == 0, ok.stderr
+    assert (files / "p.json").exists()
 
 
 @pytest.mark.parametrize("args,message", [
