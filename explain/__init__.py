@@ -11,7 +11,7 @@ from ._core import explain
 from .compare import Comparison, compare
 from .adapters.base import Adapter
 from .adapters.callable import CallableAdapter
-from .errors import (AdditivityError, BackgroundError, DataError, ExplainError, MethodNotApplicableError,
+from .errors import (AdditivityError, ApproximationWarning, BackgroundError, DataError, ExplainError, MethodNotApplicableError,
                      NotFittedError, OutputError, TargetError, UnknownMethodError, UnsupportedModelError)
 from .explanation import Explanation, ExplanationSet
 from .methods.base import method_names
@@ -45,4 +45,5 @@ __all__ = [
     "UnknownMethodError",
     "MethodNotApplicableError",
     "AdditivityError",
+    "ApproximationWarning",
 ]

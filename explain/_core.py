@@ -190,7 +190,7 @@ def explain(model, X, *, methods="auto", background=None, target=None, output="a
     defaults = adapter.default_feature_names if image_shape is None else pixel_names(image_shape)
     Xa, names = check_data(adapter.adapt_input(X_in), n_features=adapter.n_features_in,
                            feature_names=feature_names, expected_names=adapter.feature_names_in,
-                           default_names=defaults)
+                           default_names=defaults, allow_nan=adapter.allows_missing)
     if image_shape is not None and feature_names is None and adapter.feature_names_in is None:
         names = pixel_names(image_shape)
     method_params = check_method_params(method_params)
@@ -204,7 +204,8 @@ def explain(model, X, *, methods="auto", background=None, target=None, output="a
     else:
         bg_in, bg_shape = split_images(background, image_shape, what="background")
         bg, _ = check_data(adapter.adapt_input(bg_in), n_features=Xa.shape[1],
-                           expected_names=adapter.feature_names_in, what="background")
+                           expected_names=adapter.feature_names_in, what="background",
+                           allow_nan=adapter.allows_missing)
     groups = resolve_groups(feature_groups, image_shape, Xa.shape[1])
     adapter.prepare(Xa, image_shape)
     output = adapter.check_output(output)

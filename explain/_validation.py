@@ -43,7 +43,7 @@ def _columns_from_frame(X: pd.DataFrame, expected_names, what, error):
 
 
 def check_data(X, *, n_features=None, feature_names=None, expected_names=None,
-               default_names=None, what="X", allow_empty=False):
+               default_names=None, what="X", allow_empty=False, allow_nan=False):
     """Validate a data block and return ``(float64 array, feature names)``.
 
     Parameters
@@ -60,6 +60,8 @@ def check_data(X, *, n_features=None, feature_names=None, expected_names=None,
         Names for an unnamed array (default ``x0, x1, ...``).
     what : str
         How to call the block in messages ("X", "background").
+    allow_nan : bool
+        Let NaN through (the model routes missing values itself); inf is always refused.
     """
     error = BackgroundError if what == "background" else DataError
     if X is None:
@@ -108,7 +110,7 @@ def check_data(X, *, n_features=None, feature_names=None, expected_names=None,
         fallback = expected_names if expected_names is not None else default_names
         names = [str(f) for f in fallback] if fallback is not None and len(fallback) == arr.shape[1] \
             else [f"x{j}" for j in range(arr.shape[1])]
-    finite = np.isfinite(arr)
+    finite = np.isfinite(arr) | (np.isnan(arr) if allow_nan else False)
     if not finite.all():
         cols = np.flatnonzero(~finite.all(axis=0))
         has_nan, has_inf = np.isnan(arr[:, cols]).any(), np.isinf(arr[:, cols]).any()
@@ -116,5 +118,5 @@ def check_data(X, *, n_features=None, feature_names=None, expected_names=None,
         first_row = int(np.flatnonzero(~finite[:, cols[0]])[0])
         raise error(f"{what} has {kinds} values in column(s) {[names[c] for c in cols[:10]]} "
                     f"(first at row {first_row}, column {names[cols[0]]!r}). Impute or drop "
-                    "those rows before explaining; attribution methods need finite inputs.")
+                    "those rows before explaining; this model does not take missing values.")
     return arr, names

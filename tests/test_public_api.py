@@ -9,6 +9,7 @@ def test_exported_names():
         "Report", "build_report", "load_report_json", "AttributionDisplay",
         "ExplainError", "NotFittedError", "UnsupportedModelError", "DataError", "BackgroundError",
         "TargetError", "OutputError", "UnknownMethodError", "MethodNotApplicableError", "AdditivityError",
+        "ApproximationWarning",
     ])
     for name in explain.__all__:
         assert hasattr(explain, name), name
@@ -16,7 +17,7 @@ def test_exported_names():
 
 def test_method_registry_names():
     assert explain.method_names() == [
-        "coefficients", "naive_bayes", "shap", "shap.tree", "shap.kernel", "shap.permutation", "shap.exact",
+        "coefficients", "naive_bayes", "shap", "shap.tree", "shap.tree_shap_lib", "shap.kernel", "shap.permutation", "shap.exact",
         "shap.partition", "shap.kernel_exact", "lime", "integrated_gradients", "saliency", "input_x_gradient", "deeplift",
         "deeplift_shap", "gradient_shap", "occlusion", "feature_ablation", "random"]
 

@@ -220,3 +220,30 @@ def test_formula_categorical_term_under_perturbation_says_which_method(fair):
     assert r["shap"].params["exact"]
     with pytest.raises(DataError, match=r"method 'occlusion'.*C\(column\)"):
         explain(res, fair[cols].iloc[:3], methods="occlusion", background=fair[cols].iloc[:50])
+
+
+def test_approximate_results_are_marked_in_every_report(tmp_path):
+    import json
+
+    from explain import build_report
+    from explain.adapters.base import get_adapter
+    from explain.explanation import ExplanationSet
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 4))
+    y = np.digitize(X[:, 0] + X[:, 1], [-0.7, 0.7])
+    model = LogisticRegression(max_iter=2000).fit(X, y)
+    a = get_adapter(model)
+    pred = a.predict(X[:20], "margin")
+    targets = np.argmax(pred, axis=1)
+    with pytest.warns(ApproximationWarning):
+        e = _run(_ExactForSomeClasses(), a, X[:20], X[60:90], "margin", targets, ["a", "b", "c", "d"], 0, {},
+                 pred[np.arange(20), targets], {"image_shape": None, "groups": None})
+    report = build_report(ExplanationSet([e], model_name="glm"))
+    html = report.save(tmp_path / "r.html")
+    md = report.save(tmp_path / "r.md")
+    js = report.save(tmp_path / "r.json")
+    for path in (html, md):
+        text = open(path, encoding="utf-8").read()
+        assert "shap: approximate: gap" in text and "made up for the test" in text
+    assert any("approximate: gap" in n for n in json.load(open(js))["notes"]["glm"])

@@ -105,6 +105,9 @@ class Adapter:
             step in ("passthrough", None) or bool(set(class_paths(step)) & COLUMNWISE_STEPS)
             for _, step in preprocess.steps)
 
+    #: Whether the model itself takes NaN (tree libraries do); then explain() lets NaN through.
+    allows_missing: bool = False
+
     def setup(self) -> None:
         """Read the fitted model's facts (task, classes, outputs); runs after check_fitted."""
 

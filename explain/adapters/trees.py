@@ -40,6 +40,8 @@ class TreeAdapter(Adapter):
         paths = set(class_paths(est))
         self.library = "xgboost" if paths & set(_XGB) else "lightgbm" if paths & set(_LGB) else "sklearn"
         self.booster = bool(paths & {"xgboost.Booster", "lightgbm.Booster"})
+        # every supported tree library routes NaN itself (scikit-learn trees since 1.4); preprocessing may not
+        self.allows_missing = self.preprocess is None
         if self.booster:
             classes = self._booster_classes()
         else:
@@ -111,6 +113,16 @@ class TreeAdapter(Adapter):
                 return self.estimator.predict(Z, raw_score=True)
             return self.estimator.decision_function(Z)
         return self.model.predict(self.as_model_input(X))
+
+    def tree_ensemble(self):
+        """The fitted trees as one :class:`TreeEnsemble` with this library's split rules (read once)."""
+        cached = getattr(self, "_ensemble", None)
+        if cached is None:
+            from ._tree_structure import read_ensemble
+
+            k = len(self.classes) if self.task == "classification" and len(self.classes) > 2 else 1
+            cached = self._ensemble = read_ensemble(self.library, self.estimator, k)
+        return cached
 
     def _scramble(self, estimator, rng):
         """Shuffle the leaf values of every scikit-learn tree (XGBoost/LightGBM: not supported)."""

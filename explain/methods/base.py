@@ -27,6 +27,7 @@ _REGISTRY = {
     "naive_bayes": "explain.methods.native:NaiveBayesContributions",
     "shap": "explain.methods.shap_:Shap",
     "shap.tree": "explain.methods.shap_:ShapTree",
+    "shap.tree_shap_lib": "explain.methods.shap_:ShapTreeLib",
     "shap.kernel": "explain.methods.shap_:ShapKernel",
     "shap.permutation": "explain.methods.shap_:ShapPermutation",
     "shap.exact": "explain.methods.shap_:ShapExact",

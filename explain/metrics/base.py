@@ -83,8 +83,8 @@ class MetricContext:
 
     @property
     def baseline(self) -> np.ndarray:
-        """The background mean: what 'removed' features are set to."""
-        return self.background.mean(axis=0)
+        """The background mean (NaN ignored): what 'removed' features are set to."""
+        return np.nanmean(self.background, axis=0)
 
     def rng(self, salt: int = 0) -> np.random.Generator:
         return np.random.default_rng(None if self.random_state is None else [int(self.random_state), salt])

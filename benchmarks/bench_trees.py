@@ -1,0 +1,115 @@
+"""Exact interventional TreeSHAP: explain's own algorithm vs shap.TreeExplainer vs woodelf-explainer.
+
+One run, interleaved, same input: 1,000 explained rows x 20 features (float64),
+background 100 and 1,000 rows, for a RandomForestRegressor (100 trees, depth 8),
+XGBoost (200 trees, depth 6) and LightGBM (200 trees, 31 leaves). Prints seconds,
+the ratios, the largest difference between the three, and our peak memory.
+Accuracy against enumeration is pinned by tests/methods/test_tree_shapley.py.
+
+    .venv/bin/python benchmarks/bench_trees.py [--rows 1000] [--backgrounds 100,1000] [--no-shap]
+
+woodelf-explainer is a benchmark-only dependency: pip install woodelf-explainer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+import pandas as pd
+
+
+def data(n=6000, d=20, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * np.linspace(0.5, 3, d) + 0.123456789
+    y = X[:, 0] * X[:, 1] + np.sin(X[:, 2]) + X[:, 3:8].sum(axis=1) + 0.5 * (X[:, 9] > 0) * X[:, 10]
+    return X, y + rng.normal(scale=0.3, size=n)
+
+
+def models(X, y):
+    import lightgbm
+    import xgboost
+    from sklearn.ensemble import RandomForestRegressor
+
+    return {
+        "RandomForest (100 trees, depth 8)": RandomForestRegressor(100, max_depth=8, random_state=0, n_jobs=2).fit(X, y),
+        "XGBoost (200 trees, depth 6)": xgboost.XGBRegressor(n_estimators=200, max_depth=6, n_jobs=2).fit(X, y),
+        "LightGBM (200 trees, 31 leaves)": lightgbm.LGBMRegressor(n_estimators=200, num_leaves=31, verbose=-1,
+                                                                 n_jobs=2).fit(X, y),
+    }
+
+
+def timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, np.asarray(out, dtype=float)
+
+
+def ours(model, rows, bg):
+    from explain import explain
+
+    return explain(model, rows, methods="shap", background=bg)["shap"].values
+
+
+def shap_lib(model, rows, bg):
+    import shap
+
+    explainer = shap.TreeExplainer(model, shap.maskers.Independent(bg, max_samples=len(bg)),
+                                   feature_perturbation="interventional")
+    return explainer.shap_values(rows, check_additivity=False)
+
+
+def woodelf_lib(model, rows, bg, names):
+    import woodelf
+
+    explainer = woodelf.WoodelfExplainer(model, pd.DataFrame(bg, columns=names), feature_perturbation="interventional")
+    out = explainer.shap_values(pd.DataFrame(rows, columns=names), verbose=False)
+    return out.to_numpy() if hasattr(out, "to_numpy") else out
+
+
+def peak_memory(fn):
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2 ** 20
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--backgrounds", default="100,1000")
+    parser.add_argument("--no-shap", action="store_true", help="skip shap (slow at background 1,000)")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    X, y = data()
+    names = [f"f{j}" for j in range(X.shape[1])]
+    fitted = models(X[:4000], y[:4000])
+    rows = X[4000:4000 + args.rows]
+    ours(next(iter(fitted.values())), rows[:2], X[:10])  # compile once (numba caches on disk)
+    print(f"{args.rows} rows x {X.shape[1]} features, float64")
+    header = f"{'model':34s} {'bg':>5s} {'ours s':>8s} {'shap s':>8s} {'woodelf s':>9s} {'shap/ours':>9s} " \
+             f"{'woodelf/ours':>12s} {'max|ours-shap|':>14s} {'max|ours-woodelf|':>17s} {'peak MiB':>8s}"
+    print(header)
+    for name, model in fitted.items():
+        for m in (int(b) for b in args.backgrounds.split(",")):
+            bg = X[5000:5000 + m]
+            t_ours, v_ours = timed(lambda: ours(model, rows, bg))
+            t_shap, v_shap = (np.nan, None) if args.no_shap else timed(lambda: shap_lib(model, rows, bg))
+            try:
+                t_wood, v_wood = timed(lambda: woodelf_lib(model, rows, bg, names))
+            except Exception as exc:  # woodelf may not read every model
+                print(f"  woodelf failed on {name}: {type(exc).__name__}: {exc}")
+                t_wood, v_wood = np.nan, None
+            mem = peak_memory(lambda: ours(model, rows, bg))
+            d_shap = np.nan if v_shap is None else np.abs(v_ours - v_shap).max()
+            d_wood = np.nan if v_wood is None else np.abs(v_ours - v_wood).max()
+            print(f"{name:34s} {m:5d} {t_ours:8.2f} {t_shap:8.2f} {t_wood:9.2f} {t_shap / t_ours:9.1f} "
+                  f"{t_wood / t_ours:12.2f} {d_shap:14.2e} {d_wood:17.2e} {mem:8.0f}")
+
+
+if __name__ == "__main__":
+    main()

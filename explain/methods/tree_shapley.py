@@ -1,0 +1,362 @@
+"""Exact interventional TreeSHAP, our own: every tree library, its own split rules, grouped players.
+
+The game is the toolkit's usual one: v(S) = mean over background rows z of
+f(x_S, z_notS). A tree's output is a sum over leaves, so its Shapley values
+are too. For one leaf L with the players F tested on its path, and one pair
+(x, z): x_ok(j) / z_ok(j) says whether x / z passes every test of player j on
+the path (with the library's own comparison, missing-value and category
+rules, see ``explain.adapters._tree_structure``). If some j has neither, no
+mix of x and z reaches L. Otherwise with A = {x_ok, not z_ok} and
+B = {z_ok, not x_ok} the leaf adds value_L 1[A in S, B out of S] to v(S),
+whose Shapley values are
+
+    value_L (|A|-1)! |B|! / (|A|+|B|)!   for j in A,
+   -value_L |A|! (|B|-1)! / (|A|+|B|)!   for j in B              (Lundberg et al. 2020)
+
+Background rows enter only through their z_ok pattern P (a bit per path
+player), so each leaf counts the background once per pattern (cost O(m h)
+per leaf) instead of pairing every explained row with every background row.
+Given x's pattern X the admissible P are the supersets of U = not X, and then
+|B| = |U| and |A| = k - |P|: with G[U][s] = sum of counts of patterns P
+containing U with |P| = s (a superset-sum transform, O(k^2 2^k) per leaf) an
+explained row costs O(k^2) per leaf, independent of the background size. For
+paths with many distinct players (k > 12) or few explained rows, the distinct
+patterns are looped over directly. Work is split over leaves across threads
+(each thread its own accumulator) and chunked over explained rows, so memory
+stays bounded; compiled with numba (cached on disk).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["tree_shapley", "predict_leaves", "ROWS_PER_CHUNK"]
+
+ROWS_PER_CHUNK = 4096  # explained rows per kernel call: accumulators are threads x rows x players
+MAX_PATH_PLAYERS = 62  # players on one path must fit a 64-bit mask
+TABLE_MAX_PLAYERS = 12
+
+_COMPILED = {}
+
+
+def _kernels():
+    """Compile on first use (numba ships with shap) and cache on disk."""
+    if _COMPILED:
+        return _COMPILED
+    import numba
+
+    @numba.njit(inline="always", cache=True)
+    def go_left(x, nd, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown,
+                cat_dir):  # pragma: no cover - compiled
+        if np.isnan(x):
+            if nan_as_zero[nd]:
+                x = 0.0
+            else:
+                return missing_left[nd]
+        k = kind[nd]
+        if k == 2:
+            if x < 0 or x >= cat_len[nd]:
+                d = cat_unknown[nd]
+            else:
+                d = cat_dir[cat_start[nd] + np.int64(x)]
+            if d == 2:
+                return missing_left[nd]
+            return d == 1
+        if zero_missing[nd] and x > -1e-35 and x <= 1e-35:
+            return missing_left[nd]
+        if k == 0:
+            return x <= thr[nd]
+        return x < thr[nd]
+
+    @numba.njit(inline="always", cache=True)
+    def path_mask(rows, i, s, h, full, node_local, path_node, path_dir, feature, thr, kind, missing_left,
+                  zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir):  # pragma: no cover
+        """Bit j set when row i passes every test of local player j on the path (the x_ok / z_ok pattern)."""
+        mask = full
+        for q in range(h):
+            nd = path_node[s + q]
+            if go_left(rows[i, feature[nd]], nd, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start,
+                       cat_len, cat_unknown, cat_dir) != path_dir[s + q]:
+                mask &= ~(np.int64(1) << node_local[q])
+        return mask
+
+    @numba.njit(parallel=True, cache=True)
+    def predict(X, feature, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown,
+                cat_dir, left, right, value, roots):  # pragma: no cover - compiled
+        n = X.shape[0]
+        out = np.zeros((n, value.shape[1]))
+        for i in numba.prange(n):
+            for r in range(roots.shape[0]):
+                nd = roots[r]
+                while left[nd] >= 0:
+                    if go_left(X[i, feature[nd]], nd, thr, kind, missing_left, zero_missing, nan_as_zero,
+                               cat_start, cat_len, cat_unknown, cat_dir):
+                        nd = left[nd]
+                    else:
+                        nd = right[nd]
+                out[i] += value[nd]
+        return out
+
+    @numba.njit(cache=True)
+    def leaf_paths(left, parent, went_left):  # pragma: no cover - compiled
+        """Every leaf with its path from the root: flat (node, went left) in root-to-leaf order."""
+        n_nodes = left.shape[0]
+        n_leaves = 0
+        total = 0
+        for nd in range(n_nodes):
+            if left[nd] < 0:
+                n_leaves += 1
+                p = parent[nd]
+                while p >= 0:
+                    total += 1
+                    p = parent[p]
+        leaves = np.empty(n_leaves, np.int64)
+        starts = np.empty(n_leaves, np.int64)
+        lengths = np.empty(n_leaves, np.int64)
+        path_node = np.empty(total, np.int64)
+        path_dir = np.empty(total, np.bool_)
+        li = 0
+        pos = 0
+        for nd in range(n_nodes):
+            if left[nd] >= 0:
+                continue
+            depth = 0
+            p = parent[nd]
+            while p >= 0:
+                depth += 1
+                p = parent[p]
+            leaves[li] = nd
+            starts[li] = pos
+            lengths[li] = depth
+            child = nd
+            q = pos + depth - 1
+            p = parent[nd]
+            while p >= 0:
+                path_node[q] = p
+                path_dir[q] = went_left[child]
+                q -= 1
+                child = p
+                p = parent[p]
+            pos += depth
+            li += 1
+        return leaves, starts, lengths, path_node, path_dir
+
+    @numba.njit(parallel=True, cache=True)
+    def shapley(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len,
+                cat_unknown, cat_dir, leaves, leaf_value, starts, lengths, path_node, path_dir, n_players, wA, wB,
+                n_chunks, table_max):  # pragma: no cover - compiled
+        n = X.shape[0]
+        m = B.shape[0]
+        n_leaves = leaves.shape[0]
+        out = np.zeros((n_chunks, n, n_players))
+        for c in numba.prange(n_chunks):
+            local = np.empty(64, np.int64)
+            bmask = np.empty(m, np.int64)
+            for li in range(c, n_leaves, n_chunks):
+                v = leaf_value[li]
+                if v == 0.0:
+                    continue
+                s = starts[li]
+                h = lengths[li]
+                node_local = np.empty(h, np.int64)
+                k = 0
+                for q in range(h):
+                    pl = player[feature[path_node[s + q]]]
+                    found = -1
+                    for r in range(k):
+                        if local[r] == pl:
+                            found = r
+                            break
+                    if found < 0:
+                        local[k] = pl
+                        found = k
+                        k += 1
+                    node_local[q] = found
+                full = (np.int64(1) << k) - 1
+                for bi in range(m):
+                    bmask[bi] = path_mask(B, bi, s, h, full, node_local, path_node, path_dir, feature, thr, kind,
+                                          missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown,
+                                          cat_dir)
+                srt = np.sort(bmask)
+                pats = np.empty(m, np.int64)
+                cnts = np.empty(m, np.float64)
+                npat = 0
+                for bi in range(m):
+                    if npat > 0 and srt[bi] == pats[npat - 1]:
+                        cnts[npat - 1] += 1.0
+                    else:
+                        pats[npat] = srt[bi]
+                        cnts[npat] = 1.0
+                        npat += 1
+                scale = v / m
+                size = np.int64(1) << k if k <= table_max else np.int64(0)
+                use_table = k <= table_max and size * (k + 1) * k < n * npat
+                if use_table:
+                    G = np.zeros((size, k + 1))
+                    for p in range(npat):
+                        pc = 0
+                        t = pats[p]
+                        while t:
+                            t &= t - 1
+                            pc += 1
+                        G[pats[p], pc] += cnts[p]
+                    for bit in range(k):
+                        one = np.int64(1) << bit
+                        for U in range(size):
+                            if not (U & one):
+                                for sz in range(k + 1):
+                                    G[U, sz] += G[U | one, sz]
+                for xi in range(n):
+                    xm = path_mask(X, xi, s, h, full, node_local, path_node, path_dir, feature, thr, kind,
+                                   missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir)
+                    if use_table:
+                        U = full & ~xm
+                        u = 0
+                        t = U
+                        while t:
+                            t &= t - 1
+                            u += 1
+                        if u > 0:
+                            sb = 0.0
+                            for sz in range(u, k + 1):
+                                sb += G[U, sz] * wB[k - sz, u]
+                            if sb != 0.0:
+                                for j in range(k):
+                                    if U & (np.int64(1) << j):
+                                        out[c, xi, local[j]] -= scale * sb
+                        for j in range(k):
+                            one = np.int64(1) << j
+                            if xm & one:
+                                sa = 0.0
+                                for sz in range(u, k):
+                                    sa += (G[U, sz] - G[U | one, sz]) * wA[k - sz, u]
+                                if sa != 0.0:
+                                    out[c, xi, local[j]] += scale * sa
+                    else:
+                        for p in range(npat):
+                            P = pats[p]
+                            if (xm | P) != full:
+                                continue
+                            A = xm & ~P
+                            Bm = P & ~xm
+                            a = 0
+                            t = A
+                            while t:
+                                t &= t - 1
+                                a += 1
+                            b = 0
+                            t = Bm
+                            while t:
+                                t &= t - 1
+                                b += 1
+                            if a + b == 0:
+                                continue
+                            if a > 0:
+                                w = scale * cnts[p] * wA[a, b]
+                                for j in range(k):
+                                    if A & (np.int64(1) << j):
+                                        out[c, xi, local[j]] += w
+                            if b > 0:
+                                w = scale * cnts[p] * wB[a, b]
+                                for j in range(k):
+                                    if Bm & (np.int64(1) << j):
+                                        out[c, xi, local[j]] -= w
+        return out.sum(axis=0)
+
+    _COMPILED.update(go_left=go_left, predict=predict, leaf_paths=leaf_paths, shapley=shapley)
+    return _COMPILED
+
+
+def _split_arrays(ens):
+    return (ens.threshold, ens.kind, ens.missing_left, ens.zero_missing, ens.nan_as_zero, ens.cat_start,
+            ens.cat_len, ens.cat_unknown, ens.cat_dir)
+
+
+def predict_leaves(ens, X: np.ndarray) -> np.ndarray:
+    """Sum of the reached leaves' values for rows X (already prepared), (n, n_outputs)."""
+    k = _kernels()
+    return k["predict"](np.ascontiguousarray(X, dtype=np.float64), ens.feature, *_split_arrays(ens), ens.left,
+                        ens.right, ens.value, ens.roots)
+
+
+def _paths(ens):
+    cached = getattr(ens, "_paths_cache", None)
+    if cached is not None:
+        return cached
+    n = ens.left.shape[0]
+    parent = np.full(n, -1, np.int64)
+    went_left = np.zeros(n, np.bool_)
+    internal = np.flatnonzero(ens.left >= 0)
+    parent[ens.left[internal]] = internal
+    parent[ens.right[internal]] = internal
+    went_left[ens.left[internal]] = True
+    paths = _kernels()["leaf_paths"](ens.left, parent, went_left)
+    object.__setattr__(ens, "_paths_cache", paths)
+    return paths
+
+
+def _weights(max_players: int):
+    """wA[a, b] = (a-1)! b! / (a+b)!, wB[a, b] = a! (b-1)! / (a+b)! (Shapley weights of the leaf games)."""
+    from scipy.special import gammaln
+
+    a = np.arange(max_players + 1)[:, None].astype(float)
+    b = np.arange(max_players + 1)[None, :].astype(float)
+    with np.errstate(invalid="ignore"):
+        wA = np.where(a >= 1, np.exp(gammaln(np.maximum(a, 1)) + gammaln(b + 1) - gammaln(a + b + 1)), 0.0)
+        wB = np.where(b >= 1, np.exp(gammaln(a + 1) + gammaln(np.maximum(b, 1)) - gammaln(a + b + 1)), 0.0)
+    return np.ascontiguousarray(wA), np.ascontiguousarray(wB)
+
+
+def tree_shapley(ens, X: np.ndarray, background: np.ndarray, output: int, *, players: np.ndarray | None = None,
+                 n_players: int | None = None, sign: float = 1.0, rows_per_chunk: int = ROWS_PER_CHUNK
+                 ) -> np.ndarray:
+    """Exact interventional Shapley values of one output of a tree ensemble.
+
+    Parameters
+    ----------
+    ens : TreeEnsemble
+    X : ndarray of shape (n, n_features)
+        Rows to explain, in the estimator's input columns (raw; prepared here).
+    background : ndarray of shape (m, n_features)
+    output : int
+        Column of ``ens.value`` explained.
+    players : ndarray of shape (n_features,), optional
+        Player of each input column (grouped players); default one per column.
+    sign : float
+        -1 explains the negated output (class 0 of a binary margin).
+
+    Returns
+    -------
+    ndarray of shape (n, n_players)
+    """
+    import numba
+
+    k = _kernels()
+    n_features = X.shape[1]
+    if players is None:
+        players = np.arange(n_features)
+        n_players = n_features
+    players = np.ascontiguousarray(players, dtype=np.int64)
+    n_players = int(players.max()) + 1 if n_players is None else int(n_players)
+    if ens.feature_origin is not None:  # the trees route on reordered columns: map them back to players
+        players = np.ascontiguousarray(players[ens.feature_origin])
+    leaves, starts, lengths, path_node, path_dir = _paths(ens)
+    leaf_value = sign * ens.value[leaves, output]
+    keep = leaf_value != 0.0
+    leaves, starts, lengths, leaf_value = leaves[keep], starts[keep], lengths[keep], leaf_value[keep]
+    max_depth = int(lengths.max()) if len(lengths) else 0
+    if max_depth > MAX_PATH_PLAYERS:
+        distinct = max(len(set(players[ens.feature[path_node[s:s + h]]])) for s, h in zip(starts, lengths))
+        if distinct > MAX_PATH_PLAYERS:
+            raise ValueError(f"a tree path tests {distinct} distinct players; at most {MAX_PATH_PLAYERS} supported")
+    wA, wB = _weights(min(max_depth, MAX_PATH_PLAYERS) + 1)
+    Xp = ens.prepare(X)
+    Bp = ens.prepare(background)
+    n_chunks = max(1, min(numba.get_num_threads(), len(leaves)))
+    out = np.empty((X.shape[0], n_players))
+    step = max(1, int(rows_per_chunk))
+    for start in range(0, X.shape[0], step):
+        out[start:start + step] = k["shapley"](
+            np.ascontiguousarray(Xp[start:start + step]), Bp, ens.feature, players, *_split_arrays(ens), leaves,
+            leaf_value, starts, lengths, path_node, path_dir, n_players, wA, wB, n_chunks, TABLE_MAX_PLAYERS)
+    return out
