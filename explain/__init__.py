@@ -12,7 +12,8 @@ from .compare import Comparison, compare
 from .adapters.base import Adapter
 from .adapters.callable import CallableAdapter
 from .errors import (AdditivityError, ApproximationWarning, BackgroundError, DataError, ExplainError, MethodNotApplicableError,
-                     NotFittedError, OutputError, TargetError, UnknownMethodError, UnsupportedModelError)
+                     NotFittedError, OutputError, TargetError, UnknownMethodError, UnknownMetricError,
+                     UnsupportedModelError)
 from .explanation import Explanation, ExplanationSet
 from .methods.base import method_names
 from .report.build import Report, build_report
@@ -43,6 +44,7 @@ __all__ = [
     "TargetError",
     "OutputError",
     "UnknownMethodError",
+    "UnknownMetricError",
     "MethodNotApplicableError",
     "AdditivityError",
     "ApproximationWarning",

@@ -133,10 +133,10 @@ def _resolve_metrics(metrics) -> list[str]:
 
 
 def _unknown_metric(name):
-    from .errors import UnknownMethodError
+    from .errors import UnknownMetricError
 
     choices = list(METRICS) + FAMILIES
-    return UnknownMethodError(f"unknown metric {name!r}.{suggest(str(name), choices)} Valid metrics: "
+    return UnknownMetricError(f"unknown metric {name!r}.{suggest(str(name), choices)} Valid metrics: "
                               f"{', '.join(METRICS)}; or a family: {', '.join(FAMILIES)}.")
 
 

@@ -5,13 +5,14 @@ Each error subclasses the builtin a user would catch for that kind of mistake
 against scikit-learn's conventions keeps working::
 
     ExplainError
-    ├── NotFittedError            (ValueError)  the model has not been fitted
+    ├── NotFittedError            (ValueError, AttributeError; sklearn's NotFittedError)  not fitted
     ├── UnsupportedModelError     (TypeError)   no adapter knows this model
     ├── DataError                 (ValueError)  X: shape, columns, NaN/inf, dtype, empty
     │   └── BackgroundError                     the background set is unusable
     ├── TargetError               (ValueError)  class index/label out of range
     ├── OutputError               (ValueError)  the requested output space is not offered
-    ├── UnknownMethodError        (ValueError)  no method of that name
+    ├── UnknownMethodError        (ValueError)  no method of that name (or a bad method option)
+    ├── UnknownMetricError        (ValueError)  no metric or metric family of that name
     ├── MethodNotApplicableError  (ValueError)  the method does not apply to this model
     └── AdditivityError           (ValueError)  an exact method broke local accuracy
 
@@ -31,6 +32,7 @@ __all__ = [
     "TargetError",
     "OutputError",
     "UnknownMethodError",
+    "UnknownMetricError",
     "MethodNotApplicableError",
     "AdditivityError",
     "ApproximationWarning",
@@ -41,8 +43,11 @@ class ExplainError(Exception):
     """Base class of every error explain raises on purpose."""
 
 
-class NotFittedError(ExplainError, ValueError):
-    """The model has not been fitted yet."""
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError  # noqa: E402  (sklearn is a core dependency)
+
+
+class NotFittedError(ExplainError, _SklearnNotFittedError):
+    """The model has not been fitted yet; ``except sklearn.exceptions.NotFittedError`` catches it too."""
 
 
 class UnsupportedModelError(ExplainError, TypeError):
@@ -67,6 +72,10 @@ class OutputError(ExplainError, ValueError):
 
 class UnknownMethodError(ExplainError, ValueError):
     """No attribution method has that name."""
+
+
+class UnknownMetricError(ExplainError, ValueError):
+    """No metric (or metric family) has that name."""
 
 
 class MethodNotApplicableError(ExplainError, ValueError):

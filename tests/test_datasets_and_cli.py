@@ -50,6 +50,7 @@ def test_every_zoo_model_explained_side_by_side(zoo):
                        "gradient_boosting": "margin", "svm": "margin"}
 
 
+@pytest.mark.slow
 def test_demo_command_writes_the_report(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "explain", "demo", "--rows", "3", "--out", str(tmp_path),
                            "--quiet", "--no-timestamp"], capture_output=True, text=True, timeout=900)

@@ -100,3 +100,42 @@ def test_explanation_set(e):
         s["kernel"]
     assert len(s.to_frame()) == 24
     assert "shap" in repr(s)
+
+
+def test_params_frames_cannot_be_edited_through_the_result():
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] + rng.normal(size=200) > 0).astype(int)
+    res = sm.Logit(y, sm.add_constant(X)).fit(disp=0)
+    from explain import explain
+
+    e = explain(res, X[:3], methods="coefficients", background=X)["coefficients"]
+    before = e.params["inference"]["estimate"].to_numpy().copy()
+    table = e.params["inference"]
+    table.loc[0, "estimate"] = 999.0
+    np.testing.assert_array_equal(e.params["inference"]["estimate"].to_numpy(), before)
+    with pytest.raises(TypeError):
+        e.params["exact"] = False
+
+
+def test_get_adapter_renames_a_copy():
+    from sklearn.linear_model import LinearRegression
+
+    from explain.adapters.base import get_adapter
+
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    adapter = get_adapter(LinearRegression().fit(X, X[:, 0]))
+    renamed = get_adapter(adapter, name="mine")
+    assert renamed.name == "mine" and adapter.name == "LinearRegression"
+
+
+def test_not_fitted_is_sklearn_not_fitted():
+    from sklearn.exceptions import NotFittedError as SkNotFitted
+    from sklearn.linear_model import LinearRegression
+
+    from explain import explain
+
+    with pytest.raises(SkNotFitted):
+        explain(LinearRegression(), np.zeros((3, 2)))

@@ -309,9 +309,12 @@ def get_adapter(model, *, name: str | None = None) -> Adapter:
         If the model is not fitted.
     """
     if isinstance(model, Adapter):
-        if name:
-            model.name = name
         model.check_fitted()
+        if name and name != model.name:  # never rename the user's object: a renamed shallow copy
+            import copy
+
+            model = copy.copy(model)
+            model.name = name
         return model
     paths = class_paths(model)
     estimator, preprocess = model, None

@@ -74,6 +74,11 @@ class Report:
     def _repr_html_(self) -> str:
         return self.to_html()
 
+    def __repr__(self) -> str:  # the content lives in the renderers, not in a 100 KB repr
+        kinds = [sec.kind for sec in self.sections]
+        return (f"Report(title={self.title!r}, models={list(self.explanations)}, sections={len(kinds)}, "
+                f"scores={0 if self.scores is None else len(self.scores)} rows, notes={sum(map(len, self.notes.values()))})")
+
 
 def _versions() -> dict:
     out = {"python": platform.python_version()}

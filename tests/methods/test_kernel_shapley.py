@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from explain.errors import MethodNotApplicableError
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 from sklearn.kernel_ridge import KernelRidge
@@ -100,7 +102,7 @@ def test_other_kernels_fall_back_and_say_so(kernel):
     e = explain(model, X[:2], methods="shap", background=X[-6:])["shap"]
     assert "not a product kernel" in e.params["fallback_reason"]
     assert e.params["algorithm"].startswith("exact enumeration")
-    with pytest.raises(Exception, match="is not a product of per-feature kernels"):
+    with pytest.raises(MethodNotApplicableError, match="is not a product of per-feature kernels"):
         explain(model, X[:2], methods="shap.kernel_exact", background=X[-6:])
 
 

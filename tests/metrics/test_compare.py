@@ -90,7 +90,7 @@ def test_bad_input():
     X, y = make_data(d=4)
     with pytest.raises(ex.DataError, match="at least one model"):
         compare({}, X)
-    with pytest.raises(ex.UnknownMethodError, match=r"unknown metric 'deletoin'\. Did you mean 'deletion'\?"):
+    with pytest.raises(ex.UnknownMetricError, match=r"unknown metric 'deletoin'\. Did you mean 'deletion'\?"):
         compare({"m": LogisticRegression().fit(X, y)}, X[:3], metrics=["deletoin"])
     X5, _ = make_data(d=5)
     with pytest.raises(ex.DataError, match=r"model 'five'.*has 4 columns but the model expects 5"):
@@ -109,3 +109,16 @@ def test_agreement_between_models_and_on_images(image_zoo):
     assert np.allclose(m.to_numpy(), m.to_numpy().T) and np.all(np.abs(m.to_numpy()) <= 1)
     s = cmp.scores
     assert set(s[s.metric == "model_randomisation"].model) == {"glm", "svm", "cnn"}
+
+
+def test_random_state_none_runs():
+    from sklearn.linear_model import LogisticRegression
+
+    from explain import compare
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    y = (X[:, 0] > 0).astype(int)
+    cmp = compare({"glm": LogisticRegression().fit(X, y)}, X[:4], background=X, random_state=None,
+                  metrics=["deletion", "seed_cv"], n_seeds=2)
+    assert ((cmp.scores.method == "random") & (cmp.scores.metric == "seed_cv")).any()

@@ -37,6 +37,7 @@ def files(tmp_path_factory):
     return tmp
 
 
+@pytest.mark.slow
 def test_script_tag_columns_show_as_text(files):
     out = files / "evil.html"
     proc = run("report", "--model", f"m=<b>{files / 'model.skops'}".replace("<b>", ""), "--data",

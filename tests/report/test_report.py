@@ -12,6 +12,7 @@ from explain import load_report_json
 from report_helpers import make_report, open_page
 
 
+@pytest.mark.slow
 def test_html_opens_offline_with_every_section(small_report, tmp_path):
     path = small_report.save(tmp_path / "report.html")
     shot = tmp_path / "shot.png"
@@ -111,3 +112,8 @@ def test_attribution_display(small_report_inputs):
     assert len(disp.ax_.patches) == 4 and disp.figure_ is disp.ax_.figure
     row = AttributionDisplay.from_explanation(e, row=1, max_features=3)
     np.testing.assert_allclose(np.sort(np.abs(row.values)), np.sort(np.abs(e.values[1]))[-3:])
+
+
+def test_report_repr_is_short(small_report):
+    text = repr(small_report)
+    assert len(text) < 300 and text.startswith("Report(") and "<svg" not in text
