@@ -8,7 +8,7 @@ models and methods can be laid side by side.
 
 from . import datasets
 from ._core import explain
-from .compare import Comparison, compare
+from .comparison import Comparison, compare
 from .adapters.base import Adapter
 from .adapters.callable import CallableAdapter
 from .errors import (AdditivityError, ApproximationWarning, BackgroundError, DataError, ExplainError, MethodNotApplicableError,
@@ -17,7 +17,7 @@ from .errors import (AdditivityError, ApproximationWarning, BackgroundError, Dat
 from .explanation import Explanation, ExplanationSet
 from .methods.base import method_names
 from .report.build import Report, build_report
-from .report.display import AttributionDisplay
+from .report.display import AttributionDisplay, BeeswarmDisplay, ImageDisplay, WaterfallDisplay
 from .report.render import load_report_json
 
 __version__ = "0.1.0"
@@ -35,6 +35,9 @@ __all__ = [
     "build_report",
     "load_report_json",
     "AttributionDisplay",
+    "BeeswarmDisplay",
+    "WaterfallDisplay",
+    "ImageDisplay",
     "datasets",
     "ExplainError",
     "NotFittedError",

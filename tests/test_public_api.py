@@ -9,7 +9,7 @@ def test_exported_names():
         "Report", "build_report", "load_report_json", "AttributionDisplay",
         "ExplainError", "NotFittedError", "UnsupportedModelError", "DataError", "BackgroundError",
         "TargetError", "OutputError", "UnknownMethodError", "MethodNotApplicableError", "AdditivityError",
-        "ApproximationWarning", "UnknownMetricError",
+        "ApproximationWarning", "UnknownMetricError", "BeeswarmDisplay", "WaterfallDisplay", "ImageDisplay",
     ])
     for name in explain.__all__:
         assert hasattr(explain, name), name

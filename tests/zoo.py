@@ -118,7 +118,7 @@ def _torch_cnn():
     """An untrained (seeded) small CNN on random 8x8 images: the adapter contract needs no training."""
     import torch
 
-    from explain._cnn import make_cnn
+    from explain.datasets._cnn import make_cnn
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)

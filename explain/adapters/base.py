@@ -112,7 +112,10 @@ class Adapter:
         """Read the fitted model's facts (task, classes, outputs); runs after check_fitted."""
 
     def prepare(self, X: np.ndarray, image_shape) -> None:
-        """Hook run once the data is validated (torch learns its input shape here)."""
+        """Hook: bind to the validated input form (torch learns its input shape here).
+
+        Called by ``get_adapter(model, X=...)`` and ``explain()``; not meant to be called by hand.
+        """
 
     def adapt_input(self, X):
         """Hook to accept a model-specific input form before validation (default: as is)."""
@@ -298,8 +301,23 @@ def supported_models() -> list[str]:
     return [t for cls in _adapter_classes() for t in cls.model_types]
 
 
-def get_adapter(model, *, name: str | None = None) -> Adapter:
-    """Return the adapter for ``model`` (an Adapter passes through).
+def get_adapter(model, *, name: str | None = None, X=None, image_shape=None) -> Adapter:
+    """Return a ready adapter for ``model`` (an Adapter passes through): the one entry point.
+
+    It checks the model is fitted and reads its facts; given ``X`` (flat rows,
+    float) it also binds the adapter to that input form (a torch model learns
+    its input shape and classes from one forward pass), so ``predict`` works
+    straight away. Nothing else needs calling, in any order.
+
+    Parameters
+    ----------
+    model : fitted estimator, statsmodels results, Pipeline, torch module or Adapter
+    name : str, optional
+        Display name (an Adapter passed in is renamed on a copy, never in place).
+    X : ndarray of shape (n_samples, n_features), optional
+        Rows in flat form, to bind the adapter to.
+    image_shape : tuple of int, optional
+        Shape of one image when the columns of ``X`` are pixels.
 
     Raises
     ------
@@ -308,6 +326,13 @@ def get_adapter(model, *, name: str | None = None) -> Adapter:
     NotFittedError
         If the model is not fitted.
     """
+    adapter = _find_adapter(model, name)
+    if X is not None:
+        adapter.prepare(np.asarray(X, dtype=float).reshape(len(X), -1), image_shape)
+    return adapter
+
+
+def _find_adapter(model, name):
     if isinstance(model, Adapter):
         model.check_fitted()
         if name and name != model.name:  # never rename the user's object: a renamed shallow copy

@@ -9,7 +9,7 @@ import torch
 
 import explain as ex
 from explain import explain
-from explain._cnn import make_cnn
+from explain.datasets._cnn import make_cnn
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import torch
 import captum.attr as ca
 
 from explain import explain
-from explain._cnn import make_cnn
+from explain.datasets._cnn import make_cnn
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,11 @@ from helpers import make_data, naive_shapley
 D = 8
 
 
+_NAMES = ["SVC+StandardScaler", "SVC+MinMaxScaler", "SVC+RobustScaler", "SVC class 0", "NuSVC", "SVR",
+          "KernelRidge-rbf", "KernelRidge-laplacian", "GP per-feature length scales",
+          "SVC multiclass (one-vs-one score)"]
+
+
 def _models():
     X, y = make_data(d=D)
     Xr, yr = make_data(d=D, task="regression")
@@ -41,12 +46,17 @@ def _models():
     }
 
 
-MODELS = _models()
+@pytest.fixture(scope="module")
+def models():
+    """Fitted once per module, at first use (not at import: collection stays fast)."""
+    fitted = _models()
+    assert list(fitted) == _NAMES
+    return fitted
 
 
-@pytest.mark.parametrize("name", list(MODELS))
-def test_matches_enumeration(name):
-    model, X, target = MODELS[name]
+@pytest.mark.parametrize("name", _NAMES)
+def test_matches_enumeration(name, models):
+    model, X, target = models[name]
     bg = X[-10:]
     e = explain(model, X[:3], methods="shap.kernel_exact", background=bg, target=target)["shap.kernel_exact"]
     assert e.params["exact"]
@@ -57,8 +67,8 @@ def test_matches_enumeration(name):
         assert e.base_values[i] == pytest.approx(base, abs=1e-9)
 
 
-def test_shap_uses_the_exact_method_for_kernel_models():
-    model, X, _ = MODELS["SVR"]
+def test_shap_uses_the_exact_method_for_kernel_models(models):
+    model, X, _ = models["SVR"]
     e = explain(model, X[:2], methods="shap", background=X[-5:])["shap"]
     assert e.params["algorithm"].startswith("exact product-kernel")
 

@@ -122,3 +122,18 @@ def test_random_state_none_runs():
     cmp = compare({"glm": LogisticRegression().fit(X, y)}, X[:4], background=X, random_state=None,
                   metrics=["deletion", "seed_cv"], n_seeds=2)
     assert ((cmp.scores.method == "random") & (cmp.scores.metric == "seed_cv")).any()
+
+
+def test_module_and_function_both_reachable_and_errors_chain():
+    import explain
+    from explain.errors import DataError
+
+    assert callable(explain.compare) and explain.comparison.compare is explain.compare
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    from sklearn.linear_model import LinearRegression
+
+    model = LinearRegression().fit(X, X[:, 0])
+    with pytest.raises(DataError, match="model 'lr'") as info:
+        explain.compare({"lr": model}, X[:, :2], background=X)
+    assert isinstance(info.value.__cause__, DataError)  # the original error is kept

@@ -107,11 +107,46 @@ def test_attribution_display(small_report_inputs):
     matplotlib.use("Agg")
     from explain import AttributionDisplay
 
+    import matplotlib.pyplot as plt
+
     e = small_report_inputs[0].explanations["glm"]["shap"]
-    disp = AttributionDisplay.from_explanation(e, max_features=4).plot()
+    disp = AttributionDisplay.from_explanation(e, max_features=4)  # computes and draws
     assert len(disp.ax_.patches) == 4 and disp.figure_ is disp.ax_.figure
+    fig, ax = plt.subplots()
+    again = disp.plot(ax=ax, color="green", alpha=0.5)  # styling keywords reach matplotlib
+    assert again.ax_ is ax and all(p.get_alpha() == 0.5 for p in ax.patches)
     row = AttributionDisplay.from_explanation(e, row=1, max_features=3)
     np.testing.assert_allclose(np.sort(np.abs(row.values)), np.sort(np.abs(e.values[1]))[-3:])
+    plt.close("all")
+
+
+def test_beeswarm_waterfall_and_image_displays(small_report_inputs):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from explain import BeeswarmDisplay, ImageDisplay, WaterfallDisplay, explain
+
+    e = small_report_inputs[0].explanations["glm"]["shap"]
+    bee = BeeswarmDisplay.from_explanation(e, max_features=3, s=5)
+    assert len(bee.ax_.collections) == 3
+    assert all(len(c.get_offsets()) == len(e) for c in bee.ax_.collections)
+    wf = WaterfallDisplay.from_explanation(e, row=0, max_features=2)
+    assert len(wf.ax_.patches) == 3  # two features and "the others"
+    assert wf.output == pytest.approx(e.base_values[0] + e.values[0].sum())
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 16))
+    model = LogisticRegression().fit(X, (X[:, 5] > 0).astype(int))
+    img = explain(model, X[:2].reshape(2, 1, 4, 4), methods="coefficients", background=X)["coefficients"]
+    disp = ImageDisplay.from_explanation(img, rows=(0, 1))
+    assert len(disp.axes_) == 2 and len(disp.axes_[0].images) == 2
+    assert disp.axes_[0].images[1].get_clim() == (-disp.scale, disp.scale)
+    with pytest.raises(ValueError, match="image explanation"):
+        ImageDisplay.from_explanation(e)
+    plt.close("all")
 
 
 def test_report_repr_is_short(small_report):

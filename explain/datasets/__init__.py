@@ -104,7 +104,7 @@ def _tabular_zoo(random_state: int) -> ModelZoo:
         "gradient_boosting": GradientBoostingClassifier(random_state=random_state).fit(X_tr, y_tr),
         "svm": make_pipeline(StandardScaler(), SVC(kernel="rbf", random_state=random_state)).fit(X_tr, y_tr),
     }
-    from .adapters.base import get_adapter
+    from ..adapters.base import get_adapter
 
     scores = {}
     for name, m in models.items():
@@ -138,14 +138,13 @@ def _images_zoo(random_state: int) -> ModelZoo:
         "svm": make_pipeline(StandardScaler(), SVC(kernel="rbf", random_state=random_state)).fit(A_tr, y_tr),
         "cnn": train_cnn(A_tr.reshape(-1, 1, 8, 8), y_tr, random_state=random_state),
     }
-    from .adapters.base import get_adapter
+    from ..adapters.base import get_adapter
 
     scores = {}
     images = X_te.to_numpy(float).reshape(-1, 1, 8, 8)
     for name, m in models.items():
-        a = get_adapter(m)
         flat = images.reshape(len(images), -1)
-        a.prepare(flat, (1, 8, 8))
+        a = get_adapter(m, X=flat, image_shape=(1, 8, 8))
         scores[name] = float(np.mean(np.argmax(a.predict(flat, a.natural_output), axis=1) == y_te))
     return ModelZoo(models, X_tr, X_te, y_tr, y_te, scores)
 
