@@ -8,16 +8,18 @@ accuracy (raising for exact methods, reporting the gap for the others).
 
 from __future__ import annotations
 
+import copy
 import time
 import warnings
 from typing import Iterable
 
 import numpy as np
+import pandas as pd
 
 from ._images import pixel_names, resolve_groups, split_images
 from ._validation import check_data, suggest
-from .adapters.base import CountingFunction, get_adapter
-from .errors import (AdditivityError, ApproximationWarning, DataError, MethodNotApplicableError,
+from .adapters.base import Adapter, CountingFunction, get_adapter
+from .errors import (AdditivityError, ApproximationWarning, BackgroundError, DataError, MethodNotApplicableError,
                      UnknownMethodError)
 from .explanation import Explanation, ExplanationSet, Validated
 from .methods.base import Task, get_method, method_names
@@ -187,10 +189,19 @@ def explain(model, X, *, methods="auto", background=None, target=None, output="a
     """
     adapter = get_adapter(model, name=name)
     X_in, image_shape = split_images(X, image_shape)
+    X_in = adapter.adapt_input(X_in)
+    bg_in = None
+    if background is not None:
+        bg_in = adapter.adapt_input(split_images(background, image_shape, what="background")[0])
+    codec = _codec_for(adapter, X_in, bg_in) if image_shape is None else None
+    if codec is not None:  # a mixed-type table: one code column per original column; the model sees it decoded
+        if isinstance(model, Adapter):
+            adapter = copy.copy(adapter)
+        adapter.codec = codec
     defaults = adapter.default_feature_names if image_shape is None else pixel_names(image_shape)
-    Xa, names = check_data(adapter.adapt_input(X_in), n_features=adapter.n_features_in,
+    Xa, names = check_data(X_in, n_features=adapter.n_features_in,
                            feature_names=feature_names, expected_names=adapter.feature_names_in,
-                           default_names=defaults, allow_nan=adapter.allows_missing)
+                           default_names=defaults, allow_nan=adapter.allows_missing, codec=codec)
     if image_shape is not None and feature_names is None and adapter.feature_names_in is None:
         names = pixel_names(image_shape)
     method_params = check_method_params(method_params)
@@ -202,16 +213,15 @@ def explain(model, X, *, methods="auto", background=None, target=None, output="a
                 "attributions measure differences from these rows only (a single row gets all-zero values). "
                 "Pass your training data: explain(model, X, background=X_train).", UserWarning, stacklevel=2)
     else:
-        bg_in, bg_shape = split_images(background, image_shape, what="background")
-        bg, _ = check_data(adapter.adapt_input(bg_in), n_features=Xa.shape[1],
-                           expected_names=adapter.feature_names_in, what="background",
-                           allow_nan=adapter.allows_missing)
+        bg, _ = check_data(bg_in, n_features=Xa.shape[1], expected_names=adapter.feature_names_in,
+                           what="background", allow_nan=adapter.allows_missing, codec=codec)
+    adapter.learn_column_groups(np.vstack([Xa, bg]))
     groups = resolve_groups(feature_groups, image_shape, Xa.shape[1])
     adapter.prepare(Xa, image_shape)
     output = adapter.check_output(output)
     chosen = resolve_methods(methods, adapter, output, Xa.shape[1], images=image_shape is not None,
                              grouped=groups is not None)
-    predicted = adapter.predict(Xa, output)
+    predicted = _first_prediction(adapter, Xa, output, names)
     targets = adapter.resolve_target(target, Xa, output, predicted)
     prediction = predicted[:, 0] if targets is None else predicted[np.arange(len(Xa)), targets]
     context = dict(image_shape=image_shape, groups=groups)
@@ -220,6 +230,48 @@ def explain(model, X, *, methods="auto", background=None, target=None, output="a
     validated = Validated(adapter=adapter, X=Xa, background=bg, output=output, image_shape=image_shape,
                           groups=groups, feature_names=tuple(names))
     return ExplanationSet(explanations, model_name=adapter.name, validated=validated)
+
+
+def _codec_for(adapter, X, background):
+    """A Codec when X is a DataFrame with string, category, boolean or nullable columns, else None."""
+    from ._validation import frame_in_model_order
+    from .adapters._codec import Codec, needs_codec
+
+    if not needs_codec(X):
+        return None
+    X = frame_in_model_order(X, adapter.feature_names_in)
+    if background is not None and not isinstance(background, pd.DataFrame):
+        raise BackgroundError("X is a DataFrame with non-numeric columns, so the background must be a DataFrame "
+                              "with the same columns (pass your training rows, e.g. X_train).")
+    frames = [X] + ([frame_in_model_order(background, adapter.feature_names_in, "background")]
+                    if background is not None else [])
+    codec = Codec.from_frames(*frames)
+    text = [c.name for c in codec.columns if c.kind == "categorical" and not pd.api.types.is_bool_dtype(c.dtype)]
+    if text and not adapter.accepts_categories:
+        raise DataError(f"X has non-numeric column(s) {text[:10]} (dtypes {[str(X[c].dtype) for c in text[:10]]}), "
+                        f"but {adapter.name} was fitted on numbers. Encode them as numbers first, or explain a "
+                        "Pipeline whose ColumnTransformer encodes them (e.g. OneHotEncoder): explain() then "
+                        "attributes per original column.")
+    return codec
+
+
+def _first_prediction(adapter, X, output, names):
+    """The model's output on X; a model that cannot take missing values says so by column."""
+    missing = [names[j] for j in np.flatnonzero(np.isnan(X).any(axis=0))]
+    advice = "Impute them (e.g. a SimpleImputer in the pipeline) or drop those rows."
+    try:
+        out = adapter.predict(X, output)
+    except DataError:
+        raise
+    except Exception as exc:
+        if not missing:
+            raise
+        raise DataError(f"X has missing values in column(s) {missing[:10]} and {adapter.name} cannot take them "
+                        f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}). {advice}") from exc
+    if missing and not np.all(np.isfinite(out)):
+        raise DataError(f"X has missing values in column(s) {missing[:10]} and {adapter.name} turns them into "
+                        f"NaN predictions. {advice}")
+    return out
 
 
 def _groups(targets, n) -> Iterable[tuple[int | None, np.ndarray]]:
@@ -311,4 +363,4 @@ def _run(method, adapter, X, bg, output, targets, names, random_state, options, 
                       ApproximationWarning, stacklevel=3)
     return Explanation(values, base, X, names, output=output, method=method.name, model_name=adapter.name,
                        target=targets, seconds=seconds, n_model_evals=n_evals, params=params,
-                       image_shape=context["image_shape"])
+                       image_shape=context["image_shape"], codec=adapter.codec)

@@ -43,7 +43,7 @@ def _columns_from_frame(X: pd.DataFrame, expected_names, what, error):
 
 
 def check_data(X, *, n_features=None, feature_names=None, expected_names=None,
-               default_names=None, what="X", allow_empty=False, allow_nan=False):
+               default_names=None, what="X", allow_empty=False, allow_nan=False, codec=None):
     """Validate a data block and return ``(float64 array, feature names)``.
 
     Parameters
@@ -62,6 +62,8 @@ def check_data(X, *, n_features=None, feature_names=None, expected_names=None,
         How to call the block in messages ("X", "background").
     allow_nan : bool
         Let NaN through (the model routes missing values itself); inf is always refused.
+    codec : Codec, optional
+        For a mixed-type DataFrame: encodes string, category and boolean columns as codes.
     """
     error = BackgroundError if what == "background" else DataError
     if X is None:
@@ -74,6 +76,8 @@ def check_data(X, *, n_features=None, feature_names=None, expected_names=None,
         X, names = _columns_from_frame(X, expected_names, what, error)
         bad = [c for c, dt in zip(names, X.dtypes)
                if not (pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt))]
+        if codec is not None:
+            return _checked(codec.encode(X, what=what), names, n_features, what, error, allow_empty, allow_nan)
         if bad:
             raise error(f"{what} has non-numeric column(s) {bad[:10]} (dtypes "
                         f"{[str(X[c].dtype) for c in bad[:10]]}). Encode them as numbers first "
@@ -88,6 +92,20 @@ def check_data(X, *, n_features=None, feature_names=None, expected_names=None,
             raise error(f"{what} has dtype {arr.dtype}, expected numbers. Convert it with "
                         f"np.asarray({what}, dtype=float) or pass a DataFrame with numeric columns.")
         arr = arr.astype(float)
+    return _checked(arr, names, n_features, what, error, allow_empty, allow_nan, feature_names, expected_names,
+                    default_names)
+
+
+def frame_in_model_order(X, expected_names, what="X"):
+    """A DataFrame's columns matched (and reordered) to the model's, for building a codec; else X as is."""
+    if not isinstance(X, pd.DataFrame):
+        return X
+    error = BackgroundError if what == "background" else DataError
+    return _columns_from_frame(X, expected_names, what, error)[0]
+
+
+def _checked(arr, names, n_features, what, error, allow_empty, allow_nan, feature_names=None,
+             expected_names=None, default_names=None):
     if arr.ndim == 1:
         raise error(f"{what} is 1-D with shape {arr.shape}; expected 2-D (n_samples, n_features). "
                     f"Use {what}.reshape(1, -1) for a single row or {what}.reshape(-1, 1) for a single feature.")

@@ -348,7 +348,7 @@ def _score_model(name, model, adapter, result, ctx, wanted, k, X, y, random_stat
         # the algorithm that actually ran decides (a "shap" that fell back to KernelSHAP is stochastic)
         if e.params.get("stochastic") and ({"seed_cv", "seed_topk_agreement"} & set(wanted)):
             def seeded_runs():
-                runs = [rerun(np.asarray(e.data, float),
+                runs = [rerun(e.codes,
                               random_state=None if random_state is None else random_state + s)
                         for s in range(1, n_seeds)]
                 return runs, runs
@@ -367,11 +367,16 @@ def _score_model(name, model, adapter, result, ctx, wanted, k, X, y, random_stat
 
 def _rerun(model, e, background, method_params, name):
     """Re-explain other rows (or the same rows with another model or seed) with e's method and target."""
+    codec = e.codec
+    bg = background if codec is None else codec.decode(background)  # mixed tables go back as the user's frames
+
     def run(Z, *, random_state=None, other_model=None, targets=None):
         images = Z.reshape((len(Z),) + e.image_shape) if e.image_shape else Z
+        if codec is not None:
+            images = codec.decode(Z)
         target = e.target if targets is None else targets
         r = explain(model if other_model is None else other_model, images, methods=e.method,
-                    background=background, target=target, output=e.output,
+                    background=bg, target=target, output=e.output,
                     random_state=e.params.get("random_state") if random_state is None else random_state,
                     method_params=method_params, name=name,
                     feature_names=None if e.image_shape else e.feature_names)
@@ -381,7 +386,7 @@ def _rerun(model, e, background, method_params, name):
 
 def _sensitivity(e, ctx, rerun, n_rows):
     rows = min(n_rows, len(e))
-    X = np.asarray(e.data, float).reshape(len(e), -1)[:rows]
+    X = e.codes[:rows]
     noise = robustness.sensitivity_perturbations(X, ctx)
     n, s, d = noise.shape
     targets = None if e.target is None else np.repeat(np.asarray(e.target)[:rows], s)

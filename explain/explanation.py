@@ -97,6 +97,9 @@ class Explanation:
         Method parameters and diagnostics (sample counts, additivity gap, ...).
     image_shape : tuple of int, optional
         Shape of one input image when the features are pixels.
+    codec : Codec, optional
+        For mixed-type tables: ``data`` holds float codes (what the methods
+        saw) and the codec turns them back into the original values.
 
     Notes
     -----
@@ -106,12 +109,12 @@ class Explanation:
 
     __slots__ = (
         "_values", "_base_values", "_data", "_feature_names", "_output", "_target",
-        "_method", "_model_name", "_seconds", "_n_model_evals", "_params", "_image_shape",
+        "_method", "_model_name", "_seconds", "_n_model_evals", "_params", "_image_shape", "_codec",
     )
 
     def __init__(self, values, base_values, data, feature_names, *, output, method,
                  model_name, target=None, seconds=0.0, n_model_evals=0, params=None,
-                 image_shape=None):
+                 image_shape=None, codec=None):
         values = np.asarray(values, dtype=float)
         if image_shape is not None and values.ndim > 2:  # image-shaped input: store flat
             values = values.reshape(values.shape[0], -1)
@@ -155,6 +158,7 @@ class Explanation:
         if image_shape is not None and int(np.prod(image_shape)) != d:
             raise ValueError(f"image_shape {image_shape} does not hold {d} features")
         set_(self, "_image_shape", image_shape)
+        set_(self, "_codec", codec)
 
     def __setattr__(self, name, value):
         raise AttributeError(f"Explanation is immutable; cannot set {name!r}")
@@ -171,9 +175,27 @@ class Explanation:
 
     @property
     def data(self) -> np.ndarray:
-        """The explained rows, shaped like ``values``; read-only."""
+        """The explained rows, shaped like ``values``; read-only.
+
+        For a mixed-type table the original values (strings, categories) in an
+        object array; ``codes`` holds the float codes the methods worked on.
+        """
+        if self._codec is not None and self._codec.has_categorical:
+            out = self._codec.decode(self._data).to_numpy(dtype=object)
+            out.flags.writeable = False
+            return out
         return self._data if self._image_shape is None else \
             self._data.reshape((self._data.shape[0],) + self._image_shape)
+
+    @property
+    def codes(self) -> np.ndarray:
+        """The explained rows as the float matrix (n_samples, n_features) the methods and metrics used."""
+        return self._data
+
+    @property
+    def codec(self):
+        """The codec of a mixed-type table (original values and categories), or None."""
+        return self._codec
 
     @property
     def flat_values(self) -> np.ndarray:
@@ -250,6 +272,7 @@ class Explanation:
             target=None if self._target is None else self._target[row_idx],
             seconds=self._seconds, n_model_evals=self._n_model_evals,
             params=dict(self._params), image_shape=image_shape,
+            codec=None if self._codec is None else self._codec.subset(col_idx),
         )
 
     # -- conversions ------------------------------------------------------------
@@ -269,7 +292,8 @@ class Explanation:
             "row": np.repeat(np.arange(n), d),
             "target": np.repeat(self._target, d) if self._target is not None else None,
             "feature": np.tile(np.array(self._feature_names, dtype=object), n),
-            "feature_value": self._data.reshape(-1),
+            "feature_value": (self.data if self._codec is not None and self._codec.has_categorical
+                              else self._data).reshape(-1),
             "attribution": self._values.reshape(-1),
             "base_value": np.repeat(self._base_values, d),
         })

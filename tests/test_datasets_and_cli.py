@@ -14,7 +14,7 @@ from explain import datasets, explain
 def test_load_tabular_and_images():
     X, y = datasets.load_tabular()
     assert X.shape == (569, 10) and set(np.unique(y)) == {0, 1}
-    assert datasets.load_tabular("all").X.shape == (569, 30)
+    assert datasets.load_tabular(columns="all").X.shape == (569, 30)
     digits = datasets.load_images()
     assert digits.X.shape == (1797, 64) and digits.image_shape == (8, 8)
 

@@ -66,7 +66,7 @@ class FormulaDesign:
         """
         from ..errors import DataError
 
-        df = pd.DataFrame(X, columns=self.inputs)
+        df = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X, columns=self.inputs)
         try:
             if hasattr(self.spec, "get_model_matrix"):  # formulaic
                 return np.asarray(self.spec.get_model_matrix(df), dtype=float)

@@ -43,6 +43,11 @@ COLUMNWISE_STEPS = frozenset({
 })
 
 
+def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elementwise equality where two NaNs count as equal."""
+    return (a == b) | (np.isnan(a) & np.isnan(b))
+
+
 def class_paths(obj) -> list[str]:
     """``"package.ClassName"`` for the object's class and its bases.
 
@@ -104,8 +109,19 @@ class Adapter:
         self.columnwise = preprocess is None or all(
             step in ("passthrough", None) or bool(set(class_paths(step)) & COLUMNWISE_STEPS)
             for _, step in preprocess.steps)
+        self.codec = None  # set by explain() for mixed-type tables: decodes float codes for the model
+        if preprocess is not None:
+            self.allows_missing = True
+        # input column of each column the final estimator sees (-1: constant on the data); None: mixed
+        self.column_origin = None
 
-    #: Whether the model itself takes NaN (tree libraries do); then explain() lets NaN through.
+    @property
+    def accepts_categories(self) -> bool:
+        """Whether the model takes string/category columns itself (a pipeline with encoders does)."""
+        return self.preprocess is not None
+
+    #: Whether the model itself takes NaN (tree libraries do; a pipeline may impute); then explain() lets
+    #: NaN through and the first prediction reports a model that cannot take it.
     allows_missing: bool = False
 
     def setup(self) -> None:
@@ -161,8 +177,63 @@ class Adapter:
             except TypeError:  # not a scikit-learn estimator: the subclass checks
                 pass
 
+    # -- players: the user's columns, even behind a ColumnTransformer ---------------------------
+    @property
+    def groupable(self) -> bool:
+        """Whether every column the estimator sees comes from one input column (so exact methods apply)."""
+        return self.columnwise or self.column_origin is not None
+
+    def learn_column_groups(self, Z: np.ndarray) -> None:
+        """Find which input column each transformed column reads, by probing the preprocessing on rows Z.
+
+        Each input column in turn is rolled by one row (its values move to
+        other rows, all of them values that occur in the data) and the
+        transformed columns that change are the ones it feeds. A transformed
+        column fed by two inputs means the preprocessing mixes columns: then
+        there is no grouping and exact methods step aside. Columns that never
+        change are constant on the data and belong to no player (-1).
+        """
+        if self.columnwise or Z.shape[0] < 2:
+            self.column_origin = None
+            return
+        try:
+            base = np.asarray(self.transform(Z), dtype=float)
+        except Exception:  # the data path will report it with the model's own message
+            return
+        d_in, d_out = Z.shape[1], base.shape[1]
+        owner = np.full(d_out, -1)
+        for j in range(d_in):
+            moved = Z.copy()
+            moved[:, j] = np.roll(Z[:, j], 1)
+            changed = np.flatnonzero(np.any(~_same(np.asarray(self.transform(moved), dtype=float), base), axis=0))
+            if np.any(owner[changed] >= 0):
+                self.column_origin = None  # a transformed column reads two inputs
+                return
+            owner[changed] = j
+        self.column_origin = owner
+
+    def group_terms(self, T: np.ndarray) -> np.ndarray:
+        """Sum per-transformed-column terms (n, d_out) into per-input-column terms (n, d_in)."""
+        if self.column_origin is None:
+            return T
+        d_in = self.n_inputs
+        out = np.zeros((T.shape[0], d_in))
+        keep = self.column_origin >= 0
+        np.add.at(out.T, self.column_origin[keep], T[:, keep].T)
+        return out
+
+    @property
+    def n_inputs(self) -> int:
+        """Number of the user's columns (players)."""
+        if self.codec is not None:
+            return len(self.codec.columns)
+        n = self.n_features_in
+        return int(n) if n is not None else int(self.column_origin.max()) + 1
+
     def as_model_input(self, X: np.ndarray):
         """Convert a float array to what the model's predict wants (DataFrame if fitted on one)."""
+        if self.codec is not None:  # mixed-type table: the original columns and dtypes
+            return self.codec.decode(X)
         names = self.feature_names_in
         if names is None:
             return X
@@ -178,7 +249,10 @@ class Adapter:
         """The estimator's own inputs: the pipeline's preprocessing applied to X."""
         if self.preprocess is None:
             return X
-        return np.asarray(self.preprocess.transform(self.as_model_input(X)), dtype=float)
+        out = self.preprocess.transform(self.as_model_input(X))
+        if hasattr(out, "toarray"):  # one-hot encoders give sparse matrices
+            out = out.toarray()
+        return np.asarray(out, dtype=float)
 
     # -- predictions --------------------------------------------------------------------
     def check_output(self, output: str) -> str:
@@ -260,7 +334,7 @@ class Adapter:
     # -- optional internals ---------------------------------------------------------------
     def is_additive(self, output: str) -> bool:
         """Whether ``output`` is a sum of per-feature terms in the user's columns."""
-        return self.columnwise and self._is_additive(output)
+        return self.groupable and self._is_additive(output)
 
     def _is_additive(self, output: str) -> bool:
         return False

@@ -76,7 +76,8 @@ class LinearModelAdapter(_LinearBase):
         return self.model.predict(Xm)
 
     def additive_terms(self, X, output, target):
-        return self.transform(X) * self._coef(target)
+        """beta_t z_t per transformed column, summed per input column (one-hot groups add up)."""
+        return self.group_terms(self.transform(X) * self._coef(target))
 
     def _scramble(self, estimator, rng):
         coef = np.array(estimator.coef_, dtype=float)
@@ -86,8 +87,15 @@ class LinearModelAdapter(_LinearBase):
     def inference_table(self, feature_names, target=None) -> tuple[pd.DataFrame, str]:
         """Estimates only: scikit-learn fits give no standard errors."""
         coef = self._coef(target)
-        table = pd.DataFrame({"term": list(feature_names), "input_column": list(feature_names),
-                              "estimate": coef})
+        terms, inputs = list(feature_names), list(feature_names)
+        if len(coef) != len(terms):  # a ColumnTransformer: one row per transformed column, with its input
+            try:
+                terms = [str(t) for t in self.preprocess.get_feature_names_out()]
+            except Exception:
+                terms = [f"z{t}" for t in range(len(coef))]
+            origin = self.column_origin if self.column_origin is not None else np.full(len(coef), -1)
+            inputs = [feature_names[o] if o >= 0 else "(constant on the data)" for o in origin]
+        table = pd.DataFrame({"term": terms, "input_column": inputs, "estimate": coef})
         for col in INFERENCE_COLUMNS[3:]:  # no standard errors, intervals or p-values
             table[col] = np.nan
         penalty = getattr(self.estimator, "penalty", None) or getattr(self.estimator, "alpha", None)
@@ -158,6 +166,10 @@ class StatsmodelsAdapter(_LinearBase):
             self.outputs, self.natural_output, self.additive_output = ("raw",), "raw", "raw"
 
     @property
+    def accepts_categories(self) -> bool:
+        return self.design_ is not None  # a formula encodes C(...) terms itself
+
+    @property
     def n_features_in(self):
         return len(self._inputs)
 
@@ -191,8 +203,8 @@ class StatsmodelsAdapter(_LinearBase):
 
     def design(self, X: np.ndarray) -> np.ndarray:
         """The model's exog for rows of the input columns (constant included)."""
-        if self.design_ is not None:
-            return self.design_.design(X)
+        if self.design_ is not None:  # decoded frame for a mixed table (C(string) terms need the labels)
+            return self.design_.design(self.as_model_input(X) if self.codec is not None else X)
         if self._const is None:
             return X
         return np.insert(X, self._const, 1.0, axis=1)

@@ -61,8 +61,8 @@ class NaiveBayesAdapter(Adapter):
         terms = self.class_terms(self.transform(X))
         if len(self.classes) == 2:
             diff = terms[:, 1] - terms[:, 0]
-            return diff if target == 1 else -diff
-        return terms[:, int(target)]
+            return self.group_terms(diff if target == 1 else -diff)
+        return self.group_terms(terms[:, int(target)])
 
     def describe(self):
         d = super().describe()

@@ -40,8 +40,9 @@ class TreeAdapter(Adapter):
         paths = set(class_paths(est))
         self.library = "xgboost" if paths & set(_XGB) else "lightgbm" if paths & set(_LGB) else "sklearn"
         self.booster = bool(paths & {"xgboost.Booster", "lightgbm.Booster"})
-        # every supported tree library routes NaN itself (scikit-learn trees since 1.4); preprocessing may not
-        self.allows_missing = self.preprocess is None
+        # every supported tree library routes NaN itself (scikit-learn trees since 1.4); a pipeline's
+        # preprocessing may (an imputer) or may not: the first prediction tells, with the model's own message
+        self.allows_missing = True
         if self.booster:
             classes = self._booster_classes()
         else:
@@ -82,8 +83,31 @@ class TreeAdapter(Adapter):
             return int(est.num_features() if self.library == "xgboost" else est.num_feature())
         return super().n_features_in
 
+    def adapt_input(self, X):
+        """LightGBM stores its names with spaces turned into underscores, yet predicts from the user's
+        DataFrame: match the user's columns to the stored names and keep the user's."""
+        import pandas as pd
+
+        if self.library == "lightgbm" and isinstance(X, pd.DataFrame):
+            stored = self._stored_names()
+            if stored is not None:
+                user = {re.sub(r"\s", "_", str(c)): str(c) for c in X.columns}
+                if set(stored) != set(map(str, X.columns)) and set(stored) <= set(user):
+                    self._user_names = [user[n] for n in stored]
+        return X
+
+    def _stored_names(self):
+        if self.booster:
+            names = self.estimator.feature_name()
+        else:
+            names = getattr(self.estimator, "feature_name_", None)
+        return None if not names else [str(n) for n in names]
+
     @property
     def feature_names_in(self):
+        user = getattr(self, "_user_names", None)
+        if user is not None:
+            return list(user)
         if self.booster:
             names = self.estimator.feature_names if self.library == "xgboost" else self.estimator.feature_name()
             if not names or all(re.fullmatch(r"(Column_|f)\d+", str(n)) for n in names):
@@ -123,6 +147,23 @@ class TreeAdapter(Adapter):
             k = len(self.classes) if self.task == "classification" and len(self.classes) > 2 else 1
             cached = self._ensemble = read_ensemble(self.library, self.estimator, k)
         return cached
+
+    @property
+    def accepts_categories(self) -> bool:
+        """Pipelines, LightGBM and XGBoost (category dtype) and HistGradientBoosting (categorical features)."""
+        if self.preprocess is not None or self.library in ("lightgbm", "xgboost"):
+            return True
+        return getattr(self.estimator, "is_categorical_", None) is not None and \
+            bool(np.any(self.estimator.is_categorical_))
+
+    def tree_input(self, X):
+        """What the tree representation routes: transformed columns, the decoded frame HistGB encodes
+        itself, or the float codes (category codes are what LightGBM and XGBoost split on)."""
+        if self.preprocess is not None:
+            return self.transform(X)
+        if self.tree_ensemble().input_transform is not None:
+            return self.as_model_input(X)
+        return X
 
     def _scramble(self, estimator, rng):
         """Shuffle the leaf values of every scikit-learn tree (XGBoost/LightGBM: not supported)."""

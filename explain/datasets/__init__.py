@@ -37,17 +37,29 @@ class Dataset:
         return iter((self.X, self.y))
 
 
-def load_tabular(columns: str = "mean") -> Dataset:
-    """Breast cancer (569 rows; 1 = benign), from scikit-learn.
+def load_tabular(name: str = "breast_cancer", *, columns: str = "mean") -> Dataset:
+    """A tabular data set that ships offline.
 
     Parameters
     ----------
+    name : {"breast_cancer", "penguins", "fair"}, default="breast_cancer"
+        "breast_cancer": 569 rows, 1 = benign (scikit-learn). "penguins": Palmer
+        penguins, species from string columns with missing values. "fair":
+        Fair's affairs (statsmodels) with occupation and religiousness as
+        labelled ``category`` columns.
     columns : {"mean", "all"}, default="mean"
-        "mean" keeps the ten ``TABULAR_FEATURES`` the zoo is fitted on; "all"
-        keeps the 30 columns.
+        Breast cancer only: "mean" keeps the ten ``TABULAR_FEATURES`` the zoo is
+        fitted on; "all" keeps the 30 columns.
     """
     from sklearn.datasets import load_breast_cancer
 
+    from ._mixed import load_fair, load_penguins
+
+    loaders = {"penguins": load_penguins, "fair": load_fair}
+    if name in loaders:
+        return loaders[name]()
+    if name != "breast_cancer":
+        raise ValueError(f"unknown data set {name!r}; available: 'breast_cancer', 'penguins', 'fair'")
     if columns not in ("mean", "all"):
         raise ValueError(f"columns must be 'mean' or 'all', got {columns!r}")
     raw = load_breast_cancer(as_frame=True)
@@ -154,7 +166,7 @@ def model_zoo(kind: str = "tabular", *, random_state: int = 0) -> ModelZoo:
 
     Parameters
     ----------
-    kind : {"tabular", "images"}
+    kind : {"tabular", "images", "mixed"}
         "tabular": statsmodels Logit GLM, Gaussian Naive Bayes, random forest
         (200 trees), gradient boosting and an RBF SVM in a scaling pipeline, on
         a stratified 70/30 split of ``load_tabular()``.
@@ -162,6 +174,11 @@ def model_zoo(kind: str = "tabular", *, random_state: int = 0) -> ModelZoo:
         RBF SVM (scaling pipeline) on the 64 digit pixels scaled to [0, 1], and a
         small CNN on the same pixels as (N, 1, 8, 8) images; ``X_train`` and
         ``X_test`` hold the scaled pixels as columns (reshape for the CNN).
+        "mixed": Fair's affairs with string categories, each family as a
+        realistic pipeline (one-hot + imputer + scaler in a ColumnTransformer
+        before LogisticRegression, GaussianNB, a random forest and an RBF SVM;
+        HistGradientBoosting and LightGBM with native categoricals) and a
+        statsmodels formula logit with ``C(...)`` terms.
     random_state : int, default=0
 
     Returns
@@ -174,4 +191,8 @@ def model_zoo(kind: str = "tabular", *, random_state: int = 0) -> ModelZoo:
         return _tabular_zoo(random_state)
     if kind == "images":
         return _images_zoo(random_state)
-    raise ValueError(f"unknown zoo {kind!r}; available: 'tabular', 'images'")
+    if kind == "mixed":
+        from ._mixed import mixed_zoo
+
+        return mixed_zoo(random_state)
+    raise ValueError(f"unknown zoo {kind!r}; available: 'tabular', 'images', 'mixed'")

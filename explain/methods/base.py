@@ -151,8 +151,9 @@ def family_reason(adapter: Adapter, family: str, label: str) -> str | None:
     """Why a method that reads a family's internals cannot run on ``adapter``, or None."""
     if adapter.family != family:
         return f"{label} explains {family} models only"
-    if not adapter.columnwise:
-        return f"{label} needs a pipeline whose preprocessing maps each column to one column (scalers)"
+    if not adapter.groupable:
+        return (f"{label} needs preprocessing in which every transformed column reads one input column "
+                "(scalers, encoders, imputers, ColumnTransformer); this pipeline mixes columns")
     return None
 
 

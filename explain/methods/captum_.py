@@ -62,6 +62,13 @@ def _tensor(task: Task, X: np.ndarray):
     return torch.as_tensor(np.asarray(X).reshape(shape), dtype=torch.float64)
 
 
+def _reference(task: Task) -> np.ndarray:
+    """The single baseline: the background mean, a category's mode (codes must stay categories)."""
+    from ..adapters._codec import reference_row
+
+    return reference_row(task.background, task.adapter.codec)
+
+
 class _Captum(Method):
     """One captum attribution class; subclasses say which, and with what arguments."""
 
@@ -95,7 +102,7 @@ class _Captum(Method):
         targets = np.asarray(task.targets) if task.targets is not None else \
             np.full(task.X.shape[0], 0 if task.target is None else int(task.target))
         if self.baseline == "mean":
-            baselines = _tensor(task, task.background.mean(axis=0, keepdims=True))
+            baselines = _tensor(task, _reference(task)[None, :])
         elif self.baseline == "background":
             baselines = _tensor(task, task.background)
         else:
@@ -130,7 +137,7 @@ class _Captum(Method):
 
     def base_values(self, task: Task) -> np.ndarray:
         """f(mean background) for single-reference methods, mean f(background) otherwise; per row's class."""
-        ref = task.background.mean(axis=0, keepdims=True) if self.baseline == "mean" else task.background
+        ref = _reference(task)[None, :] if self.baseline == "mean" else task.background
         out = np.asarray(task.f(ref)).reshape(ref.shape[0], -1).mean(axis=0)
         return out[0 if task.targets is None else np.asarray(task.targets)] * np.ones(task.X.shape[0])
 

@@ -85,7 +85,8 @@ def _compiled_kernel():
 _ACCUMULATE = None
 
 
-def product_kernel_shapley(X: np.ndarray, background: np.ndarray, expansion) -> tuple[np.ndarray, np.ndarray]:
+def product_kernel_shapley(X: np.ndarray, background: np.ndarray, expansion, groups=None
+                           ) -> tuple[np.ndarray, np.ndarray]:
     """Exact interventional Shapley values of a product-kernel expansion.
 
     Parameters
@@ -94,6 +95,10 @@ def product_kernel_shapley(X: np.ndarray, background: np.ndarray, expansion) -> 
         Rows in the expansion's input space.
     background : ndarray of shape (B, d)
     expansion : KernelExpansion
+    groups : ndarray of shape (d,), optional
+        Player of each input column (-1: none, the column is constant on the data). The kernel is a
+        product over columns, so a group of columns is still one factor: the result is exact for the
+        grouped game, one value per player.
 
     Returns
     -------
@@ -104,7 +109,17 @@ def product_kernel_shapley(X: np.ndarray, background: np.ndarray, expansion) -> 
     if _ACCUMULATE is None:
         _ACCUMULATE = _compiled_kernel()
     S, coef = np.asarray(expansion.support, float), np.asarray(expansion.coef, float) * expansion.scale
-    n, d = X.shape
+    log_factors = lambda P, Ss: _log_factors(P, Ss, expansion.weights, expansion.power)
+    if groups is not None:  # one factor per player: sum the log-factors of its columns
+        groups = np.asarray(groups)
+        G = np.zeros((len(groups), int(groups.max()) + 1))
+        G[np.flatnonzero(groups >= 0), groups[groups >= 0]] = 1.0
+        # a column constant on the data scales every support vector's product by the same factor for x and
+        # background alike: fold it into player 0's factor (scaling a_0 and c_0 together scales the game)
+        G[np.flatnonzero(groups < 0), 0] = 1.0
+        log_factors = lambda P, Ss, G=G: _log_factors(P, Ss, expansion.weights, expansion.power) @ G
+    n = X.shape[0]
+    d = X.shape[1] if groups is None else int(groups.max()) + 1
     nodes, wts = np.polynomial.legendre.leggauss(max(1, (d + 1) // 2))
     t, w = (nodes + 1.0) / 2.0, wts / 2.0
     B = background.shape[0]
@@ -113,9 +128,9 @@ def product_kernel_shapley(X: np.ndarray, background: np.ndarray, expansion) -> 
     bg_step = B if sv_step > 1 or B * d <= CHUNK_ELEMENTS else max(1, CHUNK_ELEMENTS // d)
     for s0 in range(0, S.shape[0], sv_step):
         Ss, cs = S[s0:s0 + sv_step], coef[s0:s0 + sv_step]
-        log_a_all = _log_factors(X, Ss, expansion.weights, expansion.power)               # (n, m, d)
+        log_a_all = log_factors(X, Ss)               # (n, m, d)
         for b0 in range(0, B, bg_step):
-            log_c = _log_factors(background[b0:b0 + bg_step], Ss, expansion.weights, expansion.power)
+            log_c = log_factors(background[b0:b0 + bg_step], Ss)
             for i in range(n):
                 values[i] += _ACCUMULATE(log_a_all[i], log_c, cs, t, w).sum(axis=0) / B
     rows = max(1, CHUNK_ELEMENTS // max(1, S.shape[0] * d))
@@ -147,7 +162,8 @@ class KernelExact(Method):
 def attribute_expansion(task: Task, expansion) -> Attribution:
     """Run the exact method on the adapter's transformed inputs; results are in the user's columns."""
     a = task.adapter
-    values, base = product_kernel_shapley(a.transform(task.X), a.transform(task.background), expansion)
+    values, base = product_kernel_shapley(a.transform(task.X), a.transform(task.background), expansion,
+                                          groups=a.column_origin)
     margin = ""
     if a.task == "classification" and len(a.classes) > 2:
         margin = "; margin = the class's sum of signed one-vs-one decision functions"

@@ -34,12 +34,19 @@ class Lime(Method):
             return _lime_image(task)
         from lime.lime_tabular import LimeTabularExplainer
 
+        from ..adapters._codec import categorical_mask, reference_row
+
         opts = dict(task.options)
         num_samples = int(opts.pop("num_samples", 5000))
         n, d = task.X.shape
+        categorical = np.flatnonzero(categorical_mask(task.adapter.codec, d))
+        # LIME cannot take missing values: they are filled with the column's mean (or mode) for LIME only
+        fill = reference_row(task.background, task.adapter.codec)
+        background = np.where(np.isnan(task.background), fill, task.background)
+        X = np.where(np.isnan(task.X), fill, task.X)
         explainer = LimeTabularExplainer(
-            task.background, mode="regression", feature_names=list(task.feature_names),
-            discretize_continuous=False, random_state=task.random_state,
+            background, mode="regression", feature_names=list(task.feature_names),
+            categorical_features=list(categorical), discretize_continuous=False, random_state=task.random_state,
             sample_around_instance=bool(opts.pop("sample_around_instance", False)),
             kernel_width=opts.pop("kernel_width", None))
         mean, scale = explainer.scaler.mean_, explainer.scaler.scale_
@@ -49,18 +56,27 @@ class Lime(Method):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for i in range(n):  # LIME explains one row per call; each call is one batched model call
-                exp = explainer.explain_instance(task.X[i], task.f, num_features=d, num_samples=num_samples)
+                exp = explainer.explain_instance(X[i], task.f, num_features=d, num_samples=num_samples)
                 for j, w in exp.local_exp[1]:
                     slopes[i, j] = w
                 intercept[i] = exp.intercept[1]
                 score[i] = exp.score
-        values = slopes * (task.X - mean) / scale
+        values = slopes * (X - mean) / scale
+        for j in categorical:  # LIME's feature is 1[x_j = this row's category]: centre it on the background
+            share = (background[:, j][None, :] == X[:, j][:, None]).mean(axis=1)
+            values[:, j] = slopes[:, j] * (1.0 - share)
         base = float(np.mean(task.f(task.background)))
-        return Attribution(values, np.full(n, base), {
-            "algorithm": "LIME tabular (continuous), slope x standardised (x - mean_background)",
+        params = {
+            "algorithm": "LIME tabular (continuous), slope x standardised (x - mean_background)"
+                         + ("; categorical columns: slope x (1 - background share of the row's category)"
+                            if len(categorical) else ""),
             "num_samples": num_samples, "feature_mean": mean, "feature_scale": scale,
             "sample_around_instance": explainer.sample_around_instance,
-        }, row_params={"slopes": slopes, "intercept": intercept, "local_r2": score})
+        }
+        if np.isnan(task.X).any() or np.isnan(task.background).any():
+            params["filled_missing"] = "missing values were filled with the column mean (mode) for LIME's sampling"
+        return Attribution(values, np.full(n, base), params,
+                           row_params={"slopes": slopes, "intercept": intercept, "local_r2": score})
 
 
 def _lime_image(task: Task) -> Attribution:

@@ -41,7 +41,14 @@ def _own_tree_shap(task: Task) -> Attribution:
         column, sign = 0, (-1.0 if a.task == "classification" and task.target == 0 else 1.0)
     else:
         column, sign = int(task.target or 0), 1.0
-    values = tree_shapley(ens, a.transform(task.X), a.transform(task.background), column, sign=sign)
+    players, n_players = None, None
+    if a.column_origin is not None:  # a ColumnTransformer: route x or the background row per input column
+        n_players = a.n_inputs
+        players = np.where(a.column_origin >= 0, a.column_origin, n_players)  # constant columns: a dummy player
+    values = tree_shapley(ens, a.tree_input(task.X), a.tree_input(task.background), column, sign=sign,
+                          players=players, n_players=None if players is None else n_players + 1)
+    if players is not None:
+        values = values[:, :n_players]
     base = float(np.mean(task.f(task.background)))
     return Attribution(values, np.full(task.X.shape[0], base),
                        {"algorithm": "exact interventional TreeSHAP (explain's own, leaf patterns)",
@@ -176,7 +183,7 @@ class Shap(Method):
             from .captum_ import deeplift_shap
 
             return deeplift_shap(task)
-        if a.family == "kernels" and a.columnwise:
+        if a.family == "kernels" and a.groupable:
             expansion = a.kernel_expansion(task.output, task.target)
             if expansion is not None:
                 from .kernel_shapley import attribute_expansion
@@ -184,7 +191,7 @@ class Shap(Method):
                 return attribute_expansion(task, expansion)
             note = (f"kernel {a.kernel!r} is not a product kernel in output {task.output!r}: "
                     + ("exact enumeration" if d <= MAX_EXACT_FEATURES else "KernelSHAP"))
-        if a.family == "trees" and a.columnwise:
+        if a.family == "trees" and a.groupable:
             try:
                 return _own_tree_shap(task)
             except MethodNotApplicableError as exc:

@@ -83,8 +83,10 @@ class MetricContext:
 
     @property
     def baseline(self) -> np.ndarray:
-        """The background mean (NaN ignored): what 'removed' features are set to."""
-        return np.nanmean(self.background, axis=0)
+        """What 'removed' features are set to: the background mean (NaN ignored), the mode for a category."""
+        from ..adapters._codec import reference_row
+
+        return reference_row(self.background, getattr(self.adapter, "codec", None))
 
     def rng(self, salt: int = 0) -> np.random.Generator:
         return np.random.default_rng(None if self.random_state is None else [int(self.random_state), salt])

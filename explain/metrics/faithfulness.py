@@ -17,7 +17,7 @@ __all__ = ["deletion", "insertion", "faithfulness_correlation", "infidelity", "i
 
 
 def _curve(e, ctx: MetricContext, insert: bool) -> np.ndarray:
-    X, A = np.asarray(e.data, float).reshape(len(e), -1), e.flat_values
+    X, A = e.codes, e.flat_values
     n, d = X.shape
     order = np.argsort(-A, axis=1, kind="stable")          # most positive first
     ranks = np.empty_like(order)
@@ -52,7 +52,7 @@ def _random_subsets(ctx, n, d, n_subsets, size, salt):
 
 def faithfulness_correlation(e, ctx: MetricContext) -> np.ndarray:
     """Pearson correlation over random subsets S of sum_{S} a and f(x) - f(x_S at baseline), per row."""
-    X, A = np.asarray(e.data, float).reshape(len(e), -1), e.flat_values
+    X, A = e.codes, e.flat_values
     n, d = X.shape
     n_subsets = int(ctx.options.get("n_subsets", 100))
     size = int(ctx.options.get("subset_size", max(1, d // 4)))
@@ -79,7 +79,7 @@ def _pearson(a, b) -> float:
 
 def infidelity_perturbations(e, ctx: MetricContext):
     """Perturbations I (n, s, d): a random half of the features moved to a random background row's values."""
-    X = np.asarray(e.data, float).reshape(len(e), -1)
+    X = e.codes
     n, d = X.shape
     s = int(ctx.options.get("n_perturb_samples", 10))
     rng = ctx.rng(2)
@@ -90,7 +90,7 @@ def infidelity_perturbations(e, ctx: MetricContext):
 
 def infidelity_from_perturbations(e, ctx: MetricContext, I: np.ndarray, normalize: bool = True) -> np.ndarray:
     """E_I[(I . a - (f(x) - f(x - I)))^2] per row; with ``normalize``, a is rescaled by captum's beta."""
-    X, A = np.asarray(e.data, float).reshape(len(e), -1), e.flat_values
+    X, A = e.codes, e.flat_values
     n, s, d = I.shape
     f_x, f_p = _with_originals(e, ctx, X, (X[:, None, :] - I).reshape(-1, d), s)
     f_p = f_p.reshape(n, s)

@@ -38,7 +38,7 @@ def randomisation_similarity(A, B) -> np.ndarray:
 def sanity_scores(name, model, adapter, e, ctx, wanted, X, y, rerun, row_fn):
     """Score rows for the sanity metrics in ``wanted``, and the re-explanations they needed."""
     rows, runs = [], []
-    X_flat = np.asarray(e.data, float).reshape(len(e), -1)
+    X_flat = e.codes
     if {"model_randomisation", "model_randomisation_abs"} & set(wanted):
         randomized = adapter.randomized_model(ctx.rng(4))
         if randomized is not None:

@@ -213,7 +213,7 @@ def _images_section(results: dict, n_images: int = 4) -> Section | None:
     shape = first.image_shape
     n = min(n_images, len(first))
     to_2d = (lambda a: a.reshape((n,) + shape)[:, 0] if len(shape) == 3 else a.reshape((n,) + shape))
-    images = to_2d(np.asarray(first.data, float)[:n])
+    images = to_2d(first.codes[:n])
     panels, titles = [], []
     for name, r in image_sets.items():
         for e in r:

@@ -101,7 +101,7 @@ class BeeswarmDisplay(_Display):
         """The ``max_features`` most important features of ``explanation``, drawn; returns the display."""
         imp = np.abs(explanation.flat_values).mean(axis=0)
         top = np.argsort(-imp, kind="stable")[:max_features]
-        data = np.asarray(explanation.data, dtype=float).reshape(len(explanation), -1)[:, top]
+        data = explanation.codes[:, top]
         colours = np.zeros_like(data)
         for j in range(data.shape[1]):  # rank within the column, so every scale maps to [0, 1]
             col = data[:, j]
@@ -193,7 +193,7 @@ class ImageDisplay(_Display):
             raise ValueError("ImageDisplay needs an image explanation (X as (N, C, H, W) or image_shape)")
         rows = list(rows)
         to_2d = (lambda a: a.sum(axis=0)) if len(shape) == 3 else (lambda a: a)
-        data = np.asarray(explanation.data, float).reshape((len(explanation),) + shape)
+        data = explanation.codes.reshape((len(explanation),) + shape)
         vals = explanation.flat_values.reshape((len(explanation),) + shape)
         disp = cls([to_2d(data[r]) for r in rows], [to_2d(vals[r]) for r in rows],
                    [f"{explanation.model_name} · {explanation.method}: row {r}" for r in rows])

@@ -84,7 +84,7 @@ def beeswarm_figure(explanations, k: int = 8, seed: int = 0) -> str:
             names = e.feature_names
             for y, f in enumerate(order):
                 j = names.index(f)
-                vals, data = e.flat_values[:, j], np.asarray(e.data, float).reshape(len(e), -1)[:, j]
+                vals, data = e.flat_values[:, j], e.codes[:, j]
                 span = np.ptp(data)
                 colour = (data - data.min()) / span if span > 0 else np.full_like(data, 0.5)
                 jitter = rng.uniform(-0.25, 0.25, size=len(vals))
