@@ -27,27 +27,34 @@ def make_data(n=160, d=5, task="binary", seed=0):
     return X, (z > np.median(z)).astype(int)
 
 
-def naive_shapley(f, x, background):
-    """Interventional Shapley values by the textbook formula, one coalition at a time.
-
-    Written independently of explain's vectorised enumeration, as the ground truth.
-    """
-    d = len(x)
-    phi = np.zeros(d)
+def shapley_of_game(v, d):
+    """Shapley values of a game v(S) over d players by the textbook formula (S a sorted tuple)."""
     cache = {}
 
-    def v(S):
+    def value(S):
         key = tuple(sorted(S))
         if key not in cache:
-            Z = background.copy()
-            Z[:, list(key)] = x[list(key)]
-            cache[key] = float(np.mean(f(Z)))
+            cache[key] = v(key)
         return cache[key]
 
+    phi = np.zeros(d)
     for j in range(d):
         others = [k for k in range(d) if k != j]
         for r in range(d):
             for S in itertools.combinations(others, r):
                 w = factorial(r) * factorial(d - r - 1) / factorial(d)
-                phi[j] += w * (v(S + (j,)) - v(S))
-    return phi, v(())
+                phi[j] += w * (value(S + (j,)) - value(S))
+    return phi, value(())
+
+
+def naive_shapley(f, x, background):
+    """Interventional Shapley values by the textbook formula, one coalition at a time.
+
+    Written independently of explain's vectorised enumeration, as the ground truth.
+    """
+    def v(S):
+        Z = background.copy()
+        Z[:, list(S)] = x[list(S)]
+        return float(np.mean(f(Z)))
+
+    return shapley_of_game(v, len(x))

@@ -7,41 +7,28 @@ from a background row, and go through the user's whole pipeline.
 
 from __future__ import annotations
 
-import itertools
 import warnings
-from math import factorial
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from explain import compare, datasets, explain
+from helpers import shapley_of_game
 
 
 def enumerate_frame(f, x: pd.DataFrame, background: pd.DataFrame) -> np.ndarray:
     """Interventional Shapley values of f over the original columns, by enumeration in DataFrame space."""
     cols = list(background.columns)
-    d = len(cols)
-    cache = {}
 
     def v(S):
-        key = tuple(sorted(S))
-        if key not in cache:
-            rows = background.copy()
-            for j in key:
-                rows[cols[j]] = pd.Series([x.iloc[0][cols[j]]] * len(rows), index=rows.index,
-                                          dtype=background[cols[j]].dtype)
-            cache[key] = float(np.mean(f(rows)))
-        return cache[key]
+        rows = background.copy()
+        for j in S:
+            rows[cols[j]] = pd.Series([x.iloc[0][cols[j]]] * len(rows), index=rows.index,
+                                      dtype=background[cols[j]].dtype)
+        return float(np.mean(f(rows)))
 
-    phi = np.zeros(d)
-    for j in range(d):
-        others = [k for k in range(d) if k != j]
-        for r in range(d):
-            for S in itertools.combinations(others, r):
-                w = factorial(r) * factorial(d - r - 1) / factorial(d)
-                phi[j] += w * (v(S + (j,)) - v(S))
-    return phi
+    return shapley_of_game(v, len(cols))[0]
 
 
 @pytest.fixture(scope="module")

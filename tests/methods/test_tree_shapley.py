@@ -16,7 +16,7 @@ import pytest
 
 from explain import explain
 from explain.adapters.base import get_adapter
-from helpers import naive_shapley
+from helpers import naive_shapley, shapley_of_game
 
 D = 6
 
@@ -168,24 +168,12 @@ def test_grouped_players_are_the_grouped_game():
     phi = tree_shapley(ens, rows, bg, 0, players=players)
 
     def grouped(x):  # the grouped game by enumeration: a player brings all its columns
-        import itertools
-        from math import factorial
-
-        P = 4
-
         def v(S):
             Z = bg.copy()
             cols = [j for j in range(D) if players[j] in S]
             Z[:, cols] = x[cols]
             return model.predict(Z).mean()
-        out = np.zeros(P)
-        for j in range(P):
-            others = [p for p in range(P) if p != j]
-            for r in range(P):
-                for S in itertools.combinations(others, r):
-                    w = factorial(r) * factorial(P - r - 1) / factorial(P)
-                    out[j] += w * (v(set(S) | {j}) - v(set(S)))
-        return out
+        return shapley_of_game(v, 4)[0]
 
     ref = np.array([grouped(x) for x in rows])
     np.testing.assert_allclose(phi, ref, atol=1e-9)
