@@ -100,12 +100,21 @@ def _parse_models(specs, trust_pickle):
     return models
 
 
-def _read_data(path, target):
+def _read_data(path, target, categorical=None):
+    """CSV (string columns as text; ``--categorical`` columns as category dtype) or Parquet (dtypes kept)."""
     import pandas as pd
 
     if not os.path.exists(path):
         raise CLIError(f"data file not found: {path}")
-    df = pd.read_csv(path)
+    suffix = os.path.splitext(path)[1].lower()
+    try:
+        df = pd.read_parquet(path) if suffix in (".parquet", ".pq") else pd.read_csv(path)
+    except Exception as exc:
+        raise CLIError(f"could not read {path}: {type(exc).__name__}: {exc}") from exc
+    for col in categorical or []:
+        if col not in df.columns:
+            raise CLIError(f"--categorical column {col!r} is not in {path}; columns are {list(df.columns)[:20]}")
+        df[col] = df[col].astype("category")
     y = None
     if target is not None:
         if target not in df.columns:
@@ -132,12 +141,12 @@ def _report(args) -> list[str]:
     from .report.build import build_report, provenance
 
     models = _parse_models(args.model, args.trust_pickle)
-    X, y = _read_data(args.data, args.target)
+    X, y = _read_data(args.data, args.target, _split(args.categorical))
     rows = X.iloc[: args.rows]
     methods = _split(args.methods) or "auto"
     metrics = _split(args.metrics) or "all"
     params = {"methods": methods, "metrics": metrics, "rows": len(rows), "background": min(len(X), 100)}
-    prov = provenance(X=rows.to_numpy(float) if len(rows) else None, models=models, seed=args.seed,
+    prov = provenance(X=rows if len(rows) else None, models=models, seed=args.seed,
                       parameters=params, command=_command(), timestamp=not args.no_timestamp)
     background = X.sample(min(len(X), 100), random_state=args.seed) if len(X) > 100 else X
     if metrics == ["none"]:
@@ -199,7 +208,10 @@ def main(argv=None) -> int:
     demo.add_argument("--rows", type=int, default=20, help="held-out rows to explain")
     rep = sub.add_parser("report", parents=[common], help="explain and score your models on a CSV")
     rep.add_argument("--model", action="append", required=True, metavar="NAME=PATH")
-    rep.add_argument("--data", required=True, help="CSV with the model's columns")
+    rep.add_argument("--data", required=True, help="CSV or Parquet with the model's columns (Parquet keeps dtypes, "
+                                                   "including category columns)")
+    rep.add_argument("--categorical", action="append",
+                     help="comma-separated CSV columns to read as pandas category dtype")
     rep.add_argument("--target", help="label column (dropped from X; used for the data-randomisation check)")
     rep.add_argument("--methods", action="append", help="comma-separated method names (default auto)")
     rep.add_argument("--metrics", action="append", help="comma-separated metrics or families, or 'none'")

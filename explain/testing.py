@@ -43,14 +43,18 @@ class ConformanceRun:
 
     @property
     def flat(self) -> np.ndarray:
-        return np.asarray(self.X, dtype=float).reshape(len(self.X), -1)
+        """The rows as the float matrix the methods saw (category codes for a mixed-type table)."""
+        return np.asarray(self.first.validated.X)
 
     @property
     def image_shape(self):
         return next(iter(self.first)).image_shape
 
     def adapter(self):
-        """A fresh adapter through the one entry point, bound to the rows."""
+        """A fresh adapter through the one entry point, bound to the rows (a mixed table: explain()'s own,
+        which carries the codec built from the rows and the background)."""
+        if self.first.validated.adapter.codec is not None:
+            return self.first.validated.adapter
         return get_adapter(self.model, X=self.flat, image_shape=self.image_shape)
 
 
@@ -89,7 +93,11 @@ def check_shapes_and_names(run: ConformanceRun) -> None:
         assert e.values.shape == np.shape(X), (e.method, e.values.shape)  # images keep their shape
         assert e.flat_values.shape == (n, d)
         assert e.base_values.shape == (n,)
-        np.testing.assert_array_equal(e.data, np.asarray(X, dtype=float))
+        if e.codec is not None:  # original values kept: the codes re-encode X exactly
+            np.testing.assert_array_equal(e.codes, e.codec.encode(X))
+            assert e.data.dtype == object
+        else:
+            np.testing.assert_array_equal(e.data, np.asarray(X, dtype=float))
         assert len(e.feature_names) == d
         if names is not None:
             assert e.feature_names == [str(c) for c in names]

@@ -177,3 +177,58 @@ def test_a_model_that_cannot_take_nan_says_which_column():
     Xn.loc[2, "b"] = np.nan
     with pytest.raises(DataError, match=r"missing values in column\(s\) \['b'\]"):
         explain(model, Xn.iloc[:5], background=X)
+
+
+def test_common_wrappers(fair):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import SVC
+
+    from explain.datasets._mixed import _encoders
+
+    X, y = fair
+    Xt, yt = X.iloc[:600], y[:600]
+    rows, bg = X.iloc[700:702], X.iloc[800:815]
+    calibrated = make_pipeline(_encoders(X), CalibratedClassifierCV(SVC(), cv=3)).fit(Xt, yt)
+    e = explain(calibrated, rows, methods="shap", background=bg)["shap"]
+    assert e.output == "probability" and e.params["exact"]  # 7 columns: exact enumeration of the probability
+    ref = enumerate_frame(lambda Z: calibrated.predict_proba(Z)[:, 1], rows.iloc[[0]], bg)
+    np.testing.assert_allclose(e.values[0], ref, atol=1e-9)
+
+    nums = X.select_dtypes("number")
+    ttr = TransformedTargetRegressor(Ridge(), func=np.log1p, inverse_func=np.expm1).fit(nums.iloc[:600],
+                                                                                       nums.age.iloc[:600] * 0 + y[:600])
+    e = explain(ttr, nums.iloc[:2], methods="shap", background=nums.iloc[800:815])["shap"]
+    ref = enumerate_frame(ttr.predict, nums.iloc[[0]], nums.iloc[800:815])
+    np.testing.assert_allclose(e.values[0], ref, atol=1e-9)
+
+    three = (X.yrs_married.to_numpy() > 5).astype(int) + (X.age.to_numpy() > 30)
+    ovr = make_pipeline(_encoders(X), OneVsRestClassifier(LogisticRegression(max_iter=500))).fit(Xt, three[:600])
+    r = explain(ovr, rows, methods=["shap", "lime"], background=bg, method_params={"lime": {"num_samples": 200}})
+    assert r["shap"].params["exact"] and r["shap"].output == "probability"
+
+
+@pytest.mark.slow
+def test_cli_report_on_parquet_and_csv_with_categories(tmp_path, mixed_zoo):
+    import subprocess
+    import sys
+
+    import skops.io as sio
+
+    sio.dump(mixed_zoo["glm"], tmp_path / "glm.skops")  # a Pipeline with a ColumnTransformer
+    data = mixed_zoo.X_test.iloc[:30].assign(label=mixed_zoo.y_test[:30])
+    data.to_parquet(tmp_path / "data.parquet")
+    data.to_csv(tmp_path / "data.csv", index=False)
+    label = str(data["occupation"].iloc[0])
+    for source, extra in (("data.parquet", []), ("data.csv", ["--categorical", "religious,occupation"])):
+        out = tmp_path / f"{source}.md"
+        proc = subprocess.run([sys.executable, "-m", "explain", "report", "--model", f"glm={tmp_path / 'glm.skops'}",
+                               "--data", str(tmp_path / source), "--target", "label", "--metrics", "faithfulness",
+                               "--rows", "4", "--out", str(out), "--quiet", *extra],
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        text = out.read_text()
+        assert f"occupation = {label}" in text  # the original value beside its contribution

@@ -89,6 +89,9 @@ def _builders():
         "SVC-multiclass": _sk(lambda: SVC(probability=True, random_state=0), "multiclass"),
         "SVR": _sk(SVR, "regression"),
         "KernelRidge": _sk(lambda: KernelRidge(kernel="rbf", alpha=0.1), "regression"),
+        "mixed-onehot-RandomForest": _mixed_forest,
+        "mixed-HistGB-native": _mixed_hist,
+        "mixed-formula-logit": _mixed_formula,
         "CallableAdapter": _callable,
         "torch-CNN": _torch_cnn,
         "torch-MLP": _torch_mlp,
@@ -105,6 +108,52 @@ def _lgbm():
     import lightgbm
 
     return lightgbm.LGBMRegressor(n_estimators=20, num_leaves=8, verbose=-1)
+
+
+def _mixed_frame(n=160, seed=0):
+    """A small mixed-type table: strings with NaN, a category, a boolean, a nullable integer, numbers."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({
+        "colour": rng.choice(["red", "green", "blue"], n).astype(object),
+        "size": pd.Categorical(rng.choice(["S", "M", "L"], n), categories=["S", "M", "L"]),
+        "flag": rng.random(n) > 0.5,
+        "count": pd.array(rng.integers(0, 5, n), dtype="Int64"),
+        "x": rng.normal(size=n) * 1.7 + 0.123456789,
+    })
+    df.loc[rng.random(n) < 0.1, "colour"] = np.nan
+    y = ((df["x"] > 0) ^ (df["colour"] == "red") ^ df["flag"]).astype(int).to_numpy()
+    return df, y
+
+
+def _mixed_forest():
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    df, y = _mixed_frame()
+    ct = ColumnTransformer([("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
+                                                  OneHotEncoder(handle_unknown="ignore")), ["colour", "size"]),
+                            ("num", "passthrough", ["flag", "count", "x"])])
+    return make_pipeline(ct, RandomForestClassifier(20, max_depth=5, random_state=0)).fit(df, y), df
+
+
+def _mixed_hist():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    df, y = _mixed_frame(seed=1)
+    df = df.drop(columns=["colour", "count"])
+    return HistGradientBoostingClassifier(categorical_features="from_dtype", max_iter=20).fit(df, y), df
+
+
+def _mixed_formula():
+    import statsmodels.formula.api as smf
+
+    df, y = _mixed_frame(seed=2)
+    df = df.drop(columns=["colour", "count", "flag"])
+    res = smf.logit("y ~ C(size) + x", df.assign(y=y)).fit(disp=0)
+    return res, df
 
 
 def _callable():

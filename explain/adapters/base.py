@@ -31,6 +31,7 @@ _REGISTRY = (
     "explain.adapters.trees:TreeAdapter",
     "explain.adapters.kernels:KernelAdapter",
     "explain.adapters.torch:TorchAdapter",
+    "explain.adapters.wrappers:WrapperAdapter",
 )
 
 # Pipeline steps that map each input column to one output column, in order. In

@@ -94,7 +94,14 @@ def _versions() -> dict:
 
 
 def fingerprint_array(X) -> str:
-    """SHA-256 of the data as float64, C order (the same numbers give the same fingerprint)."""
+    """SHA-256 of the data: float64 C order for numbers; a mixed-type DataFrame by its column names,
+    dtypes and values as text (the same table gives the same fingerprint)."""
+    if isinstance(X, pd.DataFrame) and not all(pd.api.types.is_numeric_dtype(t) for t in X.dtypes):
+        h = hashlib.sha256()
+        for col in X.columns:
+            h.update(f"{col}\x00{X[col].dtype}\x00".encode())
+            h.update("\x1f".join(map(str, X[col].tolist())).encode())
+        return h.hexdigest()
     return hashlib.sha256(np.ascontiguousarray(np.asarray(X, dtype=np.float64)).tobytes()).hexdigest()
 
 
@@ -182,6 +189,8 @@ def _model_section(name: str, result: ExplanationSet, rows: list[int], compariso
         if rows:
             children.append(Section("figure", f"Rows {', '.join(map(str, rows))}: largest contributions",
                                     {"svg": figures.waterfall_figure(es, rows)}))
+            children.append(Section("table", f"Row {rows[0]}: the original values and each method's contribution "
+                                    f"({first.output})", {"table": _row_table(es, rows[0]), "note": ""}))
     if len(es) > 1:
         matrix = comparison.agreement(name) if comparison is not None else _agreement_matrix(result)
         children.append(Section("figure", "Agreement between methods (rank correlation of |attribution|)",
@@ -194,6 +203,17 @@ def _model_section(name: str, result: ExplanationSet, rows: list[int], compariso
         children.append(Section("table", "Inference table (beside the attributions)",
                                 {"table": _table(table), "note": e.params.get("inference_note", "")}))
     return Section("model", name, {"facts": facts, "notes": method_notes(result)}, children)
+
+
+def _row_table(es, row: int, k: int = 8) -> dict:
+    """One row's k largest contributions (by the first method): "feature = value" and each method's number."""
+    first = es[0]
+    order = np.argsort(-np.abs(first.flat_values[row]), kind="stable")[:k]
+    table = pd.DataFrame({"feature = value": [figures.feature_value(first, row, j) for j in order]})
+    for e in es:
+        if e.method != "random":
+            table[e.method] = [f"{e.flat_values[row, j]:+.4g}" for j in order]
+    return _table(table)
 
 
 def _agreement_matrix(result: ExplanationSet) -> pd.DataFrame:

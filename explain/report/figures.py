@@ -96,6 +96,14 @@ def beeswarm_figure(explanations, k: int = 8, seed: int = 0) -> str:
     return _draw(draw, 2.3 * len(explanations) + 1.5, 0.3 * len(order) + 1.2)
 
 
+def feature_value(e, row: int, j: int) -> str:
+    """ "name = value" with the original value (a category's label, a number to 4 digits, or missing)."""
+    code = e.codes[row, j]
+    if e.codec is not None:
+        return f"{e.feature_names[j]} = {e.codec.label(j, float(code))}"
+    return f"{e.feature_names[j]} = {code:.4g}" if np.isfinite(code) else f"{e.feature_names[j]} = missing"
+
+
 def waterfall_figure(explanations, rows, k: int = 6) -> str:
     """For each selected row (figure rows) and method (columns): the k largest contributions."""
     def draw(fig):
@@ -107,7 +115,7 @@ def waterfall_figure(explanations, rows, k: int = 6) -> str:
                 v = e.flat_values[row]
                 top = np.argsort(-np.abs(v), kind="stable")[:k][::-1]
                 ax.barh(range(len(top)), v[top], color=[RED if x > 0 else BLUE for x in v[top]])
-                ax.set_yticks(range(len(top)), [_label(e.feature_names[j], 20) for j in top])
+                ax.set_yticks(range(len(top)), [_label(feature_value(e, row, j), 28) for j in top])
                 ax.axvline(0, color="#999", lw=0.5)
                 ax.set_title(_label(f"row {row} · {e.method} · base {e.base_values[row]:.3g}", 40))
     return _draw(draw, 3.2 * len(explanations) + 1.2, 1.5 * len(rows) + 0.6)
