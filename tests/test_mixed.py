@@ -232,3 +232,55 @@ def test_cli_report_on_parquet_and_csv_with_categories(tmp_path, mixed_zoo):
         assert proc.returncode == 0, proc.stderr
         text = out.read_text()
         assert f"occupation = {label}" in text  # the original value beside its contribution
+
+
+@pytest.mark.parametrize("kind", ["poisson", "negativebinomial", "glm_gamma", "glm_tweedie"])
+def test_formula_count_and_glm_families_with_string_categories(fair, kind):
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    X, _ = fair
+    df = X.iloc[:1500].assign(children=np.round(X.children.iloc[:1500]), rate=X.age.iloc[:1500] / 10 + 1)
+    formula = "children ~ age + C(religious) + C(occupation) + Q('yrs_married')"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if kind == "poisson":
+            res = smf.poisson(formula, df).fit(disp=0)
+        elif kind == "negativebinomial":
+            res = smf.negativebinomial(formula, df).fit(disp=0, maxiter=200)
+        else:
+            family = sm.families.Gamma(sm.families.links.Log()) if kind == "glm_gamma" else \
+                sm.families.Tweedie(var_power=1.5)
+            res = smf.glm(formula.replace("children", "rate"), df, family=family).fit()
+    cols = ["age", "religious", "occupation", "yrs_married"]
+    rows, bg = df[cols].iloc[:3], df[cols].iloc[100:160]
+    r = explain(res, rows, methods=["coefficients", "shap"], background=bg)
+    e = r["coefficients"]
+    assert sorted(e.feature_names) == sorted(cols) and e.params["exact"]
+    table = e.params["inference"]
+    assert set(table["input_column"]) >= {"religious", "occupation"}  # dummy terms grouped to their column
+    # exact on the link scale: enumeration over the original columns of the linear predictor
+    eta = lambda Z: np.log(res.predict(Z))  # every family here has a log link
+    ref = enumerate_frame(eta, rows.iloc[[0]], bg)
+    np.testing.assert_allclose(e[:, cols].values[0], ref, atol=1e-8)
+
+
+def test_other_per_column_encoders_keep_exactness(fair):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import KBinsDiscretizer, OrdinalEncoder, TargetEncoder
+
+    X, y = fair
+    cats = ["religious", "occupation", "occupation_husb"]
+    ct = ColumnTransformer([("ord", OrdinalEncoder(), ["religious"]), ("te", TargetEncoder(random_state=0),
+                                                                        ["occupation", "occupation_husb"]),
+                            ("bins", KBinsDiscretizer(n_bins=4, encode="onehot-dense"), ["age", "yrs_married"])],
+                           remainder="passthrough")
+    model = make_pipeline(ct, LogisticRegression(max_iter=2000)).fit(X.iloc[:1000], y[:1000])
+    rows, bg = X.iloc[1100:1102], X.iloc[1200:1230]
+    e = explain(model, rows, methods="shap", background=bg)["shap"]
+    assert e.params["algorithm"].startswith("closed form") and e.feature_names == list(X.columns)
+    ref = enumerate_frame(model.decision_function, rows.iloc[[1]], bg)
+    np.testing.assert_allclose(e.values[1], ref, atol=1e-9)
+    assert set(cats) <= set(e.feature_names)

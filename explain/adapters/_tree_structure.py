@@ -73,7 +73,9 @@ class TreeEnsemble:
         if self.input_transform is not None:
             X = self.input_transform(X)
         X = np.asarray(X, dtype=float)
-        return X.astype(np.float32).astype(np.float64) if self.float32_inputs else np.ascontiguousarray(X)
+        if self.float32_inputs:
+            X = X.astype(np.float32).astype(np.float64)
+        return np.ascontiguousarray(X)  # one memory layout, so the compiled kernels are compiled once
 
     def leaf_sum(self, X: np.ndarray) -> np.ndarray:
         """Sum of the reached leaves' values, (n, n_outputs), without the offset."""

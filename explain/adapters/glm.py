@@ -25,7 +25,9 @@ _SK_LINEAR_REGRESSORS = (
 )
 _SK_GLM_REGRESSORS = ("sklearn.PoissonRegressor", "sklearn.GammaRegressor", "sklearn.TweedieRegressor")
 _SK_CLASSIFIERS = ("sklearn.LogisticRegression", "sklearn.LogisticRegressionCV")
-_SM_MODELS = {"statsmodels.Logit", "statsmodels.Probit", "statsmodels.GLM", "statsmodels.OLS",
+_SM_COUNT = {"Poisson", "NegativeBinomial", "GeneralizedPoisson"}  # log link; extra dispersion params at the end
+_SM_MODELS = {"statsmodels.Poisson", "statsmodels.NegativeBinomial", "statsmodels.GeneralizedPoisson",
+              "statsmodels.Logit", "statsmodels.Probit", "statsmodels.GLM", "statsmodels.OLS",
               "statsmodels.WLS", "statsmodels.GLS"}
 
 INFERENCE_COLUMNS = ["term", "input_column", "estimate", "std_error", "ci_lower", "ci_upper", "p_value"]
@@ -138,8 +140,9 @@ class StatsmodelsAdapter(_LinearBase):
                     f"{attr}=...) in CallableAdapter.")
         self.name = self.name if self.name != type(res).__name__ else f"statsmodels.{type(m).__name__}"
         self.kind = type(m).__name__
-        self.params_ = np.asarray(res.params, dtype=float)
-        self.term_names = [str(n) for n in m.exog_names]
+        n_design = int(np.shape(m.exog)[1])  # count models append dispersion parameters (alpha) to params
+        self.params_ = np.asarray(res.params, dtype=float)[:n_design]
+        self.term_names = [str(n) for n in m.exog_names][:n_design]
         spec = getattr(m.data, "model_spec", None)
         self.formula = getattr(m, "formula", None) if spec is not None else None
         if self.formula is not None:
@@ -160,7 +163,7 @@ class StatsmodelsAdapter(_LinearBase):
         if self.kind in ("Logit", "Probit") or binomial:
             self.task, self.classes = "classification", np.array([0, 1])
             self.outputs, self.natural_output = ("margin", "probability"), "margin"
-        elif self.kind == "GLM":
+        elif self.kind == "GLM" or self.kind in _SM_COUNT:
             self.outputs, self.natural_output = ("margin", "raw"), "margin"
         else:
             self.outputs, self.natural_output, self.additive_output = ("raw",), "raw", "raw"
@@ -216,6 +219,8 @@ class StatsmodelsAdapter(_LinearBase):
         m = self.estimator.model
         if self.kind == "GLM":
             return m.family.link.inverse(eta)
+        if self.kind in _SM_COUNT:
+            return np.exp(eta)  # the mean of a log-link count model
         return m.cdf(eta)
 
     def _is_additive(self, output):
@@ -237,10 +242,11 @@ class StatsmodelsAdapter(_LinearBase):
                                  for g in self._groups]
         note = "Wald inference from the statsmodels fit (95% CI)."
         try:
-            ci = np.asarray(res.conf_int(alpha=0.05), dtype=float)
-            table["std_error"] = np.asarray(res.bse, dtype=float)
+            k = len(self.term_names)  # dispersion parameters (alpha) have no input column
+            ci = np.asarray(res.conf_int(alpha=0.05), dtype=float)[:k]
+            table["std_error"] = np.asarray(res.bse, dtype=float)[:k]
             table["ci_lower"], table["ci_upper"] = ci[:, 0], ci[:, 1]
-            table["p_value"] = np.asarray(res.pvalues, dtype=float)
+            table["p_value"] = np.asarray(res.pvalues, dtype=float)[:k]
         except Exception as exc:  # regularised fits have no covariance
             for col in ("std_error", "ci_lower", "ci_upper", "p_value"):
                 table[col] = np.nan

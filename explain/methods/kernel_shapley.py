@@ -23,6 +23,7 @@ peak memory stays bounded (chunks of CHUNK_ELEMENTS log-factors).
 
 from __future__ import annotations
 
+import numba  # ships with shap; this module is imported only when kernel models are explained
 import numpy as np
 
 from ..errors import MethodNotApplicableError
@@ -39,50 +40,45 @@ def _log_factors(P: np.ndarray, S: np.ndarray, weights: np.ndarray, power: int) 
     return -weights * (diff ** 2 if power == 2 else diff)
 
 
-def _compiled_kernel():
-    """The per-row accumulation, compiled with numba (a dependency of shap) on first use."""
-    import numba
-
-    @numba.njit(parallel=True, cache=True)
-    def accumulate(log_a, log_c, coef, t, w):  # pragma: no cover - compiled
-        n_bg, m, d = log_c.shape
-        out = np.zeros((n_bg, d))
-        for b in numba.prange(n_bg):
-            D = np.empty(d)
-            C = np.empty(d)
-            F = np.empty(d)
-            pre = np.empty(d + 1)
-            integral = np.empty(d)
-            for i in range(m):
-                log_scale = 0.0
-                for k in range(d):
-                    lm = max(log_a[i, k], log_c[b, i, k])
-                    a = np.exp(log_a[i, k] - lm)
-                    c = np.exp(log_c[b, i, k] - lm)
-                    D[k] = a - c
-                    C[k] = c
-                    log_scale += lm
-                scale = np.exp(log_scale) * coef[i]
-                if scale == 0.0:
-                    continue
-                integral[:] = 0.0
-                for q in range(t.shape[0]):
-                    pre[0] = 1.0
-                    for k in range(d):  # scaled factors lie in [min(t, 1 - t), 1]
-                        F[k] = C[k] + t[q] * D[k]
-                        pre[k + 1] = pre[k] * F[k]
-                    suffix = 1.0
-                    for k in range(d - 1, -1, -1):  # leave-one-out product without division
-                        integral[k] += w[q] * pre[k] * suffix
-                        suffix *= F[k]
-                for k in range(d):
-                    out[b, k] += D[k] * integral[k] * scale
-        return out
-
-    return accumulate
+@numba.njit(parallel=True, cache=True)
+def accumulate(log_a, log_c, coef, t, w):  # pragma: no cover - compiled
+    """The per-row accumulation over background rows (parallel) and support vectors, in scaled log form."""
+    n_bg, m, d = log_c.shape
+    out = np.zeros((n_bg, d))
+    for b in numba.prange(n_bg):
+        D = np.empty(d)
+        C = np.empty(d)
+        F = np.empty(d)
+        pre = np.empty(d + 1)
+        integral = np.empty(d)
+        for i in range(m):
+            log_scale = 0.0
+            for k in range(d):
+                lm = max(log_a[i, k], log_c[b, i, k])
+                a = np.exp(log_a[i, k] - lm)
+                c = np.exp(log_c[b, i, k] - lm)
+                D[k] = a - c
+                C[k] = c
+                log_scale += lm
+            scale = np.exp(log_scale) * coef[i]
+            if scale == 0.0:
+                continue
+            integral[:] = 0.0
+            for q in range(t.shape[0]):
+                pre[0] = 1.0
+                for k in range(d):  # scaled factors lie in [min(t, 1 - t), 1]
+                    F[k] = C[k] + t[q] * D[k]
+                    pre[k + 1] = pre[k] * F[k]
+                suffix = 1.0
+                for k in range(d - 1, -1, -1):  # leave-one-out product without division
+                    integral[k] += w[q] * pre[k] * suffix
+                    suffix *= F[k]
+            for k in range(d):
+                out[b, k] += D[k] * integral[k] * scale
+    return out
 
 
-_ACCUMULATE = None
+_ACCUMULATE = accumulate  # compiled on first use, cached on disk by numba
 
 
 def product_kernel_shapley(X: np.ndarray, background: np.ndarray, expansion, groups=None
@@ -105,9 +101,6 @@ def product_kernel_shapley(X: np.ndarray, background: np.ndarray, expansion, gro
     values : ndarray (n, d)
     base : ndarray (n,), mean f(background)
     """
-    global _ACCUMULATE
-    if _ACCUMULATE is None:
-        _ACCUMULATE = _compiled_kernel()
     S, coef = np.asarray(expansion.support, float), np.asarray(expansion.coef, float) * expansion.scale
     log_factors = lambda P, Ss: _log_factors(P, Ss, expansion.weights, expansion.power)
     if groups is not None:  # one factor per player: sum the log-factors of its columns

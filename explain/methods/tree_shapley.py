@@ -28,6 +28,7 @@ stays bounded; compiled with numba (cached on disk).
 
 from __future__ import annotations
 
+import numba  # ships with shap; this module is imported only when trees are explained
 import numpy as np
 
 __all__ = ["tree_shapley", "predict_leaves", "ROWS_PER_CHUNK"]
@@ -36,234 +37,236 @@ ROWS_PER_CHUNK = 4096  # explained rows per kernel call: accumulators are thread
 MAX_PATH_PLAYERS = 62  # players on one path must fit a 64-bit mask
 TABLE_MAX_PLAYERS = 12
 
-_COMPILED = {}
+
+@numba.njit(inline="always", cache=True)
+def go_left(x, nd, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown,
+            cat_dir):  # pragma: no cover - compiled
+    if np.isnan(x):
+        if nan_as_zero[nd]:
+            x = 0.0
+        else:
+            return missing_left[nd]
+    k = kind[nd]
+    if k == 2:
+        if x < 0 or x >= cat_len[nd]:
+            d = cat_unknown[nd]
+        else:
+            d = cat_dir[cat_start[nd] + np.int64(x)]
+        if d == 2:
+            return missing_left[nd]
+        return d == 1
+    if zero_missing[nd] and x > -1e-35 and x <= 1e-35:
+        return missing_left[nd]
+    if k == 0:
+        return x <= thr[nd]
+    return x < thr[nd]
+
+
+@numba.njit(inline="always", cache=True)
+def path_mask(rows, i, s, h, full, node_local, path_node, path_dir, feature, thr, kind, missing_left,
+              zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir):  # pragma: no cover
+    """Bit j set when row i passes every test of local player j on the path (the x_ok / z_ok pattern)."""
+    mask = full
+    for q in range(h):
+        nd = path_node[s + q]
+        if go_left(rows[i, feature[nd]], nd, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start,
+                   cat_len, cat_unknown, cat_dir) != path_dir[s + q]:
+            mask &= ~(np.int64(1) << node_local[q])
+    return mask
+
+
+@numba.njit(parallel=True, cache=True)
+def predict(X, feature, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown,
+            cat_dir, left, right, value, roots):  # pragma: no cover - compiled
+    n = X.shape[0]
+    out = np.zeros((n, value.shape[1]))
+    for i in numba.prange(n):
+        for r in range(roots.shape[0]):
+            nd = roots[r]
+            while left[nd] >= 0:
+                if go_left(X[i, feature[nd]], nd, thr, kind, missing_left, zero_missing, nan_as_zero,
+                           cat_start, cat_len, cat_unknown, cat_dir):
+                    nd = left[nd]
+                else:
+                    nd = right[nd]
+            out[i] += value[nd]
+    return out
+
+
+@numba.njit(cache=True)
+def leaf_paths(left, parent, went_left):  # pragma: no cover - compiled
+    """Every leaf with its path from the root: flat (node, went left) in root-to-leaf order."""
+    n_nodes = left.shape[0]
+    n_leaves = 0
+    total = 0
+    for nd in range(n_nodes):
+        if left[nd] < 0:
+            n_leaves += 1
+            p = parent[nd]
+            while p >= 0:
+                total += 1
+                p = parent[p]
+    leaves = np.empty(n_leaves, np.int64)
+    starts = np.empty(n_leaves, np.int64)
+    lengths = np.empty(n_leaves, np.int64)
+    path_node = np.empty(total, np.int64)
+    path_dir = np.empty(total, np.bool_)
+    li = 0
+    pos = 0
+    for nd in range(n_nodes):
+        if left[nd] >= 0:
+            continue
+        depth = 0
+        p = parent[nd]
+        while p >= 0:
+            depth += 1
+            p = parent[p]
+        leaves[li] = nd
+        starts[li] = pos
+        lengths[li] = depth
+        child = nd
+        q = pos + depth - 1
+        p = parent[nd]
+        while p >= 0:
+            path_node[q] = p
+            path_dir[q] = went_left[child]
+            q -= 1
+            child = p
+            p = parent[p]
+        pos += depth
+        li += 1
+    return leaves, starts, lengths, path_node, path_dir
+
+
+@numba.njit(parallel=True, cache=True)
+def shapley(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len,
+            cat_unknown, cat_dir, leaves, leaf_value, starts, lengths, path_node, path_dir, n_players, wA, wB,
+            n_chunks, table_max):  # pragma: no cover - compiled
+    n = X.shape[0]
+    m = B.shape[0]
+    n_leaves = leaves.shape[0]
+    out = np.zeros((n_chunks, n, n_players))
+    for c in numba.prange(n_chunks):
+        local = np.empty(64, np.int64)
+        bmask = np.empty(m, np.int64)
+        for li in range(c, n_leaves, n_chunks):
+            v = leaf_value[li]
+            if v == 0.0:
+                continue
+            s = starts[li]
+            h = lengths[li]
+            node_local = np.empty(h, np.int64)
+            k = 0
+            for q in range(h):
+                pl = player[feature[path_node[s + q]]]
+                found = -1
+                for r in range(k):
+                    if local[r] == pl:
+                        found = r
+                        break
+                if found < 0:
+                    local[k] = pl
+                    found = k
+                    k += 1
+                node_local[q] = found
+            full = (np.int64(1) << k) - 1
+            for bi in range(m):
+                bmask[bi] = path_mask(B, bi, s, h, full, node_local, path_node, path_dir, feature, thr, kind,
+                                      missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown,
+                                      cat_dir)
+            srt = np.sort(bmask)
+            pats = np.empty(m, np.int64)
+            cnts = np.empty(m, np.float64)
+            npat = 0
+            for bi in range(m):
+                if npat > 0 and srt[bi] == pats[npat - 1]:
+                    cnts[npat - 1] += 1.0
+                else:
+                    pats[npat] = srt[bi]
+                    cnts[npat] = 1.0
+                    npat += 1
+            scale = v / m
+            size = np.int64(1) << k if k <= table_max else np.int64(0)
+            use_table = k <= table_max and size * (k + 1) * k < n * npat
+            if use_table:
+                G = np.zeros((size, k + 1))
+                for p in range(npat):
+                    pc = 0
+                    t = pats[p]
+                    while t:
+                        t &= t - 1
+                        pc += 1
+                    G[pats[p], pc] += cnts[p]
+                for bit in range(k):
+                    one = np.int64(1) << bit
+                    for U in range(size):
+                        if not (U & one):
+                            for sz in range(k + 1):
+                                G[U, sz] += G[U | one, sz]
+            for xi in range(n):
+                xm = path_mask(X, xi, s, h, full, node_local, path_node, path_dir, feature, thr, kind,
+                               missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir)
+                if use_table:
+                    U = full & ~xm
+                    u = 0
+                    t = U
+                    while t:
+                        t &= t - 1
+                        u += 1
+                    if u > 0:
+                        sb = 0.0
+                        for sz in range(u, k + 1):
+                            sb += G[U, sz] * wB[k - sz, u]
+                        if sb != 0.0:
+                            for j in range(k):
+                                if U & (np.int64(1) << j):
+                                    out[c, xi, local[j]] -= scale * sb
+                    for j in range(k):
+                        one = np.int64(1) << j
+                        if xm & one:
+                            sa = 0.0
+                            for sz in range(u, k):
+                                sa += (G[U, sz] - G[U | one, sz]) * wA[k - sz, u]
+                            if sa != 0.0:
+                                out[c, xi, local[j]] += scale * sa
+                else:
+                    for p in range(npat):
+                        P = pats[p]
+                        if (xm | P) != full:
+                            continue
+                        A = xm & ~P
+                        Bm = P & ~xm
+                        a = 0
+                        t = A
+                        while t:
+                            t &= t - 1
+                            a += 1
+                        b = 0
+                        t = Bm
+                        while t:
+                            t &= t - 1
+                            b += 1
+                        if a + b == 0:
+                            continue
+                        if a > 0:
+                            w = scale * cnts[p] * wA[a, b]
+                            for j in range(k):
+                                if A & (np.int64(1) << j):
+                                    out[c, xi, local[j]] += w
+                        if b > 0:
+                            w = scale * cnts[p] * wB[a, b]
+                            for j in range(k):
+                                if Bm & (np.int64(1) << j):
+                                    out[c, xi, local[j]] -= w
+    return out.sum(axis=0)
+
+
+_COMPILED = {"go_left": go_left, "path_mask": path_mask, "predict": predict, "leaf_paths": leaf_paths,
+             "shapley": shapley}
 
 
 def _kernels():
-    """Compile on first use (numba ships with shap) and cache on disk."""
-    if _COMPILED:
-        return _COMPILED
-    import numba
-
-    @numba.njit(inline="always", cache=True)
-    def go_left(x, nd, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown,
-                cat_dir):  # pragma: no cover - compiled
-        if np.isnan(x):
-            if nan_as_zero[nd]:
-                x = 0.0
-            else:
-                return missing_left[nd]
-        k = kind[nd]
-        if k == 2:
-            if x < 0 or x >= cat_len[nd]:
-                d = cat_unknown[nd]
-            else:
-                d = cat_dir[cat_start[nd] + np.int64(x)]
-            if d == 2:
-                return missing_left[nd]
-            return d == 1
-        if zero_missing[nd] and x > -1e-35 and x <= 1e-35:
-            return missing_left[nd]
-        if k == 0:
-            return x <= thr[nd]
-        return x < thr[nd]
-
-    @numba.njit(inline="always", cache=True)
-    def path_mask(rows, i, s, h, full, node_local, path_node, path_dir, feature, thr, kind, missing_left,
-                  zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir):  # pragma: no cover
-        """Bit j set when row i passes every test of local player j on the path (the x_ok / z_ok pattern)."""
-        mask = full
-        for q in range(h):
-            nd = path_node[s + q]
-            if go_left(rows[i, feature[nd]], nd, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start,
-                       cat_len, cat_unknown, cat_dir) != path_dir[s + q]:
-                mask &= ~(np.int64(1) << node_local[q])
-        return mask
-
-    @numba.njit(parallel=True, cache=True)
-    def predict(X, feature, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown,
-                cat_dir, left, right, value, roots):  # pragma: no cover - compiled
-        n = X.shape[0]
-        out = np.zeros((n, value.shape[1]))
-        for i in numba.prange(n):
-            for r in range(roots.shape[0]):
-                nd = roots[r]
-                while left[nd] >= 0:
-                    if go_left(X[i, feature[nd]], nd, thr, kind, missing_left, zero_missing, nan_as_zero,
-                               cat_start, cat_len, cat_unknown, cat_dir):
-                        nd = left[nd]
-                    else:
-                        nd = right[nd]
-                out[i] += value[nd]
-        return out
-
-    @numba.njit(cache=True)
-    def leaf_paths(left, parent, went_left):  # pragma: no cover - compiled
-        """Every leaf with its path from the root: flat (node, went left) in root-to-leaf order."""
-        n_nodes = left.shape[0]
-        n_leaves = 0
-        total = 0
-        for nd in range(n_nodes):
-            if left[nd] < 0:
-                n_leaves += 1
-                p = parent[nd]
-                while p >= 0:
-                    total += 1
-                    p = parent[p]
-        leaves = np.empty(n_leaves, np.int64)
-        starts = np.empty(n_leaves, np.int64)
-        lengths = np.empty(n_leaves, np.int64)
-        path_node = np.empty(total, np.int64)
-        path_dir = np.empty(total, np.bool_)
-        li = 0
-        pos = 0
-        for nd in range(n_nodes):
-            if left[nd] >= 0:
-                continue
-            depth = 0
-            p = parent[nd]
-            while p >= 0:
-                depth += 1
-                p = parent[p]
-            leaves[li] = nd
-            starts[li] = pos
-            lengths[li] = depth
-            child = nd
-            q = pos + depth - 1
-            p = parent[nd]
-            while p >= 0:
-                path_node[q] = p
-                path_dir[q] = went_left[child]
-                q -= 1
-                child = p
-                p = parent[p]
-            pos += depth
-            li += 1
-        return leaves, starts, lengths, path_node, path_dir
-
-    @numba.njit(parallel=True, cache=True)
-    def shapley(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len,
-                cat_unknown, cat_dir, leaves, leaf_value, starts, lengths, path_node, path_dir, n_players, wA, wB,
-                n_chunks, table_max):  # pragma: no cover - compiled
-        n = X.shape[0]
-        m = B.shape[0]
-        n_leaves = leaves.shape[0]
-        out = np.zeros((n_chunks, n, n_players))
-        for c in numba.prange(n_chunks):
-            local = np.empty(64, np.int64)
-            bmask = np.empty(m, np.int64)
-            for li in range(c, n_leaves, n_chunks):
-                v = leaf_value[li]
-                if v == 0.0:
-                    continue
-                s = starts[li]
-                h = lengths[li]
-                node_local = np.empty(h, np.int64)
-                k = 0
-                for q in range(h):
-                    pl = player[feature[path_node[s + q]]]
-                    found = -1
-                    for r in range(k):
-                        if local[r] == pl:
-                            found = r
-                            break
-                    if found < 0:
-                        local[k] = pl
-                        found = k
-                        k += 1
-                    node_local[q] = found
-                full = (np.int64(1) << k) - 1
-                for bi in range(m):
-                    bmask[bi] = path_mask(B, bi, s, h, full, node_local, path_node, path_dir, feature, thr, kind,
-                                          missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown,
-                                          cat_dir)
-                srt = np.sort(bmask)
-                pats = np.empty(m, np.int64)
-                cnts = np.empty(m, np.float64)
-                npat = 0
-                for bi in range(m):
-                    if npat > 0 and srt[bi] == pats[npat - 1]:
-                        cnts[npat - 1] += 1.0
-                    else:
-                        pats[npat] = srt[bi]
-                        cnts[npat] = 1.0
-                        npat += 1
-                scale = v / m
-                size = np.int64(1) << k if k <= table_max else np.int64(0)
-                use_table = k <= table_max and size * (k + 1) * k < n * npat
-                if use_table:
-                    G = np.zeros((size, k + 1))
-                    for p in range(npat):
-                        pc = 0
-                        t = pats[p]
-                        while t:
-                            t &= t - 1
-                            pc += 1
-                        G[pats[p], pc] += cnts[p]
-                    for bit in range(k):
-                        one = np.int64(1) << bit
-                        for U in range(size):
-                            if not (U & one):
-                                for sz in range(k + 1):
-                                    G[U, sz] += G[U | one, sz]
-                for xi in range(n):
-                    xm = path_mask(X, xi, s, h, full, node_local, path_node, path_dir, feature, thr, kind,
-                                   missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir)
-                    if use_table:
-                        U = full & ~xm
-                        u = 0
-                        t = U
-                        while t:
-                            t &= t - 1
-                            u += 1
-                        if u > 0:
-                            sb = 0.0
-                            for sz in range(u, k + 1):
-                                sb += G[U, sz] * wB[k - sz, u]
-                            if sb != 0.0:
-                                for j in range(k):
-                                    if U & (np.int64(1) << j):
-                                        out[c, xi, local[j]] -= scale * sb
-                        for j in range(k):
-                            one = np.int64(1) << j
-                            if xm & one:
-                                sa = 0.0
-                                for sz in range(u, k):
-                                    sa += (G[U, sz] - G[U | one, sz]) * wA[k - sz, u]
-                                if sa != 0.0:
-                                    out[c, xi, local[j]] += scale * sa
-                    else:
-                        for p in range(npat):
-                            P = pats[p]
-                            if (xm | P) != full:
-                                continue
-                            A = xm & ~P
-                            Bm = P & ~xm
-                            a = 0
-                            t = A
-                            while t:
-                                t &= t - 1
-                                a += 1
-                            b = 0
-                            t = Bm
-                            while t:
-                                t &= t - 1
-                                b += 1
-                            if a + b == 0:
-                                continue
-                            if a > 0:
-                                w = scale * cnts[p] * wA[a, b]
-                                for j in range(k):
-                                    if A & (np.int64(1) << j):
-                                        out[c, xi, local[j]] += w
-                            if b > 0:
-                                w = scale * cnts[p] * wB[a, b]
-                                for j in range(k):
-                                    if Bm & (np.int64(1) << j):
-                                        out[c, xi, local[j]] -= w
-        return out.sum(axis=0)
-
-    _COMPILED.update(go_left=go_left, predict=predict, leaf_paths=leaf_paths, shapley=shapley)
+    """The compiled kernels (compiled on first use, cached on disk by numba)."""
     return _COMPILED
 
 
@@ -329,8 +332,6 @@ def tree_shapley(ens, X: np.ndarray, background: np.ndarray, output: int, *, pla
     -------
     ndarray of shape (n, n_players)
     """
-    import numba
-
     k = _kernels()
     n_features = X.shape[1]
     if players is None:
