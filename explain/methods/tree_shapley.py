@@ -63,6 +63,16 @@ def go_left(x, nd, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start
 
 
 @numba.njit(inline="always", cache=True)
+def popcount(mask):  # pragma: no cover - compiled
+    """Number of bits set."""
+    count = 0
+    while mask:
+        mask &= mask - 1
+        count += 1
+    return count
+
+
+@numba.njit(inline="always", cache=True)
 def path_mask(rows, i, s, h, full, node_local, path_node, path_dir, feature, thr, kind, missing_left,
               zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir):  # pragma: no cover
     """Bit j set when row i passes every test of local player j on the path (the x_ok / z_ok pattern)."""
@@ -191,12 +201,7 @@ def shapley(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as
             if use_table:
                 G = np.zeros((size, k + 1))
                 for p in range(npat):
-                    pc = 0
-                    t = pats[p]
-                    while t:
-                        t &= t - 1
-                        pc += 1
-                    G[pats[p], pc] += cnts[p]
+                    G[pats[p], popcount(pats[p])] += cnts[p]
                 for bit in range(k):
                     one = np.int64(1) << bit
                     for U in range(size):
@@ -208,11 +213,7 @@ def shapley(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as
                                missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir)
                 if use_table:
                     U = full & ~xm
-                    u = 0
-                    t = U
-                    while t:
-                        t &= t - 1
-                        u += 1
+                    u = popcount(U)
                     if u > 0:
                         sb = 0.0
                         for sz in range(u, k + 1):
@@ -236,16 +237,8 @@ def shapley(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as
                             continue
                         A = xm & ~P
                         Bm = P & ~xm
-                        a = 0
-                        t = A
-                        while t:
-                            t &= t - 1
-                            a += 1
-                        b = 0
-                        t = Bm
-                        while t:
-                            t &= t - 1
-                            b += 1
+                        a = popcount(A)
+                        b = popcount(Bm)
                         if a + b == 0:
                             continue
                         if a > 0:
