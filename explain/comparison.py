@@ -91,7 +91,8 @@ class Comparison:
         deletion area for reading the deletion column.
         """
         s = self.scores
-        rows = s[s["method"] == method].pivot_table(index="model", columns="metric", values="value", sort=False)
+        rows = s[s["method"].isin([method, "(model)"])].pivot_table(index="model", columns="metric", values="value",
+                                                                    sort=False)
         extra = {}
         for model in self.models:
             matrix = self._agreements[model]["rank_correlation"]
@@ -161,7 +162,8 @@ def _named_models(models) -> dict:
 
 
 def compare(models, X, *, methods="auto", metrics="all", background=None, y=None, random_state=0, n_seeds=3,
-            method_params=None, robustness_rows=10, options=None, progress=False) -> Comparison:
+            method_params=None, robustness_rows=10, options=None, progress=False, output="auto",
+            removal="mean", feature_groups=None) -> Comparison:
     """Explain every model with every method on the same rows and score each explanation.
 
     Parameters
@@ -186,9 +188,17 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
     robustness_rows : int, default=10
         Rows on which max-sensitivity re-explains perturbed inputs.
     options : dict, optional
-        Metric options: n_subsets, subset_size, n_perturb_samples, radius, k.
+        Metric options: n_subsets, subset_size, n_perturb_samples, radius, k, removal_samples.
     progress : bool, default=False
         Show a tqdm progress bar over the models.
+    output : {"auto", "probability", "margin"}, default="auto"
+        The space every model is explained and scored in. "auto" is each family's natural space (their
+        numbers then do not compare across families); "probability" puts every classifier on one scale.
+    removal : {"mean", "zero", "sample"} or array, default="mean"
+        What a "removed" feature becomes in every perturbation metric: the background mean (a category's
+        mode), zero, the average over background rows ("sample", the game Shapley values use), or a row.
+    feature_groups : as in ``explain()``
+        Attribute groups of pixels jointly (e.g. "patches:2"), for every model.
 
     Returns
     -------
@@ -202,11 +212,13 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
     if "random" not in method_list:
         method_list = method_list + ["random"]
     method_params = check_method_params(method_params)
+    _check_removal(removal)
     explanations, rows, agreements, timing_rows, notes = {}, [], {}, [], []
     for name, model in named.items():
         try:
             result = explain(model, X, methods=method_list, background=background, random_state=random_state,
-                             method_params=method_params, name=name)
+                             method_params=method_params, name=name, output=output,
+                             feature_groups=feature_groups)
         except ExplainError as exc:
             raise type(exc)(f"model {name!r}: {exc}") from exc
         explanations[name] = result
@@ -221,7 +233,7 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
         # Score on exactly what explain() validated: the data and background in the model's column
         # order, and the same adapter (never a second one built from the caller's objects).
         v = result.validated
-        ctx = MetricContext(v.adapter, v.output, np.asarray(v.background), random_state, options)
+        ctx = MetricContext(v.adapter, v.output, np.asarray(v.background), random_state, options, removal=removal)
         k = int(options.get("k", min(5, v.X.shape[1])))
         clock = _Clock(ctx)
         rows += _score_model(name, model, v.adapter, result, ctx, wanted, k, X, y, random_state,
@@ -229,12 +241,59 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
         timing_rows += clock.rows
         agreements[name] = _agreement_matrices(result, k)
         rows += _agreement_scores(name, result, agreements[name], wanted)
+        rows += _model_scores(name, result, ctx, wanted, clock)
+        rows += _ratios_to_random(name, rows, wanted)
     scores = pd.DataFrame(rows, columns=["model", "method", "metric", "value", "spread"])
+    outputs = {name: next(iter(r)).output for name, r in explanations.items()}
+    scores["unit"] = [_unit(metric, outputs[model]) for model, metric in zip(scores["model"], scores["metric"])]
     timings = pd.DataFrame(timing_rows, columns=["model", "method", "metric", "seconds", "model_evals"])
     return Comparison(scores, explanations, agreements,
                       {"metrics": wanted, "methods": method_list, "random_state": random_state,
                        "n_seeds": n_seeds, "k": options.get("k"), "robustness_rows": robustness_rows,
-                       "notes": notes}, timings)
+                       "notes": notes, "output": output, "removal": removal if isinstance(removal, str) else "array",
+                       "outputs": outputs}, timings)
+
+
+def _check_removal(removal):
+    if isinstance(removal, str) and removal not in ("mean", "zero", "sample"):
+        raise DataError(f"removal must be 'mean', 'zero', 'sample' or an array (one value per feature), "
+                        f"got {removal!r}.{suggest(removal, ['mean', 'zero', 'sample'])}")
+
+
+def _unit(metric: str, output: str) -> str:
+    unit = METRICS[metric].unit if metric in METRICS else "-"
+    return {"margin": "margin (log-odds / decision function)", "raw": "model output"}.get(output, output) \
+        if unit == "output" else unit
+
+
+def _model_scores(name, result, ctx, wanted, clock):
+    """Properties of the model rather than of a method (scored once, method '(model)')."""
+    rows = []
+    if "interaction_strength" in wanted:
+        from .metrics.interaction import interaction_strength
+
+        e = next(iter(result))
+        if e.image_shape is None or e.shape[1] <= 256:
+            targets = None if e.target is None else np.asarray(e.target)
+            value = clock.measure(name, "(model)", "interaction_strength",
+                                  lambda: (interaction_strength(e.codes, ctx, targets), []))
+            rows.append([name, "(model)", "interaction_strength", value, np.nan])
+    return rows
+
+
+def _ratios_to_random(name, rows, wanted):
+    """Normalised deletion/insertion areas divided by the random control's, per method of this model."""
+    out = []
+    for area, ratio in (("deletion_normalised", "deletion_vs_random"), ("insertion_normalised", "insertion_vs_random")):
+        if ratio not in wanted:
+            continue
+        values = {r[1]: r[3] for r in rows if r[0] == name and r[2] == area}
+        control = values.get("random", np.nan)
+        for method, value in values.items():
+            if method != "random":
+                out.append([name, method, ratio, value / control if control and np.isfinite(control) else np.nan,
+                            np.nan])
+    return out
 
 
 def _check_same_rows(explanations):
@@ -325,9 +384,11 @@ def _score_model(name, model, adapter, result, ctx, wanted, k, X, y, random_stat
                  method_params, robustness_rows, clock, notes):
     rows = []
     per_row = {"deletion": faithfulness.deletion, "insertion": faithfulness.insertion,
+               "deletion_normalised": faithfulness.deletion_normalised,
+               "insertion_normalised": faithfulness.insertion_normalised,
                "faithfulness_correlation": faithfulness.faithfulness_correlation,
                "infidelity": faithfulness.infidelity, "entropy": complexity.entropy,
-               "sparseness": complexity.sparseness}
+               "sparseness": complexity.sparseness, "features_for_90": complexity.features_for_90}
     reference = _ground_truth(result, ctx, ctx.options, clock, name) if "ground_truth_error" in wanted else None
     background = result.validated.background
     for e in result:

@@ -20,19 +20,35 @@ BATCH_ROWS = 100_000
 
 @dataclass(frozen=True)
 class MetricSpec:
-    """Name, family, direction ("higher" or "lower" is better) and a one-line meaning."""
+    """Name, family, direction ("higher" or "lower" is better), a one-line meaning and the unit.
+
+    ``unit`` "output" means the explained output space (probability, log-odds, ...): such numbers only
+    compare across models explained in the same space (``compare(output="probability")``).
+    """
 
     name: str
     family: str
     direction: str
     meaning: str
+    unit: str = "-"
 
 
 _SPECS = [
     ("deletion", "faithfulness", "lower", "area under the output curve as features are removed (set to the "
-     "background mean) in attribution order, x in [0, 1] (Petsiuk et al. 2018)"),
+     "removal value: background mean by default) in attribution order, x in [0, 1] (Petsiuk et al. 2018)",
+     "output"),
     ("insertion", "faithfulness", "higher", "area under the output curve as features are inserted into the "
-     "background mean in attribution order (Petsiuk et al. 2018)"),
+     "removal value in attribution order (Petsiuk et al. 2018)", "output"),
+    ("deletion_normalised", "faithfulness", "lower", "deletion curve rescaled per row to run from 1 (f(x)) to 0 "
+     "(f(all removed)), its area, features taken in the order that moves f(x) towards f(all removed) (most "
+     "positive first, or most negative where f(x) is below): comparable across models; rows with |f(x) - "
+     "f(all removed)| under 0.25 x std of f over the background are left out", "share of f(x) - f(removed)"),
+    ("insertion_normalised", "faithfulness", "higher", "insertion curve rescaled per row to run from 0 "
+     "(f(all removed)) to 1 (f(x)), its area", "share of f(x) - f(removed)"),
+    ("deletion_vs_random", "faithfulness", "lower", "normalised deletion area divided by the random control's "
+     "(1.0 = no better than random attributions)", "ratio to random"),
+    ("insertion_vs_random", "faithfulness", "higher", "normalised insertion area divided by the random control's",
+     "ratio to random"),
     ("faithfulness_correlation", "faithfulness", "higher", "Pearson correlation between summed attributions of "
      "random subsets and the output drop when they are set to the background mean (Bhatt et al. 2020)"),
     ("infidelity", "faithfulness", "lower", "captum's infidelity with normalize=True: squared error between "
@@ -60,13 +76,25 @@ _SPECS = [
      "permuted labels (needs y)"),
     ("entropy", "complexity", "lower", "entropy of |a| / sum |a| (Bhatt et al. 2020): lower is simpler"),
     ("sparseness", "complexity", "higher", "Gini index of sorted |a| (Chalasani et al. 2020): higher is sparser"),
+    ("features_for_90", "complexity", "lower", "how many features carry 90% of the attribution mass sum |a|",
+     "features"),
+    ("interaction_strength", "interaction", "lower", "share of the output's variance over the explained rows not "
+     "captured by its first-order part E f + sum_j (PD_j(x_j) - E f), with centred partial dependence over the "
+     "background (Molnar et al. 2019); 0 for a model additive in the explained output; a property of the model, "
+     "scored once (method '(model)')", "share of variance"),
     ("ground_truth_error", "ground_truth", "lower", "mean |a - exact| / mean |exact| against an independent "
      "reference: exact enumeration of the interventional Shapley values (at most 10 features, a few rows), or "
      "an exact explanation by a different algorithm; empty (with a note) where only a self-comparison exists"),
-    ("seconds_per_row", "cost", "lower", "wall time of the method per explained row"),
-    ("evals_per_row", "cost", "lower", "model evaluations of the method per explained row"),
+    ("seconds_per_row", "cost", "lower", "wall time of the method per explained row", "seconds"),
+    ("evals_per_row", "cost", "lower", "model evaluations of the method per explained row", "rows"),
 ]
-METRICS = {name: MetricSpec(name, fam, direction, meaning) for name, fam, direction, meaning in _SPECS}
+_UNITS = {"faithfulness_correlation": "correlation", "infidelity": "output squared", "max_sensitivity": "relative change",
+          "seed_cv": "ratio", "seed_topk_agreement": "share", "feature_agreement": "share", "rank_agreement": "share",
+          "sign_agreement": "share", "signed_rank_agreement": "share", "rank_correlation": "correlation",
+          "pairwise_rank_agreement": "share", "model_randomisation": "|rho|", "model_randomisation_abs": "rho",
+          "data_randomisation": "|rho|", "entropy": "nats", "sparseness": "Gini", "ground_truth_error": "relative"}
+METRICS = {spec[0]: MetricSpec(*spec) if len(spec) == 5 else MetricSpec(*spec, unit=_UNITS.get(spec[0], "-"))
+           for spec in _SPECS}
 FAMILIES = sorted({s.family for s in METRICS.values()})
 
 
@@ -80,13 +108,27 @@ class MetricContext:
     random_state: int | None = 0
     options: dict = field(default_factory=dict)
     n_evals: int = 0  # rows sent through the model by metrics, for cost accounting
+    removal: object = "mean"  # "mean", "zero", "sample" or an array: what a removed feature becomes
 
     @property
     def baseline(self) -> np.ndarray:
-        """What 'removed' features are set to: the background mean (NaN ignored), the mode for a category."""
+        """The single removal row: the background mean (NaN ignored; a category's mode), zeros, or the
+        given array. For removal="sample" the mean row (metrics that average over rows use removal_rows)."""
         from ..adapters._codec import reference_row
 
+        if isinstance(self.removal, str) and self.removal == "zero":
+            return np.zeros(self.background.shape[1])
+        if not isinstance(self.removal, str):
+            return np.asarray(self.removal, dtype=float).reshape(-1)
         return reference_row(self.background, getattr(self.adapter, "codec", None))
+
+    def removal_rows(self) -> np.ndarray:
+        """Rows a removed feature takes, averaged over: background rows for "sample", else the baseline."""
+        if isinstance(self.removal, str) and self.removal == "sample":
+            k = int(self.options.get("removal_samples", 20))
+            idx = self.rng(9).choice(self.background.shape[0], min(k, self.background.shape[0]), replace=False)
+            return self.background[np.sort(idx)]
+        return self.baseline[None, :]
 
     def rng(self, salt: int = 0) -> np.random.Generator:
         return np.random.default_rng(None if self.random_state is None else [int(self.random_state), salt])

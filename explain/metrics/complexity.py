@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["entropy", "sparseness"]
+__all__ = ["entropy", "sparseness", "features_for_90"]
 
 
 def entropy(e, ctx=None) -> np.ndarray:
@@ -26,3 +26,12 @@ def sparseness(e, ctx=None) -> np.ndarray:
     i = np.arange(1, d + 1)
     g = ((2 * i - d - 1) * a).sum(axis=1)
     return np.divide(g, d * total, out=np.full_like(total, np.nan), where=total > 0)
+
+
+def features_for_90(e, ctx=None, share: float = 0.9) -> np.ndarray:
+    """How many features (largest |a| first) carry ``share`` of sum |a|, per row; NaN for a zero row."""
+    a = -np.sort(-np.abs(e.flat_values), axis=1)
+    total = a.sum(axis=1, keepdims=True)
+    cum = np.divide(np.cumsum(a, axis=1), total, out=np.zeros_like(a), where=total > 0)
+    k = (cum < share - 1e-12).sum(axis=1) + 1.0
+    return np.where(total[:, 0] > 0, k, np.nan)

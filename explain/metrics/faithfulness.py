@@ -13,32 +13,109 @@ import numpy as np
 
 from .base import MetricContext, explained_output, repeat_targets
 
-__all__ = ["deletion", "insertion", "faithfulness_correlation", "infidelity", "infidelity_from_perturbations"]
+__all__ = ["deletion", "insertion", "deletion_normalised", "insertion_normalised", "faithfulness_correlation",
+           "infidelity", "infidelity_from_perturbations", "curves"]
+
+CURVE_BLOCK = 1 << 21  # perturbed values (rows x steps x removal rows x features) built at once
 
 
-def _curve(e, ctx: MetricContext, insert: bool) -> np.ndarray:
+def curves(e, ctx: MetricContext, insert: bool, direction: np.ndarray | None = None) -> np.ndarray:
+    """The explained output along the deletion (or insertion) path, (n, d + 1); step k has the k
+    top-ranked features removed (deletion) or present (insertion). A removed feature takes the removal
+    value (``ctx.removal``); for "sample" the output is averaged over background rows. Built in blocks
+    of rows so memory stays bounded. ``direction`` (+1/-1 per row) flips the order: most negative first."""
     X, A = e.codes, e.flat_values
     n, d = X.shape
+    if direction is not None:
+        A = A * direction[:, None]
     order = np.argsort(-A, axis=1, kind="stable")          # most positive first
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.arange(d)[None, :].repeat(n, 0), axis=1)
     steps = np.arange(d + 1)
-    # step k: the k top-ranked features are removed (deletion) or present (insertion)
-    touched = ranks[:, None, :] < steps[None, :, None]     # (n, d+1, d)
-    base = ctx.baseline[None, None, :]
-    Z = np.where(touched, X[:, None, :], base) if insert else np.where(touched, base, X[:, None, :])
-    curve = explained_output(ctx, Z.reshape(-1, d), repeat_targets(e, d + 1)).reshape(n, d + 1)
-    return np.trapezoid(curve, dx=1.0 / d, axis=1)
+    fill = ctx.removal_rows()                               # (r, d)
+    r = fill.shape[0]
+    out = np.empty((n, d + 1))
+    block = max(1, CURVE_BLOCK // max(1, (d + 1) * r * d))
+    targets = None if e.target is None else np.asarray(e.target)
+    for s0 in range(0, n, block):
+        rows = slice(s0, s0 + block)
+        touched = ranks[rows, None, :] < steps[None, :, None]  # (b, d+1, d)
+        keep = touched if insert else ~touched
+        Z = np.where(keep[:, :, None, :], X[rows, None, None, :], fill[None, None, :, :])  # (b, d+1, r, d)
+        b = Z.shape[0]
+        t = None if targets is None else np.repeat(targets[rows], (d + 1) * r)
+        out[rows] = explained_output(ctx, Z.reshape(-1, d), t).reshape(b, d + 1, r).mean(axis=2)
+    return out
+
+
+def _area(curve: np.ndarray) -> np.ndarray:
+    return np.trapezoid(curve, dx=1.0 / (curve.shape[1] - 1), axis=1)
 
 
 def deletion(e, ctx: MetricContext) -> np.ndarray:
     """Area under the deletion curve, per row (lower is better)."""
-    return _curve(e, ctx, insert=False)
+    return _area(curves(e, ctx, insert=False))
 
 
 def insertion(e, ctx: MetricContext) -> np.ndarray:
     """Area under the insertion curve, per row (higher is better)."""
-    return _curve(e, ctx, insert=True)
+    return _area(curves(e, ctx, insert=True))
+
+
+MIN_SPAN = 0.25  # rows whose |f(x) - f(all removed)| is below this share of std f(background) are left out
+
+
+def _endpoints(e, ctx: MetricContext):
+    """f(x) and f(all removed) per row (the curves' ends, whatever the order)."""
+    X = e.codes
+    fill = ctx.removal_rows()
+    n, d = X.shape
+    targets = None if e.target is None else np.asarray(e.target)
+    full = explained_output(ctx, X, targets)
+    Z = np.broadcast_to(fill[None, :, :], (n,) + fill.shape).reshape(-1, d)
+    t = None if targets is None else np.repeat(targets, fill.shape[0])
+    removed = explained_output(ctx, Z, t).reshape(n, -1).mean(axis=1)
+    return full, removed
+
+
+def _normalised_area(e, ctx: MetricContext, insert: bool) -> np.ndarray:
+    """Area of the curve rescaled per row by f(x) - f(all removed) (deletion 1 -> 0, insertion 0 -> 1).
+
+    Features are taken in the order that moves the output from f(x) towards f(all removed) fastest: most
+    positive attribution first where f(x) > f(all removed), most negative first where it is below. Rows
+    whose |f(x) - f(all removed)| is under MIN_SPAN x the standard deviation of f over the background
+    (little to explain: the rescaling would blow the curve's wiggles up) give NaN and are left out.
+    """
+    full, removed = _endpoints(e, ctx)
+    span = full - removed
+    c = curves(e, ctx, insert=insert, direction=np.where(span < 0, -1.0, 1.0))
+    targets = None if e.target is None else np.asarray(e.target)
+    spread = _background_spread(ctx, targets)
+    ok = np.abs(span) > np.maximum(MIN_SPAN * spread, 1e-12)
+    out = np.full(len(span), np.nan)
+    out[ok] = _area((c[ok] - removed[ok, None]) / span[ok, None])
+    return out
+
+
+def _background_spread(ctx: MetricContext, targets) -> np.ndarray:
+    """std of the explained output over the background, for each row's class."""
+    m = ctx.background.shape[0]
+    if targets is None:
+        return np.full(1, float(np.std(explained_output(ctx, ctx.background, None))))
+    out = np.empty(len(targets))
+    for t in np.unique(targets):
+        out[targets == t] = float(np.std(explained_output(ctx, ctx.background, np.full(m, t))))
+    return out
+
+
+def deletion_normalised(e, ctx: MetricContext) -> np.ndarray:
+    """Area of the deletion curve rescaled to run from 1 (nothing removed) to 0 (all removed), per row."""
+    return _normalised_area(e, ctx, insert=False)
+
+
+def insertion_normalised(e, ctx: MetricContext) -> np.ndarray:
+    """Area of the insertion curve rescaled to run from 0 (all removed) to 1 (all present), per row."""
+    return _normalised_area(e, ctx, insert=True)
 
 
 def _random_subsets(ctx, n, d, n_subsets, size, salt):
@@ -57,7 +134,7 @@ def faithfulness_correlation(e, ctx: MetricContext) -> np.ndarray:
     n_subsets = int(ctx.options.get("n_subsets", 100))
     size = int(ctx.options.get("subset_size", max(1, d // 4)))
     mask = _random_subsets(ctx, n, d, n_subsets, size, salt=1)
-    Z = np.where(mask, ctx.baseline[None, None, :], X[:, None, :])
+    Z = np.where(mask, ctx.baseline[None, None, :], X[:, None, :])  # "sample" uses the mean row here
     f_x, f_z = _with_originals(e, ctx, X, Z.reshape(-1, d), n_subsets)
     drop = f_x[:, None] - f_z.reshape(n, -1)
     summed = (mask * A[:, None, :]).sum(axis=2)

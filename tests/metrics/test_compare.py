@@ -50,7 +50,7 @@ def test_sanity_check_can_pass_and_fail(glm_comparison):
 
 def test_scores_are_tidy_and_directions_known(glm_comparison):
     cmp = glm_comparison
-    assert list(cmp.scores.columns) == ["model", "method", "metric", "value", "spread"]
+    assert list(cmp.scores.columns) == ["model", "method", "metric", "value", "spread", "unit"]
     assert set(cmp.scores.method) == {"coefficients", "random"}
     assert cmp.directions["deletion"] == "lower" and cmp.directions["insertion"] == "higher"
     assert {"seconds", "model_evals"} <= set(cmp.timings.columns)

@@ -1,0 +1,56 @@
+"""Interaction strength: how much of a model's output is not a sum of one-feature effects?
+
+Molnar, Casalicchio & Bischl (2019): IAS = E[(f(x) - f_1(x))^2] / E[(f(x) - E f)^2]
+with f_1 the first-order part. Here f_1(x) = E f + sum_j (PD_j(x_j) - E f), with
+the partial dependence PD_j(v) = mean over background rows b of f(b with column j
+set to v) and E f = mean_b f(b). For a model additive in the explained output,
+PD_j(v) - E f is exactly its j-th term, so f_1 = f and IAS = 0; the further from
+0, the more of the output lives in interactions ("interpretability goes out of the
+window"). Expectations run over the explained rows. Cost: n x d x |background|
+model rows, built first and sent in large batches.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import MetricContext, explained_output
+
+__all__ = ["interaction_strength", "first_order_part"]
+
+BLOCK = 1 << 20  # rows built at once
+
+
+def first_order_part(X: np.ndarray, ctx: MetricContext, targets) -> tuple[np.ndarray, np.ndarray, float]:
+    """(f(X), f_1(X), E f) in the explained output; targets: class per row (or None)."""
+    n, d = X.shape
+    B = ctx.background
+    m = B.shape[0]
+    f_x = explained_output(ctx, X, targets)
+    # E f for each row's class
+    classes = [None] if targets is None else list(np.unique(targets))
+    mean_f = {}
+    for t in classes:
+        mean_f[t] = float(explained_output(ctx, B, None if t is None else np.full(m, t)).mean())
+    ef = np.array([mean_f[None if targets is None else targets[i]] for i in range(n)])
+    pd_sum = np.zeros(n)
+    rows_per = max(1, BLOCK // max(1, d * m))
+    for s0 in range(0, n, rows_per):
+        xs = X[s0:s0 + rows_per]
+        b = len(xs)
+        Z = np.repeat(B[None, None, :, :], b, axis=0).repeat(d, axis=1)  # (b, d, m, d)
+        idx = np.arange(d)
+        Z[:, idx, :, idx] = xs.T[:, :, None]  # row i, feature j: column j set to x_ij in every background row
+        t = None if targets is None else np.repeat(targets[s0:s0 + b], d * m)
+        pdv = explained_output(ctx, Z.reshape(-1, d), t).reshape(b, d, m).mean(axis=2)
+        pd_sum[s0:s0 + b] = (pdv - ef[s0:s0 + b, None]).sum(axis=1)
+    return f_x, ef + pd_sum, ef
+
+
+def interaction_strength(X: np.ndarray, ctx: MetricContext, targets=None) -> float:
+    """IAS over the rows X: 0 for an additive model, larger with more interaction; NaN if f is constant."""
+    f_x, f_1, ef = first_order_part(np.asarray(X, dtype=float), ctx, targets)
+    den = float(((f_x - ef) ** 2).sum())
+    if den <= 1e-300:
+        return float("nan")
+    return float(((f_x - f_1) ** 2).sum() / den)

@@ -1,0 +1,97 @@
+"""The common scale (issue 12): output and removal in compare(), normalised curves, interaction strength."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LinearRegression, LogisticRegression
+
+from explain import CallableAdapter, compare, explain
+from explain.metrics.base import MetricContext
+from explain.metrics.complexity import features_for_90
+from explain.metrics.interaction import interaction_strength
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4)) * np.array([1.0, 2.0, 0.5, 1.5]) + 0.3
+    return X
+
+
+def test_normalised_deletion_of_a_linear_model_equals_the_hand_computation(data):
+    X = data
+    w = np.array([1.5, -0.7, 2.0, 0.3])
+    model = LinearRegression().fit(X, X @ w + 1.0)
+    rows, bg = X[:5], X[100:200]
+    cmp = compare({"lin": model}, rows, background=bg, methods=["shap"], metrics=["deletion_normalised"])
+    got = cmp.scores.query("method == 'shap' and metric == 'deletion_normalised'")
+    mu = bg.mean(axis=0)
+    spread = model.predict(bg).std()
+    areas = []
+    for x in rows:
+        phi = model.coef_ * (x - mu)  # exact SHAP of a linear model
+        f_x, f_removed = model.predict(x[None])[0], model.predict(mu[None])[0]
+        order = np.argsort(-phi * np.sign(f_x - f_removed), kind="stable")  # towards f(removed) fastest
+        curve = [f_x - phi[order[:k]].sum() for k in range(5)]
+        normalised = (np.array(curve) - f_removed) / (f_x - f_removed)
+        if abs(f_x - f_removed) > 0.25 * spread:  # rows with little to explain are left out (documented)
+            areas.append(np.trapezoid(normalised, dx=0.25))
+    assert 0 < len(areas) < len(rows) + 1
+    assert got.value.iloc[0] == pytest.approx(np.mean(areas), abs=1e-12)
+    assert got.unit.iloc[0] == "share of f(x) - f(removed)"
+
+
+def test_interaction_strength_is_zero_for_additive_and_large_for_products(data):
+    X = data
+    additive = CallableAdapter(lambda Z: np.sin(Z[:, 0]) + Z[:, 1] ** 2 - Z[:, 2], n_features=4)
+    product = CallableAdapter(lambda Z: (Z[:, 0] - 0.3) * (Z[:, 1] - 0.3), n_features=4)
+    mixed = CallableAdapter(lambda Z: Z[:, 0] + 0.5 * (Z[:, 0] - 0.3) * (Z[:, 1] - 0.3), n_features=4)
+    ias = {}
+    for name, f in (("additive", additive), ("product", product), ("mixed", mixed)):
+        ctx = MetricContext(f, "raw", X[100:250])
+        ias[name] = interaction_strength(X[:60], ctx)
+    assert ias["additive"] == pytest.approx(0.0, abs=1e-12)
+    assert ias["product"] > 0.8  # almost all of a centred product is interaction
+    assert 0.05 < ias["mixed"] < ias["product"]
+
+
+def test_glm_has_no_interaction_on_its_link_scale_but_some_in_probability(data):
+    X = data
+    y = (X[:, 0] - X[:, 1] + np.random.default_rng(1).normal(size=len(X)) > 0).astype(int)
+    model = LogisticRegression().fit(X, y)
+    kw = dict(methods=["shap"], metrics=["interaction_strength"], background=X[100:200])
+    margin = compare({"glm": model}, X[:40], output="margin", **kw).scores
+    prob = compare({"glm": model}, X[:40], output="probability", **kw).scores
+    assert margin.value.iloc[0] == pytest.approx(0.0, abs=1e-10)
+    assert prob.value.iloc[0] > 1e-4 and prob.unit.iloc[0] == "share of variance"
+
+
+def test_removal_choices_and_ratio_to_random(data):
+    X = data
+    y = (X[:, 0] + X[:, 2] > 0.5).astype(int)
+    model = LogisticRegression().fit(X, y)
+    scores = {}
+    for removal in ("mean", "zero", "sample", X[150]):
+        cmp = compare({"glm": model}, X[:10], background=X[100:200], methods=["shap"], output="probability",
+                      removal=removal, metrics=["deletion", "deletion_normalised", "deletion_vs_random"])
+        s = cmp.scores.set_index(["method", "metric"])["value"]
+        scores[removal if isinstance(removal, str) else "row"] = s
+        assert s[("shap", "deletion_vs_random")] == pytest.approx(
+            s[("shap", "deletion_normalised")] / s[("random", "deletion_normalised")])
+        assert s[("shap", "deletion_vs_random")] < 1.0  # exact SHAP beats random attributions
+    assert scores["zero"][("shap", "deletion")] != pytest.approx(scores["mean"][("shap", "deletion")])
+    assert cmp.params["removal"] == "array" and cmp.params["output"] == "probability"
+    from explain.errors import DataError
+
+    with pytest.raises(DataError, match="removal must be"):
+        compare({"glm": model}, X[:3], background=X, removal="median")
+
+
+def test_features_for_90():
+    from explain import Explanation
+
+    values = np.array([[5.0, 3.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]])
+    e = Explanation(values, np.zeros(3), np.zeros((3, 4)), list("abcd"), output="raw", method="m", model_name="x")
+    np.testing.assert_array_equal(features_for_90(e)[:2], [3, 4])  # 8/10 < 0.9 <= 9/10; 4 equal shares
+    assert np.isnan(features_for_90(e)[2])
