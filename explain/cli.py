@@ -1,10 +1,11 @@
-"""Command line: ``python -m explain report ...`` and ``python -m explain demo --out PATH``.
+"""Command line: ``python -m explain report ...``, ``demo --out PATH`` and ``study --out reports/study``.
 
 ``report`` loads fitted models safely (``.skops`` through skops' trusted-types
 check; pickle/joblib only with ``--trust-pickle``, since unpickling runs code;
 TorchScript for torch models), explains and scores them on a CSV, and writes
 HTML, Markdown or JSON by the output's suffix. ``demo`` does the same on the
-embedded model zoo, tabular and images. Errors are one line on stderr and exit
+embedded model zoo, tabular and images. ``study`` runs the study of ``explain.study``
+and writes ``<out>.html``, ``.md`` and ``.json``. Errors are one line on stderr and exit
 status 2; no half-written file is ever left.
 """
 
@@ -196,6 +197,21 @@ def _demo(args) -> list[str]:
     return _write(report, args.out)
 
 
+def _study(args) -> list[str]:
+    from .study import FULL, QUICK, run_study
+
+    study = run_study(QUICK if args.quick else FULL, progress=not args.quiet)
+    report = study.report(timestamp=not args.no_timestamp)
+    stem = args.out[:-len(os.path.splitext(args.out)[1])] if os.path.splitext(args.out)[1] else args.out
+    if os.path.isdir(stem):  # a folder: study.html|md|json inside it
+        stem = os.path.join(stem, "study")
+    written = [report.save(stem + ext) for ext in (".html", ".md", ".json")]
+    if not args.quiet:
+        for sentence in study.verdict["sentences"]:
+            print(sentence)
+    return written
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m explain", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -217,6 +233,9 @@ def main(argv=None) -> int:
     rep.add_argument("--metrics", action="append", help="comma-separated metrics or families, or 'none'")
     rep.add_argument("--rows", type=int, default=50)
     rep.add_argument("--title", default="Explanation report")
+    study = sub.add_parser("study", parents=[common], help="are deep models harder to explain? every family, "
+                                                             "several data sets and seeds, one common scale")
+    study.add_argument("--quick", action="store_true", help="the small configuration the tests run")
     rep.add_argument("--trust-pickle", action="store_true",
                      help="allow files whose loading runs code: .pkl/.joblib, TorchScript .pt, and .skops files "
                           "with types beyond explain's allow-list")
@@ -224,7 +243,7 @@ def main(argv=None) -> int:
     from .errors import ExplainError
 
     try:
-        written = _demo(args) if args.command == "demo" else _report(args)
+        written = {"demo": _demo, "report": _report, "study": _study}[args.command](args)
     except (CLIError, ExplainError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -19,7 +19,8 @@ from ._validation import suggest
 from .errors import DataError, ExplainError
 from .explanation import ExplanationSet
 from .metrics import agreement as agr
-from .metrics import complexity, faithfulness, robustness
+from .metrics import registry, robustness
+from .metrics.ground_truth import ground_truth_row, reference_values
 from .metrics.sanity import sanity_scores
 from .metrics.base import FAMILIES, METRICS, MetricContext
 
@@ -130,6 +131,10 @@ def _resolve_metrics(metrics) -> list[str]:
             out += [m for m, spec in METRICS.items() if spec.family == name]
         else:
             raise _unknown_metric(name)
+    for name in list(out):  # a derived score needs the score it is computed from
+        source = registry.REGISTRY[name].source
+        if source is not None and source not in out:
+            out.insert(out.index(name), source)
     return list(dict.fromkeys(out))
 
 
@@ -267,32 +272,25 @@ def _unit(metric: str, output: str) -> str:
 
 
 def _model_scores(name, result, ctx, wanted, clock):
-    """Properties of the model rather than of a method (scored once, method '(model)')."""
+    """Properties of the model rather than of a method (kind "model": scored once, method '(model)')."""
     rows = []
-    if "interaction_strength" in wanted:
-        from .metrics.interaction import interaction_strength
-
-        e = next(iter(result))
-        if e.image_shape is None or e.shape[1] <= 256:
-            targets = None if e.target is None else np.asarray(e.target)
-            value = clock.measure(name, "(model)", "interaction_strength",
-                                  lambda: (interaction_strength(e.codes, ctx, targets), []))
-            rows.append([name, "(model)", "interaction_strength", value, np.nan])
+    e = next(iter(result))
+    for reg in registry.wanted_by_kind(wanted)["model"]:
+        value = clock.measure(name, "(model)", reg.spec.name, lambda fn=reg.fn: (fn(e, ctx), []))
+        rows.append([name, "(model)", reg.spec.name, value, np.nan])
     return rows
 
 
 def _ratios_to_random(name, rows, wanted):
-    """Normalised deletion/insertion areas divided by the random control's, per method of this model."""
+    """Kind "derived": a score divided by the random control's, per method of this model."""
     out = []
-    for area, ratio in (("deletion_normalised", "deletion_vs_random"), ("insertion_normalised", "insertion_vs_random")):
-        if ratio not in wanted:
-            continue
-        values = {r[1]: r[3] for r in rows if r[0] == name and r[2] == area}
+    for reg in registry.wanted_by_kind(wanted)["derived"]:
+        values = {r[1]: r[3] for r in rows if r[0] == name and r[2] == reg.source}
         control = values.get("random", np.nan)
         for method, value in values.items():
             if method != "random":
-                out.append([name, method, ratio, value / control if control and np.isfinite(control) else np.nan,
-                            np.nan])
+                out.append([name, method, reg.spec.name,
+                            value / control if control and np.isfinite(control) else np.nan, np.nan])
     return out
 
 
@@ -326,101 +324,37 @@ class _Clock:
         return value
 
 
-GROUND_TRUTH_MAX_FEATURES = 10  # exact enumeration as the independent reference up to this many features
-GROUND_TRUTH_ROWS = 5  # rows on which it is computed (2^d x background model rows each)
-
-
-def _ground_truth(result, ctx, options, clock, name):
-    """The independent reference: exact enumeration of the interventional game on a few rows, or None."""
-    from .methods._enumeration import enumerate_shapley
-
-    v = result.validated
-    d = v.X.shape[1]
-    if d > GROUND_TRUTH_MAX_FEATURES or v.groups is not None:
-        return None
-    first = next(iter(result))
-    n = min(len(first), int(options.get("ground_truth_rows", GROUND_TRUTH_ROWS)))
-    targets = None if first.target is None else np.asarray(first.target)[:n]
-
-    def run():
-        values = np.empty((n, d))
-        for t in ([None] if targets is None else np.unique(targets)):
-            rows = np.arange(n) if t is None else np.flatnonzero(targets == t)
-            fn = v.adapter.output_function(v.output, None if t is None else int(t))
-
-            def f(Z, fn=fn):
-                ctx.n_evals += len(Z)
-                return fn(Z)
-            values[rows] = enumerate_shapley(f, v.X[rows], v.background)[0]
-        return values, []
-    return clock.measure(name, "(reference)", "ground_truth_error", run)
-
-
-def _ground_truth_rows(name, e, reference, result, notes):
-    """ground_truth_error of e against an independent reference, or an empty cell and the reason."""
-    algorithm = str(e.params.get("algorithm", ""))
-    if reference is not None:
-        if algorithm.startswith("exact enumeration"):
-            notes.append(f"{name}/{e.method}: ground_truth_error left empty: the method ran the reference "
-                         "algorithm (exact enumeration) itself, so the comparison would be with itself.")
-            return [name, e.method, "ground_truth_error", np.nan, np.nan]
-        ref = reference
-        err = np.abs(e.flat_values[:len(ref)] - ref).mean(axis=1) / max(np.abs(ref).mean(), 1e-300)
-        return _row(name, e.method, "ground_truth_error", err)
-    others = [r for r in result if r.method != e.method and r.params.get("exact")
-              and str(r.params.get("algorithm", "")) != algorithm]
-    if not others:
-        notes.append(f"{name}/{e.method}: ground_truth_error left empty: more than {GROUND_TRUTH_MAX_FEATURES} "
-                     "features (no enumeration) and no exact explanation by a different algorithm.")
-        return [name, e.method, "ground_truth_error", np.nan, np.nan]
-    ref = others[0].flat_values
-    err = np.abs(e.flat_values - ref).mean(axis=1) / max(np.abs(ref).mean(), 1e-300)
-    notes.append(f"{name}/{e.method}: ground_truth_error against {others[0].method!r} "
-                 f"({others[0].params.get('algorithm')}).")
-    return _row(name, e.method, "ground_truth_error", err)
-
-
 def _score_model(name, model, adapter, result, ctx, wanted, k, X, y, random_state, n_seeds,
                  method_params, robustness_rows, clock, notes):
+    """One loop over the registry's kinds: per-explanation metrics, then the model's own."""
+    kinds = registry.wanted_by_kind(wanted)
     rows = []
-    per_row = {"deletion": faithfulness.deletion, "insertion": faithfulness.insertion,
-               "deletion_normalised": faithfulness.deletion_normalised,
-               "insertion_normalised": faithfulness.insertion_normalised,
-               "faithfulness_correlation": faithfulness.faithfulness_correlation,
-               "infidelity": faithfulness.infidelity, "entropy": complexity.entropy,
-               "sparseness": complexity.sparseness, "features_for_90": complexity.features_for_90}
-    reference = _ground_truth(result, ctx, ctx.options, clock, name) if "ground_truth_error" in wanted else None
+    reference = reference_values(result, ctx, clock, name) if kinds["reference"] else None
     background = result.validated.background
     for e in result:
-        for metric, fn in per_row.items():
-            if metric in wanted:
-                rows.append(_row(name, e.method, metric, clock.measure(name, e.method, metric,
-                                                                       lambda: (fn(e, ctx), []))))
-        if "ground_truth_error" in wanted:
-            rows.append(_ground_truth_rows(name, e, reference, result, notes))
-        if "seconds_per_row" in wanted:
-            rows.append([name, e.method, "seconds_per_row", e.seconds / len(e), np.nan])
-        if "evals_per_row" in wanted:
-            rows.append([name, e.method, "evals_per_row", e.n_model_evals / len(e), np.nan])
+        for reg in kinds["row"]:
+            values = clock.measure(name, e.method, reg.spec.name, lambda fn=reg.fn: (fn(e, ctx), []))
+            rows.append(_row(name, e.method, reg.spec.name, values))
+        for reg in kinds["cost"]:
+            rows.append([name, e.method, reg.spec.name, float(reg.fn(e)), np.nan])
+        if kinds["reference"]:
+            rows.append(ground_truth_row(name, e, reference, result, notes, _row))
         rerun = _rerun(model, e, background, method_params, name)
-        if "max_sensitivity" in wanted:
-            rows.append(_row(name, e.method, "max_sensitivity", clock.measure(
-                name, e.method, "max_sensitivity", lambda: _sensitivity(e, ctx, rerun, robustness_rows))))
+        for reg in kinds["rerun"]:
+            rows.append(_row(name, e.method, reg.spec.name, clock.measure(
+                name, e.method, reg.spec.name, lambda fn=reg.fn: fn(e, ctx, rerun, robustness_rows))))
         # the algorithm that actually ran decides (a "shap" that fell back to KernelSHAP is stochastic)
-        if e.params.get("stochastic") and ({"seed_cv", "seed_topk_agreement"} & set(wanted)):
+        if kinds["seeds"] and e.params.get("stochastic"):
             def seeded_runs():
-                runs = [rerun(e.codes,
-                              random_state=None if random_state is None else random_state + s)
+                runs = [rerun(e.codes, random_state=None if random_state is None else random_state + s)
                         for s in range(1, n_seeds)]
                 return runs, runs
 
             runs = [e] + clock.measure(name, e.method, "seed_stability", seeded_runs)
             cv, topk = robustness.seed_stability(runs, k)
-            if "seed_cv" in wanted:
-                rows.append(_row(name, e.method, "seed_cv", cv))
-            if "seed_topk_agreement" in wanted:
-                rows.append(_row(name, e.method, "seed_topk_agreement", topk))
-        if {"model_randomisation", "model_randomisation_abs", "data_randomisation"} & set(wanted):
+            for reg in kinds["seeds"]:
+                rows.append(_row(name, e.method, reg.spec.name, cv if reg.spec.name == "seed_cv" else topk))
+        if kinds["sanity"]:
             rows += clock.measure(name, e.method, "sanity", lambda: sanity_scores(name, model, adapter, e, ctx,
                                                                                    wanted, X, y, rerun, _row))
     return rows
@@ -443,16 +377,6 @@ def _rerun(model, e, background, method_params, name):
                     feature_names=None if e.image_shape else e.feature_names)
         return r[e.method]
     return run
-
-
-def _sensitivity(e, ctx, rerun, n_rows):
-    rows = min(n_rows, len(e))
-    X = e.codes[:rows]
-    noise = robustness.sensitivity_perturbations(X, ctx)
-    n, s, d = noise.shape
-    targets = None if e.target is None else np.repeat(np.asarray(e.target)[:rows], s)
-    again = rerun((X[:, None, :] + noise).reshape(-1, d), targets=targets)
-    return robustness.max_sensitivity(e.flat_values[:rows], again.flat_values.reshape(n, s, d)), [again]
 
 
 def _agreement_matrices(result: ExplanationSet, k: int) -> dict:

@@ -80,8 +80,13 @@ class CallableAdapter(Adapter):
             self.classes = np.arange(max(width, 2))
         return super().resolve_target(target, X, output, predicted)
 
+    @property
+    def accepts_categories(self) -> bool:
+        """A function may take anything: with a mixed-type table it receives the decoded DataFrame."""
+        return True
+
     def _predict(self, X, output):
-        out = np.asarray(self.fn(X), dtype=float)
+        out = np.asarray(self.fn(self.as_model_input(X) if self.codec is not None else X), dtype=float)
         if out.shape[0] != X.shape[0]:
             raise DataError(f"{self.name} returned {out.shape[0]} predictions for {X.shape[0]} rows; "
                             "the function must return one prediction per row.")

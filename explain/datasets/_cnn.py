@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["make_cnn", "train_cnn"]
+__all__ = ["make_cnn", "train_cnn", "make_mlp", "train_torch"]
 
 
 def make_cnn(n_classes: int = 10, channels: int = 1):
@@ -28,17 +28,33 @@ def make_cnn(n_classes: int = 10, channels: int = 1):
     )
 
 
+def make_mlp(n_features: int, n_classes: int, hidden: int = 32):
+    """Linear(hidden) - ReLU - Linear(hidden) - ReLU - Linear(n_classes): the tabular deep model."""
+    import torch.nn as nn
+
+    return nn.Sequential(nn.Linear(n_features, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                         nn.Linear(hidden, n_classes))
+
+
 def train_cnn(images: np.ndarray, y: np.ndarray, *, epochs: int = 30, batch_size: int = 64, lr: float = 3e-3,
               random_state: int = 0):
     """Fit ``make_cnn()`` on images (N, 1, 8, 8) scaled to [0, 1]; returns the model in eval mode."""
+    return train_torch(lambda: make_cnn(int(np.max(y)) + 1, images.shape[1]), images, y, epochs=epochs,
+                       batch_size=batch_size, lr=lr, random_state=random_state)
+
+
+def train_torch(make, X: np.ndarray, y: np.ndarray, *, epochs: int = 30, batch_size: int = 64, lr: float = 3e-3,
+                random_state: int = 0, weight_decay: float = 0.0):
+    """Fit ``make()`` with Adam and cross-entropy, seeded without touching torch's global RNG; eval mode."""
     import torch
 
+    images = X
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(random_state)
-        model = make_cnn(int(np.max(y)) + 1, images.shape[1])
+        model = make()
         X = torch.tensor(np.asarray(images, dtype=np.float32))
         t = torch.tensor(np.asarray(y), dtype=torch.long)
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
         loss_fn = torch.nn.CrossEntropyLoss()
         gen = torch.Generator().manual_seed(random_state)
         model.train()

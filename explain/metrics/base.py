@@ -42,9 +42,10 @@ _SPECS = [
     ("deletion_normalised", "faithfulness", "lower", "deletion curve rescaled per row to run from 1 (f(x)) to 0 "
      "(f(all removed)), its area, features taken in the order that moves f(x) towards f(all removed) (most "
      "positive first, or most negative where f(x) is below): comparable across models; rows with |f(x) - "
-     "f(all removed)| under 0.25 x std of f over the background are left out", "share of f(x) - f(removed)"),
+     "f(all removed)| under 0.25 x std of f over the background are left out; the rescaled curve is clipped to "
+     "[0, 1]", "share of f(x) - f(removed)"),
     ("insertion_normalised", "faithfulness", "higher", "insertion curve rescaled per row to run from 0 "
-     "(f(all removed)) to 1 (f(x)), its area", "share of f(x) - f(removed)"),
+     "(f(all removed)) to 1 (f(x)), clipped to [0, 1], its area", "share of f(x) - f(removed)"),
     ("deletion_vs_random", "faithfulness", "lower", "normalised deletion area divided by the random control's "
      "(1.0 = no better than random attributions)", "ratio to random"),
     ("insertion_vs_random", "faithfulness", "higher", "normalised insertion area divided by the random control's",

@@ -93,7 +93,9 @@ def _normalised_area(e, ctx: MetricContext, insert: bool) -> np.ndarray:
     spread = _background_spread(ctx, targets)
     ok = np.abs(span) > np.maximum(MIN_SPAN * spread, 1e-12)
     out = np.full(len(span), np.nan)
-    out[ok] = _area((c[ok] - removed[ok, None]) / span[ok, None])
+    # clipped to [0, 1]: a curve that overshoots f(all removed) (features of opposite sign still present)
+    # counts as having arrived, so areas are bounded and their ratio to the random control is defined
+    out[ok] = _area(np.clip((c[ok] - removed[ok, None]) / span[ok, None], 0.0, 1.0))
     return out
 
 

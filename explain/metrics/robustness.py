@@ -16,7 +16,7 @@ import numpy as np
 from .agreement import feature_agreement
 from .base import MetricContext
 
-__all__ = ["sensitivity_perturbations", "max_sensitivity", "seed_stability"]
+__all__ = ["sensitivity_of", "sensitivity_perturbations", "max_sensitivity", "seed_stability"]
 
 
 def sensitivity_perturbations(X: np.ndarray, ctx: MetricContext) -> np.ndarray:
@@ -50,3 +50,14 @@ def seed_stability(runs: list, k: int) -> tuple[np.ndarray, np.ndarray]:
     cv = np.divide(spread, level, out=np.full_like(spread, np.nan), where=level > 0)
     pairs = [feature_agreement(stack[i], stack[j], k) for i, j in combinations(range(len(runs)), 2)]
     return cv, np.mean(pairs, axis=0)
+
+
+def sensitivity_of(e, ctx: MetricContext, rerun, n_rows: int):
+    """Max-sensitivity of e on its first ``n_rows`` rows: re-explains the perturbed rows in one call."""
+    rows = min(n_rows, len(e))
+    X = e.codes[:rows]
+    noise = sensitivity_perturbations(X, ctx)
+    n, s, d = noise.shape
+    targets = None if e.target is None else np.repeat(np.asarray(e.target)[:rows], s)
+    again = rerun((X[:, None, :] + noise).reshape(-1, d), targets=targets)
+    return max_sensitivity(e.flat_values[:rows], again.flat_values.reshape(n, s, d)), [again]

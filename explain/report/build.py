@@ -49,6 +49,7 @@ class Report:
     explanations: dict
     scores: pd.DataFrame | None = None
     notes: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # more JSON-ready records (a study's summary and verdict)
 
     def to_html(self) -> str:
         from .render import render_html

@@ -77,6 +77,10 @@ def render_markdown(report, figure_dir=None) -> str:
             if section.data.get("note"):
                 lines += [f"*{_md_cell(section.data['note'])}*", ""]
             lines += _md_table(section.data["table"])
+        elif section.kind == "text":
+            lines += [f"{_md_cell(p)}" for p in section.data.get("paragraphs", [])] + [""]
+            lines += [f"- {_md_cell(item)}" for item in section.data.get("bullets", [])]
+            lines += [""] if section.data.get("bullets") else []
         elif section.kind == "figure":
             lines = [f"{'#' * level} {_md_cell(section.title)}", ""] + figure(section)
         for child in section.children:
@@ -97,6 +101,8 @@ def render_json(report) -> str:
         "scores": None if report.scores is None else json.loads(report.scores.to_json(orient="records")),
         "notes": _plain(report.notes),
     }
+    if report.extra:
+        record.update(_plain(report.extra))
     return json.dumps(record, indent=1, allow_nan=False, default=_plain) + "\n"
 
 

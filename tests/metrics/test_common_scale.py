@@ -34,7 +34,7 @@ def test_normalised_deletion_of_a_linear_model_equals_the_hand_computation(data)
         f_x, f_removed = model.predict(x[None])[0], model.predict(mu[None])[0]
         order = np.argsort(-phi * np.sign(f_x - f_removed), kind="stable")  # towards f(removed) fastest
         curve = [f_x - phi[order[:k]].sum() for k in range(5)]
-        normalised = (np.array(curve) - f_removed) / (f_x - f_removed)
+        normalised = np.clip((np.array(curve) - f_removed) / (f_x - f_removed), 0, 1)
         if abs(f_x - f_removed) > 0.25 * spread:  # rows with little to explain are left out (documented)
             areas.append(np.trapezoid(normalised, dx=0.25))
     assert 0 < len(areas) < len(rows) + 1
@@ -95,3 +95,32 @@ def test_features_for_90():
     e = Explanation(values, np.zeros(3), np.zeros((3, 4)), list("abcd"), output="raw", method="m", model_name="x")
     np.testing.assert_array_equal(features_for_90(e)[:2], [3, 4])  # 8/10 < 0.9 <= 9/10; 4 equal shares
     assert np.isnan(features_for_90(e)[2])
+
+
+def test_the_registry_carries_every_metric_and_refuses_bad_registrations():
+    from explain.metrics import registry
+    from explain.metrics.base import METRICS
+
+    assert set(registry.REGISTRY) == set(METRICS)
+    assert all(r.fn is not None for r in registry.REGISTRY.values() if r.kind in ("row", "cost", "pair", "model"))
+    with pytest.raises(ValueError, match="no MetricSpec"):
+        registry.register("my_metric", "row", lambda e, ctx: np.zeros(len(e)))
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.register("deletion", "row", lambda e, ctx: np.zeros(len(e)))
+    with pytest.raises(ValueError, match="unknown kind"):
+        registry.register("deletion", "rows", lambda e, ctx: np.zeros(len(e)))
+
+
+def test_a_new_row_metric_is_one_function_and_two_lines(data, monkeypatch):
+    from explain.comparison import compare
+    from explain.metrics import base, registry
+
+    spec = base.MetricSpec("mean_abs", "complexity", "lower", "mean |a| per row", "output")
+    monkeypatch.setitem(base.METRICS, "mean_abs", spec)
+    monkeypatch.setitem(registry.REGISTRY, "mean_abs",
+                        registry.Registered(spec, "row", lambda e, ctx: np.abs(e.flat_values).mean(axis=1)))
+    X = data
+    model = LinearRegression().fit(X, X[:, 0])
+    cmp = compare({"lin": model}, X[:4], background=X, methods=["shap"], metrics=["mean_abs"])
+    got = cmp.scores.query("method == 'shap'")
+    assert got.metric.tolist() == ["mean_abs"] and got.value.iloc[0] > 0

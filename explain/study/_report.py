@@ -1,0 +1,78 @@
+"""The study as a report: provenance, the verdict, headline tables with units and intervals, the rest.
+
+Uses the report tree and its renderers (HTML, Markdown, JSON), so the study file
+is as self-contained and escaped as every other report.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..report.build import Report, Section, _table, provenance
+from ._verdict import HEADLINE, MEASURES, threats
+
+__all__ = ["study_report"]
+
+
+def _cell(row) -> str:
+    if not np.isfinite(row["mean"]):
+        return "n/a"
+    if not np.isfinite(row["lo"]):
+        return f"{row['mean']:.3g}"
+    return f"{row['mean']:.3g} [{row['lo']:.3g}, {row['hi']:.3g}]"
+
+
+def _table_for(summary: pd.DataFrame, dataset: str, measures) -> dict:
+    ds = summary[summary.dataset == dataset]
+    families = list(dict.fromkeys(ds.family))
+    cols = {"family": families}
+    for m in measures:
+        if m not in set(ds.measure):
+            continue
+        direction, unit, _ = MEASURES[m]
+        sub = ds[ds.measure == m].set_index("family")
+        arrow = "↓" if direction == "lower" else "↑"
+        cols[f"{m} ({unit}) {arrow}"] = [_cell(sub.loc[f]) if f in sub.index else "n/a" for f in families]
+    return _table(pd.DataFrame(cols))
+
+
+def study_report(study, *, timestamp: bool = True) -> Report:
+    from . import config_dict
+
+    cfg = study.config
+    v = study.verdict
+    prov = provenance(seed=list(cfg.seeds), parameters=config_dict(cfg),
+                      command="python -m explain study" + (" --quick" if cfg.name == "quick" else ""),
+                      timestamp=timestamp)
+    prov["run_minutes"] = round(study.seconds / 60, 1) if timestamp else "(omitted)"
+    sections = [Section("provenance", "Provenance", {"fields": prov})]
+    sections.append(Section("text", "Verdict (generated from the numbers below)", {
+        "paragraphs": v["sentences"] + (["Where data sets disagree:"] if v["disagreements"] else []),
+        "bullets": v["disagreements"]}))
+    sections.append(Section("text", "Protocol", {"paragraphs": [
+        "Every family is refitted with each seed on a seeded 90% subsample of the training split and explained "
+        "on the same held-out rows with the same background, in the probability of the explained class (the "
+        "positive class for binary tasks, the predicted class otherwise), removed features set to the "
+        "background mean (a category's mode). Values are means over seeds with 95% t-intervals; arrows give "
+        "the direction in which a model is easier to explain. Accuracy is shown beside every score: comparing "
+        "badly fitted models would mean nothing."]}))
+    for dataset in dict.fromkeys(study.summary.dataset):
+        sections.append(Section("table", f"{dataset}: headline measures", {
+            "table": _table_for(study.summary, dataset, ("accuracy",) + HEADLINE), "note": ""}))
+        rest = [m for m in MEASURES if m not in HEADLINE and m != "accuracy"]
+        sections.append(Section("table", f"{dataset}: every other measure", {
+            "table": _table_for(study.summary, dataset, rest), "note": ""}))
+    sections.append(Section("text", "Rankings (easiest to explain first; mean [95% interval])", {
+        "paragraphs": [], "bullets": [f"{r['dataset']} · {r['measure']} ({r['unit']}): {r['text']}"
+                                    for r in v["rankings"]]}))
+    sections.append(Section("text", "Deep model against every other family", {
+        "paragraphs": [], "bullets": [f"{c['dataset']} · {c['measure']}: {c['text']}" for c in v["comparisons"]]}))
+    sections.append(Section("text", "Threats to validity", {"paragraphs": [], "bullets": threats(cfg, study.seconds)}))
+    summary = study.summary.replace({np.nan: None})
+    extra = {"study": {"config": config_dict(cfg), "seconds": round(study.seconds, 1) if timestamp else None,
+                       "summary": summary.to_dict(orient="records"), "verdict": v,
+                       "measures": {k: {"direction": d, "unit": u, "meaning": m} for k, (d, u, m) in
+                                    MEASURES.items()}}}
+    return Report("Are deep models harder to explain? A study on one common scale", sections, prov, {},
+                  study.records, extra=extra)

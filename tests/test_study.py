@@ -1,0 +1,91 @@
+"""The study (issue 12): intervals, a verdict generated from numbers, the quick run, the committed full run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from explain.study import MEASURES, QUICK
+from explain.study._families import IMAGE_FAMILIES, TABULAR_FAMILIES
+from explain.study._verdict import HEADLINE, summarise, verdict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _records(values: dict) -> pd.DataFrame:
+    rows = []
+    for (family, measure), seeds in values.items():
+        rows += [dict(dataset="d", family=family, seed=s, measure=measure, value=v) for s, v in enumerate(seeds)]
+    return pd.DataFrame(rows)
+
+
+def test_intervals_are_t_intervals_over_seeds():
+    s = summarise(_records({("glm", "faithfulness_correlation"): [0.8, 0.9, 1.0]}))
+    row = s.iloc[0]
+    from scipy import stats
+
+    half = stats.t.ppf(0.975, 2) * np.std([0.8, 0.9, 1.0], ddof=1) / np.sqrt(3)
+    assert row["mean"] == pytest.approx(0.9) and row["hi"] - row["mean"] == pytest.approx(half)
+    assert row["unit"] == "correlation" and row["direction"] == "higher"
+
+
+def test_verdict_follows_the_numbers():
+    recs = _records({
+        ("mlp", "faithfulness_correlation"): [0.30, 0.32, 0.31, 0.29, 0.30],   # clearly lower: harder
+        ("glm", "faithfulness_correlation"): [0.90, 0.91, 0.89, 0.90, 0.92],
+        ("mlp", "interaction_strength"): [0.20, 0.50, 0.10, 0.40, 0.30],       # overlapping: indistinguishable
+        ("glm", "interaction_strength"): [0.25, 0.35, 0.15, 0.45, 0.30],
+        ("mlp", "features_for_90"): [2.0, 2.1, 1.9, 2.0, 2.0],                 # fewer features: easier
+        ("glm", "features_for_90"): [6.0, 6.2, 5.8, 6.1, 5.9],
+    })
+    v = verdict(summarise(recs))
+    kinds = {c["measure"]: c["kind"] for c in v["comparisons"]}
+    assert kinds == {"faithfulness_correlation": "harder", "interaction_strength": "indistinguishable",
+                     "features_for_90": "easier"}
+    text = {c["measure"]: c["text"] for c in v["comparisons"]}
+    assert "lower by 0.6" in text["faithfulness_correlation"]
+    assert v["tally"]["d"] == {"harder": 1, "easier": 1, "indistinguishable": 1}
+    assert v["sentences"][-1].startswith("Overall: harder in 1, easier in 1, indistinguishable in 1 of 3")
+
+
+@pytest.mark.slow
+def test_quick_study_from_the_command_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "explain", "study", "--quick", "--out", str(tmp_path / "study"),
+                           "--quiet", "--no-timestamp"], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads((tmp_path / "study.json").read_text())
+    summary = pd.DataFrame(record["study"]["summary"])
+    assert set(summary.dataset) == set(QUICK.datasets)
+    for dataset, families in (("breast_cancer", TABULAR_FAMILIES), ("digits", IMAGE_FAMILIES)):
+        assert set(summary[summary.dataset == dataset].family) == set(families)
+    assert "Verdict (generated from the numbers below)" in (tmp_path / "study.md").read_text()
+    html = (tmp_path / "study.html").read_text()
+    assert "ratio to random" in html and "share of variance" in html  # units printed with the numbers
+
+
+def test_the_committed_full_study():
+    path = ROOT / "reports" / "study.json"
+    record = json.loads(path.read_text())
+    study = record["study"]
+    summary = pd.DataFrame(study["summary"])
+    config = study["config"]
+    assert len(config["seeds"]) >= 5 and set(config["datasets"]) >= {"breast_cancer", "wine", "fair", "digits"}
+    for dataset in config["datasets"]:
+        families = IMAGE_FAMILIES if dataset == "digits" else TABULAR_FAMILIES
+        ds = summary[summary.dataset == dataset]
+        assert set(ds.family) == set(families), dataset
+        for family in families:
+            got = ds[ds.family == family].set_index("measure")
+            for measure in ("accuracy",) + HEADLINE:
+                assert np.isfinite(got.loc[measure, "mean"]), (dataset, family, measure)
+            assert got.loc["accuracy", "mean"] > 0.6  # no badly fitted model in the comparison
+            assert got.loc["accuracy", "n"] == len(config["seeds"])
+    assert study["verdict"]["sentences"][-1].startswith("Overall:")
+    assert set(study["measures"]) == set(MEASURES)
+    assert (ROOT / "reports" / "study.md").exists() and (ROOT / "reports" / "study.html").exists()
