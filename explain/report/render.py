@@ -98,7 +98,8 @@ def render_json(report) -> str:
         "title": report.title,
         "provenance": _plain(report.provenance),
         "explanations": {name: [_stable_record(e) for e in r] for name, r in report.explanations.items()},
-        "scores": None if report.scores is None else json.loads(report.scores.to_json(orient="records")),
+        "scores": None if report.scores is None else json.loads(
+            report.scores.to_json(orient="records", double_precision=15)),
         "notes": _plain(report.notes),
     }
     if report.extra:

@@ -28,7 +28,7 @@ import pandas as pd
 from ._families import IMAGE_FAMILIES, TABULAR_FAMILIES, fit_family, load_study_data
 from ._verdict import MEASURES, summarise, verdict
 
-__all__ = ["StudyConfig", "QUICK", "FULL", "Study", "run_study", "MEASURES"]
+__all__ = ["StudyConfig", "QUICK", "FULL", "Study", "run_study", "load_study", "MEASURES"]
 
 _METRICS = ["deletion_normalised", "insertion_normalised", "deletion_vs_random", "insertion_vs_random",
             "faithfulness_correlation", "rank_correlation", "features_for_90", "sparseness", "interaction_strength",
@@ -63,6 +63,7 @@ class Study:
     seconds: float
     summary: pd.DataFrame = field(init=False)
     verdict: dict = field(init=False)
+    source: str | None = None  # where the records came from, when loaded rather than run
 
     def __post_init__(self):
         self.summary = summarise(self.records)
@@ -159,6 +160,18 @@ def run_study(config: StudyConfig = FULL, *, progress: bool = True) -> Study:
     for (name, family), by_seed in values.items():
         records += _refit_stability(name, family, by_seed)
     return Study(config, pd.DataFrame(records), time.perf_counter() - start)
+
+
+def load_study(path) -> Study:
+    """A Study from its JSON report: the same records, so the same summary and verdict."""
+    import json
+
+    with open(path, encoding="utf-8") as fh:
+        record = json.load(fh)
+    cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in record["study"]["config"].items()}
+    study = Study(StudyConfig(**cfg), pd.DataFrame(record["scores"]), float(record["study"].get("seconds") or 0.0))
+    study.source = f"{path} (a run of {study.seconds / 60:.1f} minutes)"
+    return study
 
 
 def config_dict(config: StudyConfig) -> dict:

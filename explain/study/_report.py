@@ -46,6 +46,8 @@ def study_report(study, *, timestamp: bool = True) -> Report:
                       command="python -m explain study" + (" --quick" if cfg.name == "quick" else ""),
                       timestamp=timestamp)
     prov["run_minutes"] = round(study.seconds / 60, 1) if timestamp else "(omitted)"
+    if getattr(study, "source", None):
+        prov["records_from"] = study.source
     sections = [Section("provenance", "Provenance", {"fields": prov})]
     sections.append(Section("text", "Verdict (generated from the numbers below)", {
         "paragraphs": v["sentences"] + (["Where data sets disagree:"] if v["disagreements"] else []),
@@ -53,8 +55,9 @@ def study_report(study, *, timestamp: bool = True) -> Report:
     sections.append(Section("text", "Protocol", {"paragraphs": [
         "Every family is refitted with each seed on a seeded 90% subsample of the training split and explained "
         "on the same held-out rows with the same background, in the probability of the explained class (the "
-        "positive class for binary tasks, the predicted class otherwise), removed features set to the "
-        "background mean (a category's mode). Values are means over seeds with 95% t-intervals; arrows give "
+        "positive class for binary tasks, the predicted class otherwise); a removed feature takes the values of "
+        "background rows and the output is averaged over 20 of them (removal='sample', the game the Shapley "
+        "values use). Values are means over seeds with 95% t-intervals; arrows give "
         "the direction in which a model is easier to explain. Accuracy is shown beside every score: comparing "
         "badly fitted models would mean nothing."]}))
     for dataset in dict.fromkeys(study.summary.dataset):
