@@ -18,6 +18,8 @@ from .explanation import Explanation, ExplanationSet
 from .methods.base import method_names
 from .report.build import Report, build_report
 from .report.display import AttributionDisplay, BeeswarmDisplay, ImageDisplay, WaterfallDisplay
+from .report.bundle import load_report
+from .review import ReportDiff, diff
 from .report.render import load_report_json
 
 __version__ = "0.1.0"
@@ -34,6 +36,9 @@ __all__ = [
     "Report",
     "build_report",
     "load_report_json",
+    "load_report",
+    "diff",
+    "ReportDiff",
     "AttributionDisplay",
     "BeeswarmDisplay",
     "WaterfallDisplay",

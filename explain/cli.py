@@ -212,6 +212,50 @@ def _study(args) -> list[str]:
     return written
 
 
+def _diff(args) -> list[str]:
+    from .review import diff
+
+    if args.old_model or args.new_model:
+        if not (args.old_model and args.new_model and args.data):
+            raise CLIError("diff with models needs --old-model, --new-model and --data")
+        from . import explain
+
+        X, _ = _read_data(args.data, args.target, _split(args.categorical))
+        rows = X.iloc[: args.rows]
+        background = X.sample(min(len(X), 100), random_state=args.seed) if len(X) > 100 else X
+        old_model = load_model(args.old_model, trust_pickle=args.trust_pickle)
+        new_model = load_model(args.new_model, trust_pickle=args.trust_pickle)
+        kw = dict(methods=args.method, background=background, random_state=args.seed)
+        old, new = explain(old_model, rows, name="old", **kw), explain(new_model, rows, name="new", **kw)
+    elif args.old and args.new:
+        old, new = args.old, args.new
+    else:
+        raise CLIError("diff needs OLD NEW (report bundles .json/.html) or --old-model/--new-model/--data")
+    result = diff(old, new, method=args.method, k=args.k, model=args.model, random_state=args.seed)
+    if not args.quiet:
+        print("\n".join(result.summary))
+    return _write(result.report(), args.out)
+
+
+def _check(args) -> tuple[list[str], int]:
+    from .review.gate import check, load_policy, markdown
+
+    passed, results, d = check(args.new, args.baseline, load_policy(args.policy))
+    text = markdown(passed, results, d)
+    print(text)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    written = []
+    if args.out:
+        from .report.render import _atomic_write
+
+        _atomic_write(args.out, text + "\n")
+        written.append(args.out)
+    return written, 0 if passed else 1
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m explain", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -236,17 +280,39 @@ def main(argv=None) -> int:
     study = sub.add_parser("study", parents=[common], help="are deep models harder to explain? every family, "
                                                              "several data sets and seeds, one common scale")
     study.add_argument("--quick", action="store_true", help="the small configuration the tests run")
+    dif = sub.add_parser("diff", parents=[common], help="what changed between two model versions' explanations")
+    dif.add_argument("old", nargs="?", help="the old report bundle (.json or .html)")
+    dif.add_argument("new", nargs="?", help="the new report bundle (.json or .html)")
+    dif.add_argument("--old-model", help="or: the old model file (explained on --data)")
+    dif.add_argument("--new-model", help="the new model file (explained on the same rows and background)")
+    dif.add_argument("--data", help="CSV or Parquet with both models' columns")
+    dif.add_argument("--target", help="label column to drop from --data")
+    dif.add_argument("--categorical", action="append", help="CSV columns to read as category dtype")
+    dif.add_argument("--rows", type=int, default=50)
+    dif.add_argument("--method", default="shap")
+    dif.add_argument("--k", type=int, default=10)
+    dif.add_argument("--model", help="the model to compare in bundles with several")
+    dif.add_argument("--trust-pickle", action="store_true", help="allow model files whose loading runs code")
+    chk = sub.add_parser("check", help="gate: exit 0 if NEW passes the policy against --baseline, 1 if not")
+    chk.add_argument("new", help="the new report bundle (.json or .html)")
+    chk.add_argument("--baseline", required=True, help="the baseline report bundle")
+    chk.add_argument("--policy", help="TOML policy (defaults: explain.review.gate.DEFAULT_POLICY)")
+    chk.add_argument("--out", help="also write the Markdown summary here")
     rep.add_argument("--trust-pickle", action="store_true",
                      help="allow files whose loading runs code: .pkl/.joblib, TorchScript .pt, and .skops files "
                           "with types beyond explain's allow-list")
     args = parser.parse_args(argv)
     from .errors import ExplainError
 
+    status = 0
     try:
-        written = {"demo": _demo, "report": _report, "study": _study}[args.command](args)
-    except (CLIError, ExplainError) as exc:
+        if args.command == "check":
+            written, status = _check(args)
+        else:
+            written = {"demo": _demo, "report": _report, "study": _study, "diff": _diff}[args.command](args)
+    except (CLIError, ExplainError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for path in written:
-        print(f"wrote {path}")
-    return 0
+        print(f"wrote {path}", file=sys.stderr if args.command == "check" else sys.stdout)
+    return status

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
+
+# every report the suite writes (in this process and in CLI subprocesses) is validated against the schema
+os.environ.setdefault("EXPLAIN_VALIDATE_REPORTS", "1")
 
 from helpers import make_data
 

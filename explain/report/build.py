@@ -75,6 +75,14 @@ class Report:
     def _repr_html_(self) -> str:
         return self.to_html()
 
+    def to_model_card(self, figure_dir=None) -> str:
+        """The "Explanations" section of a Hugging Face style model card: YAML front matter with the
+        headline scores, Markdown with each model's methods and top features, figures as files in
+        ``figure_dir`` (referenced relative to it)."""
+        from .card import model_card
+
+        return model_card(self, figure_dir)
+
     def __repr__(self) -> str:  # the content lives in the renderers, not in a 100 KB repr
         kinds = [sec.kind for sec in self.sections]
         return (f"Report(title={self.title!r}, models={list(self.explanations)}, sections={len(kinds)}, "
@@ -121,7 +129,10 @@ def fingerprint_model(model) -> str:
 
 def provenance(*, X=None, models=None, seed=None, parameters=None, command=None, timestamp=True) -> dict:
     """Versions, data and model fingerprints, seed, parameters, command line and (optionally) the time."""
-    out = {"packages": _versions()}
+    out = {}
+    if timestamp:  # first, so that a report without it differs by exactly this line in the JSON
+        out["created"] = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M:%S UTC")
+    out["packages"] = _versions()
     if X is not None:
         out["data_sha256"] = fingerprint_array(X)
         out["data_shape"] = list(np.shape(X))
@@ -131,8 +142,6 @@ def provenance(*, X=None, models=None, seed=None, parameters=None, command=None,
     out["seed"] = seed
     out["parameters"] = parameters or {}
     out["command"] = command if command is not None else " ".join(sys.argv)
-    if timestamp:
-        out["created"] = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M:%S UTC")
     return out
 
 
@@ -203,6 +212,12 @@ def _model_section(name: str, result: ExplanationSet, rows: list[int], compariso
         table = table.assign(mean_abs_contribution=table["input_column"].map(imp).astype(float))
         children.append(Section("table", "Inference table (beside the attributions)",
                                 {"table": _table(table), "note": e.params.get("inference_note", "")}))
+    from .method_notes import method_notes_table
+
+    scores = comparison.scores if comparison is not None else None
+    children.append(Section("table", "Method notes for the reviewer (game, assumptions, exactness, measured gap, "
+                                     "seed spread, cost)", {"table": _table(method_notes_table(result, scores)),
+                                                            "note": ""}))
     return Section("model", name, {"facts": facts, "notes": method_notes(result)}, children)
 
 

@@ -13,7 +13,8 @@ import re
 
 import numpy as np
 
-__all__ = ["to_svg", "importance_figure", "beeswarm_figure", "waterfall_figure", "heatmap_figure", "image_grid"]
+__all__ = ["to_svg", "importance_figure", "beeswarm_figure", "waterfall_figure", "heatmap_figure", "image_grid",
+           "slope_figure", "histogram_figure", "feature_value"]
 
 _RC = {"svg.hashsalt": "explain", "svg.fonttype": "path", "font.size": 8, "axes.titlesize": 9,
        "figure.dpi": 72, "axes.spines.top": False, "axes.spines.right": False}
@@ -164,3 +165,32 @@ def image_grid(images, panels, titles) -> str:
         for c, title in enumerate(["image"] + list(titles)):
             axes[0, c].set_title(_label(title, 22), fontsize=7, rotation=30, ha="left")
     return _draw(draw, 1.0 * (len(panels) + 1) + 0.5, 1.0 * len(images) + 1.0)
+
+
+def slope_figure(names, old, new, flagged, title: str) -> str:
+    """Global importance old -> new, one line per feature; flagged features (beyond the noise band) in red."""
+    def draw(fig):
+        ax = fig.subplots()
+        for name, a, b, flag in zip(names, old, new, flagged):
+            ax.plot([0, 1], [a, b], color=RED if flag else "#999", lw=1.5 if flag else 0.8, marker="o", ms=3)
+            ax.text(1.03, b, _label(name, 24), va="center", fontsize=7, color=RED if flag else "#333")
+        ax.set_xticks([0, 1], ["old", "new"])
+        ax.set_xlim(-0.1, 1.6)
+        ax.set_ylabel("mean |attribution|")
+        ax.set_title(_label(title, 60))
+    return _draw(draw, 5.0, 3.6)
+
+
+def histogram_figure(values, title: str, xlabel: str) -> str:
+    """Distribution of per-row changes."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+
+    def draw(fig):
+        ax = fig.subplots()
+        ax.hist(values, bins=min(30, max(5, len(values) // 3)) if len(values) else 5, color=BLUE)
+        ax.axvline(0, color="#333", lw=0.6)
+        ax.set_xlabel(_label(xlabel, 60))
+        ax.set_ylabel("count")
+        ax.set_title(_label(title, 60))
+    return _draw(draw, 5.0, 2.6)

@@ -29,7 +29,10 @@ def _env():
 
 
 def render_html(report) -> str:
-    return _env().get_template("base.html.j2").render(report=report)
+    """The page, with the JSON bundle embedded (inert) for explain.load_report and later diffs."""
+    from .bundle import embed
+
+    return _env().get_template("base.html.j2").render(report=report, bundle=embed(render_json(report)))
 
 
 def _md_cell(v) -> str:
@@ -95,6 +98,7 @@ def render_markdown(report, figure_dir=None) -> str:
 def render_json(report) -> str:
     """Every value, score and provenance field."""
     record = {
+        "schema_version": "1",
         "title": report.title,
         "provenance": _plain(report.provenance),
         "explanations": {name: [_stable_record(e) for e in r] for name, r in report.explanations.items()},
@@ -104,6 +108,10 @@ def render_json(report) -> str:
     }
     if report.extra:
         record.update(_plain(report.extra))
+    if os.environ.get("EXPLAIN_VALIDATE_REPORTS"):  # the test suite validates every report it writes
+        from .bundle import validate_bundle
+
+        validate_bundle(json.loads(json.dumps(record, allow_nan=False, default=_plain)))
     return json.dumps(record, indent=1, allow_nan=False, default=_plain) + "\n"
 
 
@@ -116,23 +124,25 @@ def _stable_record(e: Explanation) -> dict:
 
 
 def load_report_json(path) -> dict:
-    """Read a JSON report back: explanations as Explanation objects, scores as a DataFrame.
+    """Read a JSON (or HTML) report back; see :func:`explain.load_report`."""
+    from .bundle import load_report
 
-    Returns
-    -------
-    dict with keys "title", "provenance", "explanations" ({model: ExplanationSet}) and "scores".
-    """
-    with open(path, encoding="utf-8") as fh:
-        record = json.load(fh)
+    return load_report(path)
+
+
+def bundle_to_objects(record: dict) -> dict:
+    """A bundle's explanations as Explanation objects (flat values, codes as data), scores as a DataFrame."""
     sets = {}
     for name, items in record["explanations"].items():
-        es = [Explanation(np.asarray(r["values"], float), np.asarray(r["base_values"], float),
-                          np.asarray(r["data"], float), r["feature_names"], output=r["output"], method=r["method"],
-                          model_name=r["model"], target=r["target"], n_model_evals=r["n_model_evals"],
-                          params=r["params"], image_shape=r.get("image_shape")) for r in items]
+        es = [Explanation(np.array(r["values"], dtype=float), np.asarray(r["base_values"], float),
+                          np.array(r["data"], dtype=float), r["feature_names"], output=r["output"],
+                          method=r["method"], model_name=r["model"], target=r["target"],
+                          n_model_evals=r["n_model_evals"], params=r["params"], image_shape=r.get("image_shape"))
+              for r in items]
         sets[name] = ExplanationSet(es, model_name=name)
     scores = None if record.get("scores") is None else pd.DataFrame(record["scores"])
-    return {"title": record["title"], "provenance": record["provenance"], "explanations": sets, "scores": scores}
+    return {"title": record["title"], "provenance": record["provenance"], "explanations": sets, "scores": scores,
+            "notes": record.get("notes", {}), "record": record}
 
 
 def _atomic_write(path, text: str) -> None:

@@ -30,13 +30,26 @@ def _plain(value):
     return value
 
 
+def _rows(a) -> list:
+    """A 2-D array as nested lists with NaN as null (JSON has no NaN)."""
+    a = np.asarray(a, dtype=float)
+    return [[None if not np.isfinite(v) else float(v) for v in row] for row in a]
+
+
 def explanation_record(e: Explanation) -> dict:
-    """Every field of an Explanation as JSON-ready data."""
-    return {
+    """Every field of an Explanation as JSON-ready data, flat (n, d), with what a later diff needs:
+    global importance per feature (mean |a|) and its spread over rows (std |a|)."""
+    absval = np.abs(e.flat_values)
+    rec = {
         "method": e.method, "model": e.model_name, "output": e.output,
-        "feature_names": e.feature_names, "values": e.values.tolist(),
-        "base_values": e.base_values.tolist(), "data": e.data.tolist(),
+        "feature_names": e.feature_names, "values": _rows(e.flat_values),
+        "base_values": e.base_values.tolist(), "data": _rows(e.codes),
         "target": None if e.target is None else e.target.tolist(),
         "seconds": e.seconds, "n_model_evals": e.n_model_evals,
         "params": _plain(dict(e.params)),
+        "global_importance": dict(zip(e.feature_names, absval.mean(axis=0).tolist())),
+        "importance_spread": dict(zip(e.feature_names, absval.std(axis=0).tolist())),
     }
+    if e.codec is not None and e.codec.has_categorical:
+        rec["categories"] = e.codec.describe()
+    return rec

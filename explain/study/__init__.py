@@ -169,7 +169,8 @@ def load_study(path) -> Study:
     with open(path, encoding="utf-8") as fh:
         record = json.load(fh)
     cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in record["study"]["config"].items()}
-    study = Study(StudyConfig(**cfg), pd.DataFrame(record["scores"]), float(record["study"].get("seconds") or 0.0))
+    rows = record["study"].get("records") or record["scores"]  # reports before 1.0 kept them as scores
+    study = Study(StudyConfig(**cfg), pd.DataFrame(rows), float(record["study"].get("seconds") or 0.0))
     study.source = f"{path} (a run of {study.seconds / 60:.1f} minutes)"
     return study
 

@@ -75,7 +75,8 @@ def study_report(study, *, timestamp: bool = True) -> Report:
     summary = study.summary.replace({np.nan: None})
     extra = {"study": {"config": config_dict(cfg), "seconds": round(study.seconds, 1) if timestamp else None,
                        "summary": summary.to_dict(orient="records"), "verdict": v,
+                       "records": study.records.replace({np.nan: None}).to_dict(orient="records"),
                        "measures": {k: {"direction": d, "unit": u, "meaning": m} for k, (d, u, m) in
                                     MEASURES.items()}}}
     return Report("Are deep models harder to explain? A study on one common scale", sections, prov, {},
-                  study.records, extra=extra)
+                  None, extra=extra)

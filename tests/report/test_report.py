@@ -31,7 +31,8 @@ def test_html_opens_offline_with_every_section(small_report, tmp_path):
 
 def test_html_is_self_contained(small_report):
     html = small_report.to_html()
-    assert "<script" not in html
+    # one script element: the inert JSON bundle (application/json is never run; the CSP allows no script)
+    assert re.findall(r"<script[^>]*>", html) == ['<script type="application/json" id="explain-data">']
     assert not re.search(r"(src|href)=\"(https?:)?//", html)
     assert "http://" not in html.replace("http://www.w3.org", "")
 
@@ -77,7 +78,11 @@ def test_same_inputs_give_identical_bytes_but_the_timestamp(small_report_inputs,
     stamped = make_report(small_report_inputs, timestamp=True).to_html().splitlines()
     plain = a.to_html().splitlines()
     extra = [line for line in stamped if line not in plain]
-    assert len(extra) == 1 and "created" in extra[0]  # one timestamp line
+    # the timestamp, shown once and once in the embedded record: nothing else moves
+    assert len(extra) == 2 and all("created" in line for line in extra)
+    json_extra = [line for line in make_report(small_report_inputs, timestamp=True).to_json().splitlines()
+                  if line not in a.to_json().splitlines()]
+    assert len(json_extra) == 1 and "created" in json_extra[0]
 
 
 def test_failed_write_leaves_no_file(small_report, tmp_path, monkeypatch):

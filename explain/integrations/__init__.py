@@ -1,0 +1,1 @@
+"""Optional integrations (each needs its extra): MLflow (``pip install explain[mlflow]``)."""
