@@ -215,6 +215,7 @@ def _study(args) -> list[str]:
 def _diff(args) -> list[str]:
     from .review import diff
 
+    seed_runs = ()
     if args.old_model or args.new_model:
         if not (args.old_model and args.new_model and args.data):
             raise CLIError("diff with models needs --old-model, --new-model and --data")
@@ -225,13 +226,18 @@ def _diff(args) -> list[str]:
         background = X.sample(min(len(X), 100), random_state=args.seed) if len(X) > 100 else X
         old_model = load_model(args.old_model, trust_pickle=args.trust_pickle)
         new_model = load_model(args.new_model, trust_pickle=args.trust_pickle)
-        kw = dict(methods=args.method, background=background, random_state=args.seed)
-        old, new = explain(old_model, rows, name="old", **kw), explain(new_model, rows, name="new", **kw)
+        kw = dict(methods=args.method, background=background)
+        old = explain(old_model, rows, name="old", random_state=args.seed, **kw)
+        new = explain(new_model, rows, name="new", random_state=args.seed, **kw)
+        if old[args.method].params.get("stochastic"):  # seed spread joins the noise band
+            seed_runs = tuple(explain(old_model, rows, name="old", random_state=args.seed + s, **kw)[args.method]
+                              for s in (1, 2))
     elif args.old and args.new:
         old, new = args.old, args.new
     else:
         raise CLIError("diff needs OLD NEW (report bundles .json/.html) or --old-model/--new-model/--data")
-    result = diff(old, new, method=args.method, k=args.k, model=args.model, random_state=args.seed)
+    result = diff(old, new, method=args.method, k=args.k, model=args.model, random_state=args.seed,
+                  seed_runs=seed_runs)
     if not args.quiet:
         print("\n".join(result.summary))
     return _write(result.report(), args.out)

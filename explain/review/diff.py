@@ -83,7 +83,7 @@ class ReportDiff:
 
 
 def diff(old, new, *, method: str = "shap", k: int = 10, model: str | None = None, new_model: str | None = None,
-         n_boot: int = 200, random_state: int = 0) -> ReportDiff:
+         n_boot: int = 200, random_state: int = 0, seed_runs: tuple = ()) -> ReportDiff:
     """Compare the explanations of two model versions, feature by feature, beyond noise.
 
     Parameters
@@ -98,6 +98,9 @@ def diff(old, new, *, method: str = "shap", k: int = 10, model: str | None = Non
     n_boot : int, default=200
         Bootstrap resamples of the rows for the noise band.
     random_state : int, default=0
+    seed_runs : sequence of Explanation, optional
+        For a stochastic method: the same rows explained again with other seeds (either version); the
+        spread of each feature's importance across them (2 standard deviations) widens the noise band.
 
     Returns
     -------
@@ -122,11 +125,18 @@ def diff(old, new, *, method: str = "shap", k: int = 10, model: str | None = Non
         ib = ia if same_rows else rng.integers(0, len(B), len(B))
         boots[i] = B[ib].mean(axis=0) - A[ia].mean(axis=0)
     lo, hi = np.percentile(boots, [2.5, 97.5], axis=0)
+    seed_spread = np.zeros(len(common))
+    if seed_runs:  # a stochastic method: its own seed-to-seed wobble is noise too
+        imps = [np.abs(r.flat_values[:, [r.feature_names.index(f) for f in common]]).mean(axis=0)
+                for r in seed_runs] + [A.mean(axis=0)]
+        seed_spread = 2.0 * np.std(imps, axis=0, ddof=1)
+        lo, hi = lo - seed_spread, hi + seed_spread
     imp_a, imp_b = pd.Series(A.mean(axis=0), index=common), pd.Series(B.mean(axis=0), index=common)
     rank_a = imp_a.rank(ascending=False, method="first").astype(int)
     rank_b = imp_b.rank(ascending=False, method="first").astype(int)
     features = pd.DataFrame({"importance_old": imp_a, "importance_new": imp_b, "change": imp_b - imp_a,
-                             "band_low": lo, "band_high": hi, "rank_old": rank_a, "rank_new": rank_b,
+                             "band_low": lo, "band_high": hi, "seed_spread": seed_spread,
+                             "rank_old": rank_a, "rank_new": rank_b,
                              "rank_change": rank_a - rank_b})
     features["flagged"] = (features["band_low"] > 0) | (features["band_high"] < 0)
     features = features.sort_values("importance_old", ascending=False, kind="stable")

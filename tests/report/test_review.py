@@ -168,3 +168,16 @@ def test_model_card_section(versions, tmp_path):
     assert meta["explain"]["scores"][0]["metric"] == "deletion"
     assert "## Explanations" in card and "![glm: global importance](card_files/" in card
     assert any(p.suffix == ".svg" for p in (tmp_path / "card_files").iterdir())
+
+
+def test_seed_spread_widens_the_noise_band_for_stochastic_methods():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(200, 4)), columns=list("wxyz"))
+    model = LogisticRegression().fit(X, (X.w + X.x > 0).astype(int))
+    kw = dict(methods="lime", background=X.iloc[100:], method_params={"lime": {"num_samples": 200}})
+    runs = [explain(model, X.iloc[:20], random_state=s, **kw)["lime"] for s in range(3)]
+    plain = diff(runs[0], runs[1], method="lime")
+    widened = diff(runs[0], runs[1], method="lime", seed_runs=(runs[2],))
+    width = lambda d: (d.features.band_high - d.features.band_low)
+    assert (width(widened) > width(plain)).all() and (widened.features.seed_spread > 0).all()
+    assert len(widened.flagged) <= len(plain.flagged)  # seed noise is not reported as change
