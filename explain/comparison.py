@@ -17,7 +17,6 @@ import pandas as pd
 from ._core import check_method_params, explain
 from ._validation import suggest
 from .errors import DataError, ExplainError
-from .explanation import ExplanationSet
 from .metrics import agreement as agr
 from .metrics import registry, robustness
 from .metrics.ground_truth import ground_truth_row, reference_values
@@ -75,13 +74,7 @@ class Comparison:
         if not names:
             raise KeyError(f"no model has a {method!r} explanation")
         k = self.params.get("k") or min(5, self.explanations[names[0]][method].shape[1])
-        out = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
-        for i, a in enumerate(names):
-            for b in names[i + 1:]:
-                value = float(np.mean(agr.agreement(self.explanations[a][method], self.explanations[b][method],
-                                                    metric, k)))
-                out.loc[a, b] = out.loc[b, a] = value
-        return out
+        return agr.agreement_matrix({m: self.explanations[m][method] for m in names}, metric, k)
 
     def scorecard(self, method: str = "shap") -> pd.DataFrame:
         """Models x metrics, the headline table.
@@ -244,8 +237,8 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
         rows += _score_model(name, model, v.adapter, result, ctx, wanted, k, X, y, random_state,
                              n_seeds, method_params, robustness_rows, clock, notes)
         timing_rows += clock.rows
-        agreements[name] = _agreement_matrices(result, k)
-        rows += _agreement_scores(name, result, agreements[name], wanted)
+        agreements[name] = agr.agreement_matrices(result, k)
+        rows += agr.agreement_rows(name, result, agreements[name], wanted, _row)
         rows += _model_scores(name, result, ctx, wanted, clock)
         rows += _ratios_to_random(name, rows, wanted)
     scores = pd.DataFrame(rows, columns=["model", "method", "metric", "value", "spread"])
@@ -377,28 +370,3 @@ def _rerun(model, e, background, method_params, name):
                     feature_names=None if e.image_shape else e.feature_names)
         return r[e.method]
     return run
-
-
-def _agreement_matrices(result: ExplanationSet, k: int) -> dict:
-    names = result.methods
-    out = {}
-    for metric in agr.AGREEMENT_METRICS:
-        m = pd.DataFrame(np.nan, index=names, columns=names)
-        for i, a in enumerate(names):
-            for b in names[i:]:
-                v = float(np.mean(agr.agreement(result[a], result[b], metric, k)))
-                m.loc[a, b] = m.loc[b, a] = v
-        out[metric] = m
-    return out
-
-
-def _agreement_scores(name, result, matrices, wanted):
-    rows = []
-    for metric, matrix in matrices.items():
-        if metric not in wanted:
-            continue
-        for method in result.methods:
-            others = [m for m in result.methods if m not in (method, "random")]
-            vals = matrix.loc[method, others].to_numpy(float) if others else np.array([np.nan])
-            rows.append(_row(name, method, metric, vals))
-    return rows

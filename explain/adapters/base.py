@@ -20,6 +20,7 @@ from typing import Callable, ClassVar
 import numpy as np
 
 from ..errors import NotFittedError, OutputError, TargetError, UnsupportedModelError
+from ._columns import CountingFunction, probe_column_origin, sum_by_origin
 
 __all__ = ["Adapter", "get_adapter", "class_paths", "CountingFunction"]
 
@@ -44,11 +45,6 @@ COLUMNWISE_STEPS = frozenset({
 })
 
 
-def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Elementwise equality where two NaNs count as equal."""
-    return (a == b) | (np.isnan(a) & np.isnan(b))
-
-
 def class_paths(obj) -> list[str]:
     """``"package.ClassName"`` for the object's class and its bases.
 
@@ -57,21 +53,6 @@ def class_paths(obj) -> list[str]:
     stable across library versions.
     """
     return [f"{c.__module__.split('.')[0]}.{c.__name__}" for c in type(obj).__mro__]
-
-
-class CountingFunction:
-    """Wrap ``f(X) -> (n,)`` and count the rows sent through it."""
-
-    def __init__(self, fn: Callable[[np.ndarray], np.ndarray]):
-        self._fn = fn
-        self.n_evals = 0
-
-    def __call__(self, X) -> np.ndarray:
-        X = np.asarray(X, dtype=float)
-        if X.ndim == 1:
-            X = X.reshape(1, -1)
-        self.n_evals += X.shape[0]
-        return self._fn(X)
 
 
 class Adapter:
@@ -185,43 +166,12 @@ class Adapter:
         return self.columnwise or self.column_origin is not None
 
     def learn_column_groups(self, Z: np.ndarray) -> None:
-        """Find which input column each transformed column reads, by probing the preprocessing on rows Z.
-
-        Each input column in turn is rolled by one row (its values move to
-        other rows, all of them values that occur in the data) and the
-        transformed columns that change are the ones it feeds. A transformed
-        column fed by two inputs means the preprocessing mixes columns: then
-        there is no grouping and exact methods step aside. Columns that never
-        change are constant on the data and belong to no player (-1).
-        """
-        if self.columnwise or Z.shape[0] < 2:
-            self.column_origin = None
-            return
-        try:
-            base = np.asarray(self.transform(Z), dtype=float)
-        except Exception:  # the data path will report it with the model's own message
-            return
-        d_in, d_out = Z.shape[1], base.shape[1]
-        owner = np.full(d_out, -1)
-        for j in range(d_in):
-            moved = Z.copy()
-            moved[:, j] = np.roll(Z[:, j], 1)
-            changed = np.flatnonzero(np.any(~_same(np.asarray(self.transform(moved), dtype=float), base), axis=0))
-            if np.any(owner[changed] >= 0):
-                self.column_origin = None  # a transformed column reads two inputs
-                return
-            owner[changed] = j
-        self.column_origin = owner
+        """Find which input column each transformed column reads (see ``_columns.probe_column_origin``)."""
+        self.column_origin = None if self.columnwise else probe_column_origin(self.transform, Z)
 
     def group_terms(self, T: np.ndarray) -> np.ndarray:
         """Sum per-transformed-column terms (n, d_out) into per-input-column terms (n, d_in)."""
-        if self.column_origin is None:
-            return T
-        d_in = self.n_inputs
-        out = np.zeros((T.shape[0], d_in))
-        keep = self.column_origin >= 0
-        np.add.at(out.T, self.column_origin[keep], T[:, keep].T)
-        return out
+        return T if self.column_origin is None else sum_by_origin(T, self.column_origin, self.n_inputs)
 
     @property
     def n_inputs(self) -> int:

@@ -19,7 +19,8 @@ import numpy as np
 from scipy.stats import rankdata
 
 __all__ = ["feature_agreement", "rank_agreement", "sign_agreement", "signed_rank_agreement", "rank_correlation",
-           "pairwise_rank_agreement", "AGREEMENT_METRICS", "agreement"]
+           "pairwise_rank_agreement", "AGREEMENT_METRICS", "agreement", "agreement_matrix", "agreement_matrices",
+           "agreement_rows"]
 
 
 def _top(A: np.ndarray, k: int) -> np.ndarray:
@@ -94,3 +95,34 @@ def agreement(a, b, metric: str = "rank_correlation", k: int | None = None) -> n
         raise ValueError(f"explanations have different shapes {A.shape} and {B.shape}")
     k = min(5, A.shape[1]) if k is None else int(k)
     return AGREEMENT_METRICS[metric](A, B, k)
+
+
+def agreement_matrix(items, metric: str = "rank_correlation", k: int | None = None):
+    """Name x name matrix of one agreement metric (mean over rows) between explanations of the same rows."""
+    import pandas as pd
+
+    names = list(items)
+    out = pd.DataFrame(np.nan, index=names, columns=names)
+    for i, a in enumerate(names):
+        for b in names[i:]:
+            out.loc[a, b] = out.loc[b, a] = float(np.mean(agreement(items[a], items[b], metric, k)))
+    return out
+
+
+def agreement_matrices(result, k: int | None) -> dict:
+    """Every agreement metric's method x method matrix for one ExplanationSet."""
+    items = dict(result.items())
+    return {metric: agreement_matrix(items, metric, k) for metric in AGREEMENT_METRICS}
+
+
+def agreement_rows(name, result, matrices, wanted, row_fn) -> list:
+    """Score rows: each method's agreement with the model's other methods (the random control left out)."""
+    rows = []
+    for metric, matrix in matrices.items():
+        if metric not in wanted:
+            continue
+        for method in result.methods:
+            others = [m for m in result.methods if m not in (method, "random")]
+            vals = matrix.loc[method, others].to_numpy(float) if others else np.array([np.nan])
+            rows.append(row_fn(name, method, metric, vals))
+    return rows

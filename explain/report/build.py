@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..explanation import ExplanationSet
-from ..metrics.agreement import agreement
+from ..metrics.agreement import agreement_matrix
 from ..metrics.base import METRICS
 from . import figures
 
@@ -202,7 +202,7 @@ def _model_section(name: str, result: ExplanationSet, rows: list[int], compariso
             children.append(Section("table", f"Row {rows[0]}: the original values and each method's contribution "
                                     f"({first.output})", {"table": _row_table(es, rows[0]), "note": ""}))
     if len(es) > 1:
-        matrix = comparison.agreement(name) if comparison is not None else _agreement_matrix(result)
+        matrix = comparison.agreement(name) if comparison is not None else agreement_matrix(dict(result.items()))
         children.append(Section("figure", "Agreement between methods (rank correlation of |attribution|)",
                                 {"svg": figures.heatmap_figure(matrix, f"{name}: rank correlation")}))
     if "coefficients" in result and "inference" in result["coefficients"].params:
@@ -230,15 +230,6 @@ def _row_table(es, row: int, k: int = 8) -> dict:
         if e.method != "random":
             table[e.method] = [f"{e.flat_values[row, j]:+.4g}" for j in order]
     return _table(table)
-
-
-def _agreement_matrix(result: ExplanationSet) -> pd.DataFrame:
-    names = result.methods
-    m = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            m.loc[a, b] = m.loc[b, a] = float(np.mean(agreement(result[a], result[b])))
-    return m
 
 
 def _images_section(results: dict, n_images: int = 4) -> Section | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 __all__ = ["StudyData", "load_study_data", "fit_family", "TABULAR_FAMILIES", "IMAGE_FAMILIES", "DEEP"]
 
@@ -64,13 +65,7 @@ def load_study_data(name: str) -> StudyData:
     return StudyData(name, Xtr.reset_index(drop=True), Xte.reset_index(drop=True), ytr, yte)
 
 
-def _classifier_base():
-    from sklearn.base import BaseEstimator, ClassifierMixin
-
-    return (ClassifierMixin, BaseEstimator)
-
-
-class TorchMLPClassifier(*_classifier_base()):
+class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
     """A small torch MLP with scikit-learn's fit / predict_proba, on numeric (scaled) columns."""
 
     def __init__(self, hidden=32, epochs=60, random_state=0):
