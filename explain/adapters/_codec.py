@@ -63,7 +63,6 @@ class Codec:
 
     def __init__(self, columns):
         self.columns = tuple(columns)
-        self._index = [{v: i for i, v in enumerate(c.categories)} for c in self.columns]
 
     @classmethod
     def from_frames(cls, *frames: pd.DataFrame) -> "Codec":
@@ -134,18 +133,16 @@ class Codec:
                 except (TypeError, ValueError) as exc:
                     raise DataError(f"{what} column {c.name!r} should hold numbers: {exc}") from exc
                 continue
-            index = self._index[j]
-            codes = np.full(len(s), np.nan)
-            for i, v in enumerate(s.to_numpy(dtype=object)):
-                if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-                    continue
-                v = v.item() if isinstance(v, np.generic) else v
-                code = index.get(v)
-                if code is None:
-                    raise DataError(f"{what} column {c.name!r} has the value {v!r}, which is not one of its "
-                                    f"categories {list(c.categories)[:10]}. Pass the same categories as the "
-                                    "model was fitted with.")
-                codes[i] = code
+            cat = pd.Categorical(s.astype(object).where(s.notna(), None) if not isinstance(
+                s.dtype, pd.CategoricalDtype) else s.astype(object), categories=list(c.categories))
+            codes = cat.codes.astype(float)
+            unknown = (codes < 0) & s.notna().to_numpy()
+            if unknown.any():
+                v = s.to_numpy(dtype=object)[np.flatnonzero(unknown)[0]]
+                raise DataError(f"{what} column {c.name!r} has the value {v!r}, which is not one of its "
+                                f"categories {list(c.categories)[:10]}. Pass the same categories as the "
+                                "model was fitted with.")
+            codes[codes < 0] = np.nan
             out[:, j] = codes
         return out
 

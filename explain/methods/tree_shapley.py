@@ -287,7 +287,7 @@ def _paths(ens):
     parent[ens.right[internal]] = internal
     went_left[ens.left[internal]] = True
     paths = _kernels()["leaf_paths"](ens.left, parent, went_left)
-    object.__setattr__(ens, "_paths_cache", paths)
+    ens._paths_cache = paths  # the leaves' paths depend only on the trees: read once per ensemble
     return paths
 
 

@@ -59,11 +59,16 @@ def register(name: str, kind: str, fn: Callable | None = None, *, source: str | 
     return REGISTRY[name]
 
 
+INTERACTION_MAX_FEATURES = 256  # n x d x background model rows: beyond this (large images) it is left out
+
+
 def _interaction(e, ctx):
     import numpy as np
 
     from .interaction import interaction_strength
 
+    if e.shape[1] > int(ctx.options.get("interaction_max_features", INTERACTION_MAX_FEATURES)):
+        return float("nan")
     return interaction_strength(e.codes, ctx, None if e.target is None else np.asarray(e.target))
 
 
