@@ -215,7 +215,7 @@ def reference_row(background: np.ndarray, codec=None) -> np.ndarray:
         import warnings
 
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column stays NaN
+            warnings.filterwarnings("ignore", message="Mean of empty slice", category=RuntimeWarning)  # all-NaN
             row = np.nanmean(background, axis=0)
     for j in np.flatnonzero(categorical_mask(codec, background.shape[1])):
         col = background[:, j]

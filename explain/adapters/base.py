@@ -78,6 +78,19 @@ class Adapter:
     family: ClassVar[str] = ""
     model_types: ClassVar[tuple[str, ...]] = ()
 
+    # -- capabilities: methods ask for these, never for a family name (captum-style) -------------
+    #: ``output_module(output)`` is a differentiable torch module of the outputs, ``to_tensor(X)`` and
+    #: ``evaluating()`` exist: gradient methods (integrated gradients, saliency, DeepLift) apply.
+    supports_gradients: ClassVar[bool] = False
+    #: ``tree_ensemble()`` returns the fitted trees (exact TreeSHAP applies).
+    provides_trees: ClassVar[bool] = False
+    #: ``kernel_expansion(output, target)`` may return a product-kernel expansion (exact kernel SHAP).
+    provides_kernel_expansion: ClassVar[bool] = False
+    #: The family's own exact attribution method, which ``methods="auto"`` runs first (or None).
+    native_method: ClassVar[str | None] = None
+    #: What ``methods="auto"`` runs after the native method.
+    default_methods: ClassVar[tuple[str, ...]] = ("shap", "lime")
+
     task: str = "regression"
     classes: np.ndarray | None = None
     outputs: tuple[str, ...] = ("raw",)
@@ -305,6 +318,19 @@ class Adapter:
         model = copy.deepcopy(self.model)
         estimator = model.steps[-1][1] if self.preprocess is not None else model
         return model if self._scramble(estimator, rng) else None
+
+    def tree_ensemble(self):
+        """The fitted trees (see ``_tree_structure.TreeEnsemble``); only where ``provides_trees``."""
+        raise NotImplementedError(f"{self.name} has no tree ensemble")
+
+    def kernel_expansion(self, output: str, target: int | None):
+        """The output as a product-kernel expansion, or None; only where ``provides_kernel_expansion``."""
+        return None
+
+    @property
+    def supports_randomisation(self) -> bool:
+        """Whether ``randomised_model`` can scramble this family's parameters (the model-randomisation check)."""
+        return type(self)._scramble is not Adapter._scramble
 
     def _scramble(self, estimator, rng: np.random.Generator) -> bool:
         return False

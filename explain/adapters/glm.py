@@ -37,6 +37,7 @@ class _LinearBase(Adapter):
     """Shared by both GLM adapters: terms are design columns times coefficients."""
 
     family = "glm"
+    native_method = "coefficients"
     additive_output = "margin"
 
     def _is_additive(self, output: str) -> bool:

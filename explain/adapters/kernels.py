@@ -64,6 +64,7 @@ class KernelAdapter(Adapter):
     """scikit-learn SVC, NuSVC, SVR, NuSVR, KernelRidge and Gaussian processes, any kernel."""
 
     family = "kernels"
+    provides_kernel_expansion = True
     model_types = _CLASSIFIERS + _REGRESSORS
 
     def setup(self) -> None:

@@ -19,6 +19,7 @@ class NaiveBayesAdapter(Adapter):
     """scikit-learn GaussianNB, BernoulliNB and MultinomialNB (and pipelines ending in one)."""
 
     family = "naive_bayes"
+    native_method = "naive_bayes"
     model_types = ("sklearn.GaussianNB", "sklearn.BernoulliNB", "sklearn.MultinomialNB")
 
     def setup(self) -> None:

@@ -39,12 +39,17 @@ class TorchAdapter(Adapter):
     """
 
     family = "torch"
+    supports_gradients = True
+    default_methods = ("integrated_gradients", "shap", "saliency")
     model_types = ("torch.Module",)
 
-    def __init__(self, model, *, estimator=None, preprocess=None, name=None, batch_size=256, task="auto",
+    def __init__(self, model, *, estimator=None, preprocess=None, name=None, batch_size="auto", task="auto",
                  classes=None):
         super().__init__(model, estimator=estimator, preprocess=preprocess, name=name)
-        self.batch_size = int(batch_size)
+        if not (batch_size == "auto" or (isinstance(batch_size, int) and batch_size > 0)):
+            raise ValueError(f"batch_size must be 'auto' or a positive int, got {batch_size!r}")
+        self._batch_size = batch_size
+        self.batch_size = 256 if batch_size == "auto" else int(batch_size)
         self._task = task
         self._classes = classes
         self.input_shape: tuple | None = None
@@ -128,14 +133,18 @@ class TorchAdapter(Adapter):
             raise DataError(f"{self.name} takes images with {first} channel(s); X has {self.input_shape[0]} "
                             f"(images of shape {self.input_shape}). Pass X as (N, {first}, H, W).")
         try:
-            with self.evaluating(), torch.no_grad(), warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                out = self.model(self.to_tensor(X[:1]))
+            with warnings.catch_warnings():  # the engine says it once, when the methods run
+                warnings.filterwarnings("ignore", message=".* was in training mode; it is explained in eval mode",
+                                        category=UserWarning)
+                with self.evaluating(), torch.no_grad():
+                    out = self.model(self.to_tensor(X[:1]))
         except Exception as exc:
             hint = ("pass images as an array of shape (N, C, H, W)" if image_shape is None else
                     f"images of shape {tuple(image_shape)} do not fit it")
             raise DataError(f"{self.name} could not run on the input ({type(exc).__name__}: {exc}); {hint}.") \
                 from None
+        if self._batch_size == "auto":
+            self.batch_size = auto_batch_size(int(np.prod(self.input_shape)), self.model)
         k = 1 if out.ndim == 1 else int(out.shape[1])
         task = self._task if self._task != "auto" else ("classification" if k >= 2 else "regression")
         if task == "classification":
@@ -179,3 +188,36 @@ class TorchAdapter(Adapter):
         d = super().describe()
         d.update(input_shape=self.input_shape, batch_size=self.batch_size)
         return d
+
+
+ACTIVATION_FACTOR = 64  # activations and their gradients per input value, generous for a ResNet-18
+MEMORY_SHARE = 0.25  # of the memory available now, at most MAX_BATCH_BYTES
+MAX_BATCH_BYTES = 2 << 30
+
+
+def available_memory() -> int:
+    """Bytes of memory available now (Linux: MemAvailable), or 4 GiB where it cannot be read."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 4 << 30
+
+
+def auto_batch_size(n_inputs: int, model) -> int:
+    """Examples per forward/backward pass (captum's ``internal_batch_size``) that fit the memory budget.
+
+    A budget of a quarter of the available memory (at most 2 GiB) over an
+    estimate of one example's footprint: its inputs times ACTIVATION_FACTOR
+    for activations and gradients, in the model's precision. 224x224x3 images
+    in float32 get about 55 examples per pass; 8x8 digits, the cap of 4096.
+    """
+    itemsize = 4
+    p = next(iter(model.parameters()), None)
+    if p is not None:
+        itemsize = p.element_size()
+    budget = min(MEMORY_SHARE * available_memory(), MAX_BATCH_BYTES)
+    return int(max(1, min(4096, budget // max(1, n_inputs * itemsize * ACTIVATION_FACTOR))))

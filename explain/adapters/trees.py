@@ -33,6 +33,7 @@ class TreeAdapter(Adapter):
     """Any supported tree ensemble (or a pipeline ending in one)."""
 
     family = "trees"
+    provides_trees = True
     model_types = _BAGGED + _SK_BOOSTED + _XGB + _LGB
 
     def setup(self) -> None:

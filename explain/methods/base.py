@@ -19,8 +19,9 @@ from typing import ClassVar
 import numpy as np
 
 from ..adapters.base import Adapter, CountingFunction
+from ._rng import row_rng, row_seed
 
-__all__ = ["Method", "Task", "Attribution", "get_method", "method_names", "closed_form", "family_reason"]
+__all__ = ["Method", "Task", "Attribution", "get_method", "method_names", "closed_form", "capability_reason"]
 
 _REGISTRY = {
     "coefficients": "explain.methods.native:Coefficients",
@@ -63,7 +64,10 @@ class Task:
     f : CountingFunction
         ``f(X) -> (n,)``, the explained scalar; counts model evaluations.
     feature_names : list of str
-    random_state : int or None
+    random_state : int
+        Entropy of the call's random streams (``explain()`` draws one when the
+        user passes None); use :meth:`rng` or :meth:`seed` per row, never the
+        whole block, so results do not depend on how rows are chunked.
     options : dict
         Method-specific keyword arguments the user passed.
     prediction : ndarray of shape (n_samples,), optional
@@ -75,6 +79,9 @@ class Task:
     targets : ndarray of shape (n_samples,), optional
         Class per row, for methods with ``per_row_targets``: they get every row
         in one Task, ``target`` None, and ``f`` returning all outputs (n, k).
+    row_ids : ndarray of shape (n_samples,), optional
+        Index of each row in the X the user passed; random streams are keyed
+        by it (:meth:`rng`), so a row's draws do not depend on the chunking.
     """
 
     adapter: Adapter
@@ -90,6 +97,19 @@ class Task:
     image_shape: tuple | None = None
     groups: np.ndarray | None = None
     targets: np.ndarray | None = None
+    row_ids: np.ndarray | None = None
+
+    def row_id(self, i: int) -> int:
+        """Index in the user's X of this block's row ``i``."""
+        return int(i if self.row_ids is None else self.row_ids[i])
+
+    def rng(self, i: int) -> np.random.Generator:
+        """The random generator of this block's row ``i`` (see ``methods._rng``)."""
+        return row_rng(self.random_state or 0, self.row_id(i))
+
+    def seed(self, i: int) -> int:
+        """A 32-bit seed for row ``i``, for libraries that take an int or a RandomState."""
+        return row_seed(self.random_state or 0, self.row_id(i))
 
 
 @dataclass
@@ -122,6 +142,13 @@ class Method:
         Attributes groups of features jointly when ``feature_groups`` is given.
     images_only : bool
         Needs image-shaped input.
+    global_rng : bool
+        Its library draws only from numpy's global generator (shap's Kernel
+        and Permutation explainers): the engine runs it in a worker process,
+        seeded per row there, so the caller's generator is never touched.
+    chunk_rows : int
+        Rows per chunk under ``batch_size="auto"``: small for methods that
+        spend seconds per row (so the progress bar moves), large otherwise.
     per_row_targets : bool
         Takes one target per row in a single call (captum does), instead of
         one call per explained class.
@@ -137,6 +164,8 @@ class Method:
     supports_groups: ClassVar[bool] = False
     images_only: ClassVar[bool] = False
     per_row_targets: ClassVar[bool] = False
+    global_rng: ClassVar[bool] = False
+    chunk_rows: ClassVar[int] = 4096
     options: ClassVar[tuple[str, ...]] = ()
 
     def applies(self, adapter: Adapter, output: str, n_features: int) -> str | None:
@@ -147,10 +176,10 @@ class Method:
         raise NotImplementedError
 
 
-def family_reason(adapter: Adapter, family: str, label: str) -> str | None:
-    """Why a method that reads a family's internals cannot run on ``adapter``, or None."""
-    if adapter.family != family:
-        return f"{label} explains {family} models only"
+def capability_reason(adapter: Adapter, capability: str, label: str, kind: str) -> str | None:
+    """Why a method that needs an adapter capability (e.g. ``provides_trees``) cannot run, or None."""
+    if not getattr(adapter, capability, False):
+        return f"{label} explains {kind} only ({adapter.name} does not declare {capability})"
     if not adapter.groupable:
         return (f"{label} needs preprocessing in which every transformed column reads one input column "
                 "(scalers, encoders, imputers, ColumnTransformer); this pipeline mixes columns")

@@ -22,15 +22,15 @@ class RandomAttribution(Method):
     supports_groups = True  # with feature_groups: one draw per group, spread evenly over its features
 
     def attribute(self, task: Task) -> Attribution:
-        rng = np.random.default_rng(task.random_state)
         out_bg = np.asarray(task.f(task.background), dtype=float)
         n, d = task.X.shape
         scale = float(np.std(out_bg)) / np.sqrt(d) or 1.0
         if task.groups is not None:
             n_groups = int(task.groups.max()) + 1
             sizes = np.bincount(task.groups, minlength=n_groups)
-            values = (rng.standard_normal((n, n_groups)) * scale / sizes)[:, task.groups]
-        else:
-            values = rng.standard_normal((n, d)) * scale
+            draws = np.array([task.rng(i).standard_normal(n_groups) for i in range(n)]).reshape(n, n_groups)
+            values = (draws * scale / sizes)[:, task.groups]
+        else:  # one stream per row: a row's values do not depend on the chunking
+            values = np.array([task.rng(i).standard_normal(d) for i in range(n)]).reshape(n, d) * scale
         return Attribution(values, np.full(n, float(out_bg.mean())),
                            {"algorithm": "standard normal x std(f(background)) / sqrt(d)", "scale": scale})

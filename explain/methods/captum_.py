@@ -16,7 +16,6 @@ import warnings
 import numpy as np
 
 from ..errors import MethodNotApplicableError
-from ._rng import seeded
 from .base import Attribution, Method, Task
 
 __all__ = ["IntegratedGradients", "Saliency", "InputXGradient", "DeepLift", "DeepLiftShap", "GradientShap",
@@ -39,7 +38,7 @@ def _forward(task: Task, counter: _Counter):
     import torch
 
     a = task.adapter
-    if a.family == "torch":
+    if a.supports_gradients:
         module = a.output_module(task.output)
         module.register_forward_pre_hook(counter)
         return module
@@ -56,7 +55,7 @@ def _tensor(task: Task, X: np.ndarray):
     import torch
 
     a = task.adapter
-    if a.family == "torch":
+    if a.supports_gradients:
         return a.to_tensor(X)
     shape = (-1,) + tuple(task.image_shape) if task.image_shape else (X.shape[0], -1)
     return torch.as_tensor(np.asarray(X).reshape(shape), dtype=torch.float64)
@@ -80,8 +79,9 @@ class _Captum(Method):
     options = ("block_rows",)
 
     def applies(self, adapter, output, n_features):
-        if self.needs_gradients and adapter.family != "torch":
-            return f"{self.name!r} needs gradients, so a torch model (use 'occlusion' or 'shap' for others)"
+        if self.needs_gradients and not adapter.supports_gradients:
+            return (f"{self.name!r} needs gradients, which {adapter.name} does not provide (a torch model does); "
+                    "use 'occlusion' or 'shap'")
         return None
 
     def kwargs(self, task: Task, batch_size: int) -> dict:
@@ -89,7 +89,7 @@ class _Captum(Method):
 
     def rows_per_block(self, task: Task, batch_size: int) -> int:
         """Rows per captum call; captum's own batching works within it."""
-        return int(task.options.get("block_rows", max(batch_size, 2048)))
+        return int(task.options.get("block_rows", batch_size))
 
     def attribute(self, task: Task) -> Attribution:
         import captum.attr
@@ -114,8 +114,8 @@ class _Captum(Method):
             kwargs["return_convergence_delta"] = True
         values, deltas = [], []
         step = max(1, self.rows_per_block(task, batch_size))
-        context = a.evaluating() if a.family == "torch" else contextlib.nullcontext()
-        with context, seeded(task.random_state, torch_too=True), warnings.catch_warnings():
+        context = a.evaluating() if a.supports_gradients else contextlib.nullcontext()
+        with context, warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Setting forward, backward hooks")  # DeepLift's notice
             for start in range(0, task.X.shape[0], step):
                 inputs = _tensor(task, task.X[start:start + step])
@@ -186,18 +186,66 @@ class DeepLiftShap(_Captum):
 
 
 class GradientShap(_Captum):
-    """Gradient SHAP: expected gradients over the background (``n_samples`` draws per row)."""
+    """Gradient SHAP (expected gradients) over the background, ``n_samples`` draws per row.
 
-    name, captum_name, baseline = "gradient_shap", "GradientShap", "background"
+    Captum's ``GradientShap`` draws its baselines and interpolation points from
+    numpy's and torch's global generators; here each row draws them from its
+    own generator (``Task.rng``) and captum's ``Saliency`` supplies the
+    gradients, so the estimator is captum's and the draws are reproducible
+    under any chunking: phi = mean_s grad f(b_s + a_s (x_s - b_s)) * (x_s - b_s),
+    with x_s = x + N(0, stdevs^2) noise (none by default).
+    """
+
+    name, captum_name, baseline = "gradient_shap", "Saliency", "background"
     additive, has_convergence_delta, stochastic = True, True, True
     options = ("block_rows", "n_samples", "stdevs")
 
-    def kwargs(self, task, batch_size):
-        return {"n_samples": int(task.options.get("n_samples", 50)),
-                "stdevs": float(task.options.get("stdevs", 0.0))}
-
     def rows_per_block(self, task, batch_size):
-        return max(1, batch_size // int(task.options.get("n_samples", 50)))
+        return int(task.options.get("block_rows", max(1, batch_size // int(task.options.get("n_samples", 50)))))
+
+    def attribute(self, task: Task) -> Attribution:
+        import captum.attr
+        import torch
+
+        a = task.adapter
+        n_samples = int(task.options.get("n_samples", 50))
+        stdevs = float(task.options.get("stdevs", 0.0))
+        counter = _Counter()
+        forward = _forward(task, counter)
+        saliency = captum.attr.Saliency(forward)
+        bg = task.background
+        n, d = task.X.shape
+        targets = np.asarray(task.targets) if task.targets is not None else \
+            np.full(n, 0 if task.target is None else int(task.target))
+        values, deltas = np.empty((n, d)), np.empty(n)
+        step = max(1, self.rows_per_block(task, getattr(a, "batch_size", 256)))
+        context = a.evaluating() if a.supports_gradients else contextlib.nullcontext()
+        with context:
+            for start in range(0, n, step):
+                rows = np.arange(start, min(n, start + step))
+                draws = [task.rng(i) for i in rows]
+                idx = np.stack([r.integers(0, bg.shape[0], n_samples) for r in draws])
+                alpha = np.stack([r.random(n_samples) for r in draws])
+                x = np.repeat(task.X[rows][:, None, :], n_samples, axis=1)
+                if stdevs:
+                    x = x + np.stack([r.standard_normal((n_samples, d)) for r in draws]) * stdevs
+                diff = x - bg[idx]
+                points = (bg[idx] + alpha[..., None] * diff).reshape(-1, d)
+                target = torch.as_tensor(np.repeat(targets[rows], n_samples))
+                inputs = _tensor(task, points).requires_grad_(True)
+                grads = saliency.attribute(inputs, target=target, abs=False)
+                attr = grads.detach().cpu().numpy().reshape(len(rows), n_samples, d).astype(float) * diff
+                values[rows] = attr.mean(axis=1)
+                with torch.no_grad():  # delta: sum of attributions minus f(x_s) - f(b_s), averaged over samples
+                    ends = _tensor(task, np.concatenate([x.reshape(-1, d), bg[idx].reshape(-1, d)]))
+                    out = forward(ends).detach().cpu().numpy().reshape(2, len(rows), n_samples, -1)
+                gap = np.take_along_axis(out[0] - out[1], targets[rows][:, None, None], axis=2)[..., 0]
+                deltas[rows] = (attr.sum(axis=2) - gap).mean(axis=1)
+        task.f.n_evals += counter.rows
+        return Attribution(values, self.base_values(task), {
+            "algorithm": "Gradient SHAP (expected gradients; per-row draws, captum.attr.Saliency gradients)",
+            "baseline": "background", "n_samples": n_samples, "stdevs": stdevs},
+            row_params={"convergence_delta": deltas})
 
 
 class Occlusion(_Captum):
@@ -205,6 +253,10 @@ class Occlusion(_Captum):
 
     name, captum_name, needs_gradients, supports_groups = "occlusion", "Occlusion", False, True
     options = ("block_rows", "sliding_window", "strides", "perturbations_per_eval")
+
+    def rows_per_block(self, task, batch_size):  # captum evaluates rows x perturbations_per_eval at once
+        return int(task.options.get("block_rows", max(1, batch_size // int(task.options.get(
+            "perturbations_per_eval", 16)))))
 
     def kwargs(self, task, batch_size):
         shape = tuple(task.image_shape) if task.image_shape else (task.X.shape[1],)
@@ -236,6 +288,8 @@ class FeatureAblation(_Captum):
             result.values = result.values / sizes[task.groups]
             result.params["groups"] = "group value spread evenly over its features"
         return result
+
+    rows_per_block = Occlusion.rows_per_block
 
     def kwargs(self, task, batch_size):
         kw = {"perturbations_per_eval": int(task.options.get("perturbations_per_eval", 16))}

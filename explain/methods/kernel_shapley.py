@@ -27,7 +27,7 @@ import numba  # ships with shap; this module is imported only when kernel models
 import numpy as np
 
 from ..errors import MethodNotApplicableError
-from .base import Attribution, Method, Task, family_reason
+from .base import Attribution, Method, Task, capability_reason
 
 __all__ = ["KernelExact", "product_kernel_shapley"]
 
@@ -141,7 +141,8 @@ class KernelExact(Method):
     exact = True
 
     def applies(self, adapter, output, n_features):
-        return family_reason(adapter, "kernels", "the product-kernel method")
+        return capability_reason(adapter, "provides_kernel_expansion", "the product-kernel method",
+                                 "kernel models")
 
     def attribute(self, task: Task) -> Attribution:
         expansion = task.adapter.kernel_expansion(task.output, task.target)

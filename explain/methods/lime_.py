@@ -10,9 +10,6 @@ LIME's intercept and its local R^2 stay in ``params``.
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-
 import numpy as np
 
 from ..errors import MethodNotApplicableError
@@ -26,6 +23,7 @@ class Lime(Method):
 
     name = "lime"
     stochastic = True
+    chunk_rows = 32
     options = ("num_samples", "sample_around_instance", "kernel_width")
     supports_groups = True
 
@@ -46,21 +44,20 @@ class Lime(Method):
         X = np.where(np.isnan(task.X), fill, task.X)
         explainer = LimeTabularExplainer(
             background, mode="regression", feature_names=list(task.feature_names),
-            categorical_features=list(categorical), discretize_continuous=False, random_state=task.random_state,
+            categorical_features=list(categorical), discretize_continuous=False, random_state=0,
             sample_around_instance=bool(opts.pop("sample_around_instance", False)),
             kernel_width=opts.pop("kernel_width", None))
         mean, scale = explainer.scaler.mean_, explainer.scaler.scale_
         slopes = np.zeros((n, d))
         intercept = np.empty(n)
         score = np.empty(n)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for i in range(n):  # LIME explains one row per call; each call is one batched model call
-                exp = explainer.explain_instance(X[i], task.f, num_features=d, num_samples=num_samples)
-                for j, w in exp.local_exp[1]:
-                    slopes[i, j] = w
-                intercept[i] = exp.intercept[1]
-                score[i] = exp.score
+        for i in range(n):  # LIME explains one row per call; each call is one batched model call
+            explainer.random_state = explainer.base.random_state = np.random.RandomState(task.seed(i))
+            exp = explainer.explain_instance(X[i], task.f, num_features=d, num_samples=num_samples)
+            for j, w in exp.local_exp[1]:
+                slopes[i, j] = w
+            intercept[i] = exp.intercept[1]
+            score[i] = exp.score
         values = slopes * (X - mean) / scale
         for j in categorical:  # LIME's feature is 1[x_j = this row's category]: centre it on the background
             share = (background[:, j][None, :] == X[:, j][:, None]).mean(axis=1)
@@ -80,66 +77,50 @@ class Lime(Method):
 
 
 def _lime_image(task: Task) -> Attribution:
-    """LIME's image explainer with the given segmentation; each segment's weight spread over its pixels."""
-    from lime.lime_image import LimeImageExplainer
+    """LIME for images on the given segmentation, fitted by LIME's own ``LimeBase``.
+
+    It follows ``lime_image.LimeImageExplainer.explain_instance``: segments are
+    switched on or off at random (the first sample keeps all), an absent segment
+    takes its own mean per channel, samples are weighted by LIME's kernel of the
+    cosine distance to the full image (width 0.25) and LIME's ``LimeBase`` fits
+    the weighted ridge. The perturbed images go to the model in one batch, the
+    draws come from the row's own seed, and no progress bar is drawn.
+    """
+    from lime.lime_base import LimeBase
+    from sklearn.metrics import pairwise_distances
 
     if task.image_shape is None:
         raise MethodNotApplicableError("'lime' with feature_groups explains images (LIME's image explainer); "
                                        "pass X as (N, C, H, W) or give image_shape")
     shape = tuple(task.image_shape)
     chw = len(shape) == 3
-    if chw and shape[0] not in (1, 3):
-        raise MethodNotApplicableError(f"LIME's image explainer takes 1 or 3 channels, not {shape[0]}")
-    segments = task.groups.reshape(shape)[0] if chw else task.groups.reshape(shape)
-    if chw and not np.all(task.groups.reshape(shape) == segments[None]):
+    if chw and not np.all(task.groups.reshape(shape) == task.groups.reshape(shape)[:1]):
         raise MethodNotApplicableError("LIME's image explainer needs one segmentation shared by all channels")
-    gray = not chw or shape[0] == 1
-    n_groups = int(task.groups.max()) + 1
-    sizes = np.bincount(task.groups, minlength=n_groups)
+    groups = task.groups
+    n_groups = int(groups.max()) + 1
+    sizes = np.bincount(groups, minlength=n_groups)
+    channel = (np.arange(groups.size) // int(np.prod(shape[1:]))) if chw else np.zeros(groups.size, int)
+    cell = channel * n_groups + groups  # a segment within one channel
     num_samples = int(task.options.get("num_samples", 1000))
-    a = task.adapter
-    label = 0 if task.target is None else int(task.target)
-
-    def classifier_fn(images):  # (n, H, W, 3) from LIME -> every output column of the model
-        images = np.asarray(images, dtype=float)
-        flat = images[..., 0].reshape(len(images), -1) if gray else \
-            np.moveaxis(images, -1, 1).reshape(len(images), -1)
-        task.f.n_evals += len(images)
-        out = a.predict(flat, task.output)
-        return out.reshape(len(images), -1)
-
-    explainer = LimeImageExplainer(random_state=task.random_state)
+    kernel = lambda d: np.sqrt(np.exp(-(d ** 2) / 0.25 ** 2))
     values = np.zeros(task.X.shape)
     score = np.empty(task.X.shape[0])
-    with _quiet_lime(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for i, x in enumerate(task.X):  # one LIME run per row, each one batched call of num_samples images
-            image = x.reshape(shape)
-            image = image[0] if (chw and gray) else (np.moveaxis(image, 0, -1) if chw else image)
-            exp = explainer.explain_instance(image, classifier_fn, labels=(label,), top_labels=None,
-                                             num_features=n_groups, num_samples=num_samples,
-                                             segmentation_fn=lambda img: segments, hide_color=None,
-                                             batch_size=num_samples, random_seed=task.random_state)
-            weights = np.zeros(n_groups)
-            for g, w in exp.local_exp[label]:
-                weights[g] = w
-            values[i] = (weights / sizes)[task.groups]
-            score[i] = exp.score
+    for i, x in enumerate(task.X):  # one LIME fit per row, its num_samples images in one model call
+        state = np.random.RandomState(task.seed(i))
+        fudged = (np.bincount(cell, weights=x) / np.bincount(cell))[cell]
+        data = state.randint(0, 2, (num_samples, n_groups))
+        data[0, :] = 1
+        images = np.where(data[:, groups].astype(bool), x[None, :], fudged[None, :])
+        labels = np.asarray(task.f(images), dtype=float).reshape(num_samples, 1)
+        distances = pairwise_distances(data, data[:1], metric="cosine").ravel()
+        _, local_exp, score[i], _ = LimeBase(kernel, random_state=state).explain_instance_with_data(
+            data, labels, distances, 0, n_groups, feature_selection="auto")
+        weights = np.zeros(n_groups)
+        for g, w in local_exp:
+            weights[g] = w
+        values[i] = (weights / sizes)[groups]
     base = float(np.mean(task.f(task.background)))
     return Attribution(values, np.full(task.X.shape[0], base), {
-        "algorithm": "LIME image explainer on feature_groups (segment weight spread over its pixels)",
-        "num_samples": num_samples, "hide_color": "segment mean (LIME default)"},
+        "algorithm": "LIME image explainer on feature_groups (lime.lime_base fit; segment weight spread over "
+                     "its pixels)", "num_samples": num_samples, "hide_color": "segment mean (LIME default)"},
         row_params={"local_r2": score})
-
-
-@contextlib.contextmanager
-def _quiet_lime():
-    """lime 0.2.0.1's image explainer always draws a tqdm bar; silence it for one call, then restore."""
-    import lime.lime_image as lime_image
-
-    progress = lime_image.tqdm
-    lime_image.tqdm = lambda iterable, *args, **kwargs: iterable
-    try:
-        yield
-    finally:
-        lime_image.tqdm = progress

@@ -7,7 +7,7 @@ for a GLM, log p(x_j | k) - mean_bg log p(b_j | k) for Naive Bayes.
 
 from __future__ import annotations
 
-from .base import Attribution, Method, Task, closed_form, family_reason
+from .base import Attribution, Method, Task, closed_form
 
 __all__ = ["Coefficients", "NaiveBayesContributions"]
 
@@ -18,9 +18,11 @@ class _Native(Method):
     additive = True
 
     def applies(self, adapter, output, n_features):
-        reason = family_reason(adapter, self.family, repr(self.name))
-        if reason:
-            return reason
+        if adapter.native_method != self.name:
+            return f"{self.name!r} explains {self.family} models only ({adapter.name} is a {adapter.family} model)"
+        if not adapter.groupable:
+            return (f"{self.name!r} needs preprocessing in which every transformed column reads one input column "
+                    "(scalers, encoders, imputers, ColumnTransformer); this pipeline mixes columns")
         if not adapter.is_additive(output):
             if output != adapter.natural_output:
                 return f"{self.name!r} is exact on the {adapter.natural_output!r} scale only (pass output='auto')"

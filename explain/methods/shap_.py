@@ -3,21 +3,21 @@
 ``"shap"`` picks, in order: the closed form for models additive in the
 explained output (GLMs on the link scale, Naive Bayes in log-odds), our own
 exact interventional TreeSHAP with the background data for tree ensembles, exact
-enumeration when there are at most 12 features, KernelSHAP otherwise.
+enumeration when there are at most 12 features, our KernelSHAP (seeded per row) otherwise.
 ``"shap.kernel"``, ``"shap.permutation"`` and ``"shap.exact"`` run shap's own
-explainers on any model, as the common yardstick.
+explainers on any model, as the common yardstick; the first two draw from
+numpy's global generator, so the engine runs them in a worker process.
 """
 
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 
 from ..errors import MethodNotApplicableError
 from ._enumeration import enumerate_shapley
-from ._rng import seeded
-from .base import Attribution, Method, Task, closed_form, family_reason
+from ._kernel_sampling import kernel_shap_row
+from ._rng import seed_isolated_global
+from .base import Attribution, Method, Task, closed_form, capability_reason
 
 __all__ = ["Shap", "ShapTree", "ShapTreeLib", "ShapKernel", "ShapPermutation", "ShapExact", "ShapPartition",
            "MAX_EXACT_FEATURES"]
@@ -78,11 +78,9 @@ def _tree_shap(task: Task) -> Attribution:
     # shap.TreeExplainer silently keeps 100 background rows of an array; a masker keeps them all.
     masker = shap.maskers.Independent(Zb, max_samples=Zb.shape[0])
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            explainer = shap.TreeExplainer(a.estimator, data=masker, feature_perturbation="interventional",
-                                           model_output=model_output)
-            raw = explainer.shap_values(Z, check_additivity=False)
+        explainer = shap.TreeExplainer(a.estimator, data=masker, feature_perturbation="interventional",
+                                       model_output=model_output)
+        raw = explainer.shap_values(Z, check_additivity=False)
     except Exception as exc:  # shap's own message for unsupported models/outputs
         raise MethodNotApplicableError(f"shap.TreeExplainer cannot explain {a.name}: {exc}") from None
     raw = np.asarray(raw, dtype=float)
@@ -108,7 +106,7 @@ def _tree_shap(task: Task) -> Attribution:
 
 
 def _grouped_kernel_shap(task: Task, nsamples) -> Attribution:
-    """KernelSHAP over feature groups: a group present takes x's values, absent the background's.
+    """shap's KernelSHAP over feature groups: a group present takes x's values, absent the background's.
 
     Each group's value is spread evenly over its features, so rows still sum to
     f(x) - E f(background).
@@ -129,18 +127,19 @@ def _grouped_kernel_shap(task: Task, nsamples) -> Attribution:
             mixed = np.where(present[:, None, :], x[None, None, :], bg[None, :, :])
             return task.f(mixed.reshape(-1, x.shape[0])).reshape(len(masks), -1).mean(axis=1)
 
-        with seeded(task.random_state), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            explainer = shap.KernelExplainer(game, np.zeros((1, n_groups)), link="identity")
-            phi = np.asarray(explainer.shap_values(np.ones((1, n_groups)), nsamples=int(nsamples), l1_reg=False,
-                                                   silent=True), dtype=float).reshape(-1)
+        explainer = shap.KernelExplainer(game, np.zeros((1, n_groups)), link="identity")
+        seed_isolated_global(task.seed(i))
+        phi = np.asarray(explainer.shap_values(np.ones((1, n_groups)), nsamples=int(nsamples), l1_reg=False,
+                                               silent=True), dtype=float).reshape(-1)
         values[i] = (phi / sizes)[groups]
     return Attribution(values, np.full(task.X.shape[0], base),
-                       {"algorithm": "KernelSHAP over feature groups (group value spread evenly over its features)",
-                        "nsamples": int(nsamples), "l1_reg": False}, exact=False, stochastic=True)
+                       {"algorithm": "shap.KernelExplainer over feature groups (group value spread evenly over its "
+                                     "features)", "nsamples": int(nsamples), "l1_reg": False},
+                       exact=False, stochastic=True)
 
 
 def _kernel_shap(task: Task, nsamples) -> Attribution:
+    """shap's KernelExplainer, one row at a time with the row's seed (in an isolated worker process)."""
     import shap
 
     if task.groups is not None:
@@ -148,15 +147,31 @@ def _kernel_shap(task: Task, nsamples) -> Attribution:
     d = task.X.shape[1]
     if nsamples in (None, "auto"):
         nsamples = 2 * d + 2048
-    with seeded(task.random_state), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        explainer = shap.KernelExplainer(task.f, task.background, link="identity")
-        values = explainer.shap_values(task.X, nsamples=int(nsamples), l1_reg=False, silent=True)
-    values = np.asarray(values, dtype=float).reshape(task.X.shape)
+    explainer = shap.KernelExplainer(task.f, task.background, link="identity")
+    values = np.empty(task.X.shape)
+    for i in range(task.X.shape[0]):  # shap explains row by row anyway; each row is one batched model call
+        seed_isolated_global(task.seed(i))
+        values[i] = np.asarray(explainer.shap_values(task.X[i:i + 1], nsamples=int(nsamples), l1_reg=False,
+                                                     silent=True), dtype=float).reshape(-1)
     base = float(np.ravel(explainer.expected_value)[0])
     return Attribution(values, np.full(task.X.shape[0], base),
-                       {"algorithm": "KernelSHAP", "nsamples": int(nsamples), "l1_reg": False}, exact=False,
-                       stochastic=True)
+                       {"algorithm": "shap.KernelExplainer", "nsamples": int(nsamples), "l1_reg": False},
+                       exact=False, stochastic=True)
+
+
+def _sampled_kernel_shap(task: Task, nsamples) -> Attribution:
+    """Our KernelSHAP (``_kernel_sampling``), each row drawing from its own generator."""
+    d = task.X.shape[1]
+    if nsamples in (None, "auto"):
+        nsamples = 2 * d + 2048
+    v_empty = float(np.mean(task.f(task.background)))
+    v_full = task.prediction if task.prediction is not None else task.f(task.X)
+    values = np.array([kernel_shap_row(task.f, x, task.background, v_empty=v_empty, v_full=float(v_full[i]),
+                                       nsamples=int(nsamples), rng=task.rng(i)) for i, x in enumerate(task.X)])
+    return Attribution(values.reshape(task.X.shape), np.full(task.X.shape[0], v_empty),
+                       {"algorithm": "KernelSHAP (paired samples from the Shapley kernel, constrained least "
+                                     "squares; explain's own)", "nsamples": int(nsamples)},
+                       exact=False, stochastic=True)
 
 
 def _enumerated(task: Task) -> Attribution:
@@ -170,6 +185,7 @@ class Shap(Method):
 
     name = "shap"
     additive = True
+    chunk_rows = 512  # enumeration and KernelSHAP spend up to seconds per row
     options = ("nsamples",)
     exact = False  # set per result: closed form, TreeSHAP and enumeration are exact
 
@@ -179,11 +195,11 @@ class Shap(Method):
         note = None
         if a.is_additive(task.output):
             return closed_form(task)
-        if a.family == "torch":
+        if a.supports_gradients:
             from .captum_ import deeplift_shap
 
             return deeplift_shap(task)
-        if a.family == "kernels" and a.groupable:
+        if a.provides_kernel_expansion and a.groupable:
             expansion = a.kernel_expansion(task.output, task.target)
             if expansion is not None:
                 from .kernel_shapley import attribute_expansion
@@ -191,13 +207,13 @@ class Shap(Method):
                 return attribute_expansion(task, expansion)
             note = (f"kernel {a.kernel!r} is not a product kernel in output {task.output!r}: "
                     + ("exact enumeration" if d <= MAX_EXACT_FEATURES else "KernelSHAP"))
-        if a.family == "trees" and a.groupable:
+        if a.provides_trees and a.groupable:
             try:
                 return _own_tree_shap(task)
             except MethodNotApplicableError as exc:
                 note = str(exc)
         result = _enumerated(task) if d <= MAX_EXACT_FEATURES else \
-            _kernel_shap(task, task.options.get("nsamples", "auto"))
+            _sampled_kernel_shap(task, task.options.get("nsamples", "auto"))
         if note:
             result.params["fallback_reason"] = note
         return result
@@ -211,7 +227,7 @@ class ShapTree(Method):
     exact = True
 
     def applies(self, adapter, output, n_features):
-        reason = family_reason(adapter, "trees", "TreeSHAP")
+        reason = capability_reason(adapter, "provides_trees", "TreeSHAP", "tree ensembles")
         if reason is None and output != adapter.natural_output:
             return f"TreeSHAP is exact in the model's additive {adapter.natural_output!r} space only"
         return reason
@@ -241,6 +257,8 @@ class ShapKernel(Method):
     additive = True
     options = ("nsamples",)
     stochastic = True
+    chunk_rows = 32
+    global_rng = True
     supports_groups = True
 
     def attribute(self, task):
@@ -254,6 +272,8 @@ class ShapPermutation(Method):
     additive = True
     options = ("max_evals",)
     stochastic = True
+    chunk_rows = 32
+    global_rng = True
 
     def attribute(self, task):
         import shap
@@ -261,12 +281,14 @@ class ShapPermutation(Method):
         d = task.X.shape[1]
         max_evals = int(task.options.get("max_evals", 10 * (2 * d + 1)))
         masker = shap.maskers.Independent(task.background, max_samples=task.background.shape[0])
-        explainer = shap.PermutationExplainer(task.f, masker, seed=task.random_state)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out = explainer(task.X, max_evals=max_evals, silent=True)
-        return Attribution(np.asarray(out.values, dtype=float), np.asarray(out.base_values, dtype=float),
-                           {"algorithm": "PermutationSHAP", "max_evals": max_evals})
+        seed_isolated_global(task.seed(0))  # shap's constructor reseeds the global generator itself
+        explainer = shap.PermutationExplainer(task.f, masker, seed=task.seed(0))
+        values, base = np.empty(task.X.shape), np.empty(task.X.shape[0])
+        for i in range(task.X.shape[0]):  # each row with its own seed (shap shuffles with the global generator)
+            seed_isolated_global(task.seed(i))
+            out = explainer(task.X[i:i + 1], max_evals=max_evals, silent=True)
+            values[i], base[i] = np.asarray(out.values, dtype=float)[0], np.ravel(out.base_values)[0]
+        return Attribution(values, base, {"algorithm": "PermutationSHAP", "max_evals": max_evals})
 
 
 class ShapExact(Method):
@@ -286,9 +308,7 @@ class ShapExact(Method):
 
         masker = shap.maskers.Independent(task.background, max_samples=task.background.shape[0])
         explainer = shap.ExactExplainer(task.f, masker)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out = explainer(task.X, silent=True)
+        out = explainer(task.X, silent=True)
         return Attribution(np.asarray(out.values, dtype=float), np.asarray(out.base_values, dtype=float),
                            {"algorithm": "shap.ExactExplainer"})
 
@@ -315,10 +335,8 @@ class ShapPartition(Method):
         masker = shap.maskers.Image(blur, hwc)
         max_evals = int(task.options.get("max_evals", 500))
         explainer = shap.PartitionExplainer(lambda imgs: task.f(to_flat(np.asarray(imgs, dtype=float))), masker)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out = explainer(images, max_evals=max_evals, batch_size=int(task.options.get("batch_size", 100)),
-                            silent=True)
+        out = explainer(images, max_evals=max_evals, batch_size=int(task.options.get("batch_size", 100)),
+                        silent=True)
         values = to_flat(np.asarray(out.values, dtype=float).reshape((-1,) + hwc))
         return Attribution(values, np.asarray(out.base_values, dtype=float).reshape(-1),
                            {"algorithm": "shap.PartitionExplainer, image masker", "masker": blur,

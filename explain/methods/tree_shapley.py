@@ -36,6 +36,8 @@ __all__ = ["tree_shapley", "predict_leaves", "ROWS_PER_CHUNK"]
 ROWS_PER_CHUNK = 4096  # explained rows per kernel call: accumulators are threads x rows x players
 MAX_PATH_PLAYERS = 62  # players on one path must fit a 64-bit mask
 TABLE_MAX_PLAYERS = 12
+TABLE_ROWS = 256  # the superset table pays off when a leaf's patterns x this many rows exceed its size
+LEAF_CHUNKS = 16  # leaves are split into this many interleaved chunks, summed in a fixed order
 
 
 @numba.njit(inline="always", cache=True)
@@ -197,7 +199,8 @@ def shapley(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as
                     npat += 1
             scale = v / m
             size = np.int64(1) << k if k <= table_max else np.int64(0)
-            use_table = k <= table_max and size * (k + 1) * k < n * npat
+            # the choice must not depend on the rows in this call (it changes rounding): a fixed notional count
+            use_table = k <= table_max and size * (k + 1) * k < TABLE_ROWS * npat
             if use_table:
                 G = np.zeros((size, k + 1))
                 for p in range(npat):
@@ -346,7 +349,7 @@ def tree_shapley(ens, X: np.ndarray, background: np.ndarray, output: int, *, pla
     wA, wB = _weights(min(max_depth, MAX_PATH_PLAYERS) + 1)
     Xp = ens.prepare(X)
     Bp = ens.prepare(background)
-    n_chunks = max(1, min(numba.get_num_threads(), len(leaves)))
+    n_chunks = max(1, min(LEAF_CHUNKS, len(leaves)))  # fixed, not the thread count: the same sums everywhere
     out = np.empty((X.shape[0], n_players))
     step = max(1, int(rows_per_chunk))
     for start in range(0, X.shape[0], step):

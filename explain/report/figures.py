@@ -28,10 +28,7 @@ def _label(text: str, width: int = 28) -> str:
 
 
 def _figure(width, height):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # no pyplot, no backend switch: savefig renders with its own canvas
 
     return Figure(figsize=(width, height))
 

@@ -19,7 +19,6 @@ same 2x2 pixel patches. Every measure is reported per data set and family with a
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -103,10 +102,8 @@ def _one_run(family, data, seed, config):
     else:
         methods, groups = ["shap", "lime", "occlusion"], None
         params = {"lime": {"num_samples": config.lime_samples}}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cmp = compare({family: model}, rows, background=bg, methods=methods, metrics=_METRICS, output="probability",
-                      removal="sample", random_state=seed, method_params=params, feature_groups=groups)
+    cmp = compare({family: model}, rows, background=bg, methods=methods, metrics=_METRICS, output="probability",
+                  removal="sample", random_state=seed, method_params=params, feature_groups=groups)
     best = cmp.explanations[family][methods[0]]
     s = cmp.scores
     values = {m: s[(s.method.isin([methods[0], "(model)"])) & (s.metric == m)]["value"] for m in _METRICS}

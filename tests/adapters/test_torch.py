@@ -95,7 +95,7 @@ def test_image_method_on_tabular_and_gradient_method_on_sklearn(images):
     model = LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
     with pytest.raises(ex.MethodNotApplicableError, match="explains images only"):
         explain(model, X, methods="shap.partition")
-    with pytest.raises(ex.MethodNotApplicableError, match="needs gradients, so a torch model"):
+    with pytest.raises(ex.MethodNotApplicableError, match="needs gradients, which LogisticRegression does not provide"):
         explain(model, X, methods="integrated_gradients")
     with pytest.raises(ex.MethodNotApplicableError, match="feature_groups is for"):
         explain(model, X, methods="coefficients", feature_groups=np.array([0, 0, 1, 1]))

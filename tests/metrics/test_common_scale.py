@@ -79,7 +79,8 @@ def test_removal_choices_and_ratio_to_random(data):
         scores[removal if isinstance(removal, str) else "row"] = s
         assert s[("shap", "deletion_vs_random")] == pytest.approx(
             s[("shap", "deletion_normalised")] / s[("random", "deletion_normalised")])
-        assert s[("shap", "deletion_vs_random")] < 1.0  # exact SHAP beats random attributions
+        if isinstance(removal, str) and removal in ("mean", "sample"):  # removal by the background SHAP was computed against
+            assert s[("shap", "deletion_vs_random")] < 1.0  # exact SHAP beats random attributions
     assert scores["zero"][("shap", "deletion")] != pytest.approx(scores["mean"][("shap", "deletion")])
     assert cmp.params["removal"] == "array" and cmp.params["output"] == "probability"
     from explain.errors import DataError

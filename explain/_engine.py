@@ -1,0 +1,333 @@
+"""Running one method over chunks of rows: in this process, in worker processes (joblib/loky), or on Dask.
+
+Every method works on a block of rows and needs nothing from the other blocks
+but the background, so ``explain()`` cuts the rows into chunks and runs each
+chunk the same way wherever it runs (:func:`run_chunk`). Randomness is keyed by
+the row's index in the user's ``X`` (``methods._rng``), never by the chunk, so
+results are bit-identical for any ``batch_size`` and ``n_jobs``.
+
+Where chunks run:
+
+- ``n_jobs=1``: in this process, one after the other.
+- ``n_jobs>1``: joblib's loky processes. The job (adapter, background, method)
+  is written once to a temporary file and each worker loads it once.
+  Inner BLAS/OpenMP, torch and numba threads are limited to
+  ``cpu_count // n_jobs`` per worker, so workers do not oversubscribe the cores.
+- ``backend="dask"``: tasks on a ``distributed`` cluster (the current Client,
+  or a LocalCluster started for the call); the job is scattered to every worker
+  once (``broadcast=True``).
+- Methods whose library draws only from numpy's global generator
+  (``Method.global_rng``) always run in a worker process, even for
+  ``n_jobs=1``: the caller's global generator is never seeded or restored.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .adapters.base import Adapter, CountingFunction
+from .errors import DataError
+from .methods._rng import mark_isolated
+from .methods.base import Method, Task
+
+__all__ = ["Job", "Parallelism", "run_method", "run_chunk", "MAX_CHUNK_ROWS"]
+
+MAX_CHUNK_ROWS = 65_536  # rows per chunk under batch_size="auto": bounds the memory of one chunk
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a chunk needs besides its rows; sent to each worker once."""
+
+    method: Method
+    adapter: Adapter
+    background: np.ndarray
+    output: str
+    names: tuple
+    entropy: int
+    options: dict
+    image_shape: tuple | None = None
+    groups: np.ndarray | None = None
+
+
+@dataclass
+class ChunkResult:
+    """One chunk's values, base values, per-class blocks, per-row diagnostics and model rows evaluated."""
+
+    values: np.ndarray
+    base: np.ndarray
+    blocks: list
+    row_params: dict = field(default_factory=dict)
+    n_evals: int = 0
+
+
+@dataclass(frozen=True)
+class Parallelism:
+    """How chunks run: validated once by ``explain()``."""
+
+    n_jobs: int = 1
+    batch_size: int | str = "auto"
+    backend: str = "loky"
+
+    @classmethod
+    def check(cls, n_jobs, batch_size, backend) -> "Parallelism":
+        if backend not in ("loky", "dask"):
+            raise ValueError(f"backend must be 'loky' (processes on this machine) or 'dask' (a distributed "
+                             f"cluster), got {backend!r}.")
+        if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or n_jobs == 0 or n_jobs < -1:
+            raise ValueError(f"n_jobs must be a positive int or -1 (all cores), got {n_jobs!r}.")
+        if not (batch_size == "auto" or (isinstance(batch_size, (int, np.integer)) and not
+                                         isinstance(batch_size, bool) and batch_size > 0)):
+            raise ValueError(f"batch_size must be 'auto' or a positive number of rows, got {batch_size!r}.")
+        n = (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
+        return cls(n_jobs=n, batch_size=batch_size, backend=backend)
+
+    def chunk_rows(self, method: Method, n: int, workers: int) -> int:
+        if self.batch_size != "auto":
+            return int(self.batch_size)
+        rows = min(method.chunk_rows, MAX_CHUNK_ROWS)
+        if workers > 1:  # at least two chunks per worker, so the pool stays busy
+            rows = min(rows, math.ceil(n / (2 * workers)))
+        return max(1, rows)
+
+
+# -- one chunk, anywhere ----------------------------------------------------------------------------
+
+def _classes(targets, n):
+    if targets is None:
+        yield None, np.arange(n)
+        return
+    for t in np.unique(targets):
+        yield int(t), np.flatnonzero(targets == t)
+
+
+def run_chunk(job: Job, X: np.ndarray, targets, prediction: np.ndarray, row_ids: np.ndarray) -> ChunkResult:
+    """Explain one chunk of rows: one method call per explained class (or one for per-row targets)."""
+    method, adapter = job.method, job.adapter
+    n, d = X.shape
+    out = ChunkResult(np.empty((n, d)), np.empty(n), [])
+    if method.per_row_targets:
+        calls = [(None, np.arange(n), CountingFunction(lambda Z: adapter.predict(Z, job.output)), targets)]
+    else:
+        calls = [(t, rows, CountingFunction(adapter.output_function(job.output, t)), None)
+                 for t, rows in _classes(targets, n)]
+    for t, rows, f, row_targets in calls:
+        task = Task(adapter=adapter, X=X[rows], background=job.background, output=job.output, target=t, f=f,
+                    feature_names=list(job.names), random_state=job.entropy, options=dict(job.options),
+                    prediction=prediction[rows], targets=row_targets, image_shape=job.image_shape,
+                    groups=job.groups, row_ids=row_ids[rows])
+        try:
+            result = method.attribute(task)
+        except DataError as exc:  # e.g. a formula that cannot take a perturbed value: say which method
+            raise type(exc)(f"method {method.name!r}: {exc}") from exc
+        out.values[rows] = result.values
+        out.base[rows] = result.base_values
+        out.n_evals += f.n_evals
+        label = "all" if t is None else (adapter.classes[t] if adapter.classes is not None else t)
+        out.blocks.append({"label": label.item() if isinstance(label, np.generic) else label, "rows": int(len(rows)),
+                           "exact": bool(method.exact if result.exact is None else result.exact),
+                           "stochastic": bool(method.stochastic if result.stochastic is None else result.stochastic),
+                           "params": dict(result.params)})
+        for key, value in result.row_params.items():  # per-row arrays go back to their rows
+            value = np.asarray(value)
+            full = out.row_params.setdefault(key, np.full((n,) + value.shape[1:], np.nan))
+            full[rows] = value
+    return out
+
+
+# -- workers ------------------------------------------------------------------------------------------
+
+_JOBS: dict = {}  # in a worker: job file -> Job, loaded once
+
+
+def _load(job_ref):
+    if not isinstance(job_ref, str):
+        return job_ref
+    if job_ref not in _JOBS:  # (a forked worker finds "inherited" already here)
+        import cloudpickle
+
+        _JOBS.clear()  # one job at a time per worker
+        with open(job_ref, "rb") as fh:
+            _JOBS[job_ref] = cloudpickle.load(fh)
+    return _JOBS[job_ref]
+
+
+class _ThreadLimits:
+    """Limit BLAS/OpenMP, torch and numba threads inside a worker for one chunk, then restore them."""
+
+    def __init__(self, threads: int):
+        self.threads = max(1, int(threads))
+
+    def __enter__(self):
+        from threadpoolctl import threadpool_limits
+
+        self._blas = threadpool_limits(limits=self.threads)
+        self._torch = self._numba = None
+        if "torch" in sys.modules:
+            torch = sys.modules["torch"]
+            self._torch = torch.get_num_threads()
+            torch.set_num_threads(self.threads)
+        if "numba" in sys.modules:
+            numba = sys.modules["numba"]
+            self._numba = numba.get_num_threads()
+            numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
+        return self
+
+    def __exit__(self, *exc):
+        self._blas.restore_original_limits()
+        if self._torch is not None:
+            sys.modules["torch"].set_num_threads(self._torch)
+        if self._numba is not None:
+            sys.modules["numba"].set_num_threads(self._numba)
+
+
+def _remote(job_ref, X, targets, prediction, row_ids, threads) -> ChunkResult:
+    """A chunk in a worker process: loky's (started with ``mark_isolated``) or a Dask worker's."""
+    with _ThreadLimits(threads):
+        return run_chunk(_load(job_ref), X, targets, prediction, row_ids)
+
+
+def _slices(n: int, rows: int):
+    return [np.arange(s, min(n, s + rows)) for s in range(0, n, rows)]
+
+
+def _payload(idx, X, targets, prediction, row_offset):
+    return X[idx], (None if targets is None else targets[idx]), prediction[idx], idx + row_offset
+
+
+def _local(job, X, targets, prediction, chunks, row_offset):
+    for idx in chunks:
+        yield idx, run_chunk(job, *_payload(idx, X, targets, prediction, row_offset))
+
+
+def _in_order(submit, chunks, n_workers):
+    """Submit chunks with at most two per worker in flight (bounded memory); yield results in row order."""
+    pending, todo = [], iter(chunks)
+    for idx in todo:
+        pending.append((idx, submit(idx)))
+        if len(pending) >= 2 * n_workers:
+            break
+    while pending:
+        idx, future = pending.pop(0)
+        result = future.result()
+        nxt = next(todo, None)
+        if nxt is not None:
+            pending.append((nxt, submit(nxt)))
+        yield idx, result
+
+
+def _loky(job, X, targets, prediction, chunks, row_offset, n_jobs):
+    """Chunks on loky worker processes; the job goes to each worker once, through a temporary file."""
+    import cloudpickle
+    from joblib.externals.loky import get_reusable_executor
+
+    threads = max(1, (os.cpu_count() or 1) // n_jobs)
+    try:
+        blob = cloudpickle.dumps(job)
+    except Exception as exc:  # e.g. a statsmodels formula (patsy cannot be pickled)
+        yield from _forked(job, X, targets, prediction, chunks, row_offset, threads, exc)
+        return
+    executor = get_reusable_executor(max_workers=n_jobs, initializer=mark_isolated)
+    with tempfile.TemporaryDirectory(prefix="explain-job-") as tmp:
+        path = os.path.join(tmp, "job.pkl")
+        with open(path, "wb") as fh:
+            fh.write(blob)
+        yield from _in_order(lambda idx: executor.submit(
+            _remote, path, *_payload(idx, X, targets, prediction, row_offset), threads), chunks, n_jobs)
+
+
+def _forked(job, X, targets, prediction, chunks, row_offset, threads, reason):
+    """A model that cannot be pickled: one forked worker process inherits the job instead (POSIX only)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        raise TypeError(f"{job.method.name!r} runs in a worker process, and {job.adapter.name} cannot be pickled "
+                        f"({type(reason).__name__}: {reason}); use another method or a picklable model") from reason
+    _JOBS.clear()
+    _JOBS["inherited"] = job
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=mark_isolated) as pool:
+            yield from _in_order(lambda idx: pool.submit(
+                _remote, "inherited", *_payload(idx, X, targets, prediction, row_offset), threads), chunks, 1)
+    finally:
+        _JOBS.clear()
+
+
+def _dask(job, X, targets, prediction, chunks, row_offset, n_jobs):
+    from .parallel import dask_client
+
+    with dask_client(n_jobs) as (client, threads):
+        job_future = client.scatter(job, broadcast=True, hash=False)
+        client.run(mark_isolated)  # worker processes: global-generator methods may seed them
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        yield from _in_order(lambda idx: client.submit(
+            _remote, job_future, *_payload(idx, X, targets, prediction, row_offset), threads, pure=False),
+            chunks, workers)
+
+
+# -- one method over all rows ----------------------------------------------------------------------------
+
+def run_method(job: Job, X: np.ndarray, targets, prediction: np.ndarray, parallel: Parallelism, *,
+               row_offset: int = 0, bar=None) -> tuple[ChunkResult, float]:
+    """All chunks of one method, merged in row order; returns the merged result and the wall seconds."""
+    n, d = X.shape
+    isolated = job.method.global_rng
+    workers = parallel.n_jobs if (parallel.n_jobs > 1 or parallel.backend == "dask") else 1
+    chunks = _slices(n, parallel.chunk_rows(job.method, n, workers))
+    start = time.perf_counter()
+    if parallel.backend == "dask":
+        stream = _dask(job, X, targets, prediction, chunks, row_offset, parallel.n_jobs)
+    elif workers > 1 or isolated:
+        stream = _loky(job, X, targets, prediction, chunks, row_offset, max(1, min(workers, len(chunks))))
+    else:
+        stream = _local(job, X, targets, prediction, chunks, row_offset)
+    merged = ChunkResult(np.empty((n, d)), np.empty(n), [])
+    per_chunk_blocks = []
+    for idx, part in stream:
+        merged.values[idx] = part.values
+        merged.base[idx] = part.base
+        merged.n_evals += part.n_evals
+        per_chunk_blocks.append(part.blocks)
+        for key, value in part.row_params.items():
+            full = merged.row_params.setdefault(key, np.full((n,) + value.shape[1:], np.nan))
+            full[idx] = value
+        if bar is not None:
+            bar.update(len(idx))
+    merged.blocks = merge_chunk_blocks(per_chunk_blocks)
+    return merged, time.perf_counter() - start
+
+
+def merge_chunk_blocks(per_chunk: list[list[dict]]) -> list[dict]:
+    """One block per explained class over all chunks: rows add up, exact only if every chunk was.
+
+    A parameter that differs between chunks of one class is kept from every
+    chunk if it is text (e.g. why a chunk was approximate), else the first
+    chunk's value stands (such values describe the background, shared by all).
+    """
+    by_label: dict = {}
+    for blocks in per_chunk:
+        for b in blocks:
+            key = repr(b["label"])
+            if key not in by_label:
+                by_label[key] = {**b, "params": dict(b["params"])}
+                continue
+            m = by_label[key]
+            m["rows"] += b["rows"]
+            m["exact"] = m["exact"] and b["exact"]
+            m["stochastic"] = m["stochastic"] or b["stochastic"]
+            for k, v in b["params"].items():
+                if k not in m["params"]:
+                    m["params"][k] = v
+                elif isinstance(v, str) and isinstance(m["params"][k], str) and v not in m["params"][k]:
+                    m["params"][k] = m["params"][k] + "; " + v if m["params"][k].count("; ") < 2 else \
+                        m["params"][k].rstrip(" (and other chunks)") + " (and other chunks)"
+    return list(by_label.values())

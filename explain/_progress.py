@@ -1,0 +1,51 @@
+"""One progress bar for explain() and compare(), ours instead of the libraries' own.
+
+``progress="auto"`` shows a tqdm bar (a widget in Jupyter, via ``tqdm.auto``)
+in an interactive terminal or a notebook, only once the work has run for two
+seconds, and never under pytest or with ``EXPLAIN_PROGRESS=0``. True forces it,
+False silences it. shap, LIME and captum are called with their own bars off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+__all__ = ["progress_bar", "show_progress"]
+
+DELAY_SECONDS = 2.0
+
+
+def _in_notebook() -> bool:
+    shell = sys.modules.get("IPython")
+    if shell is None:
+        return False
+    ip = shell.get_ipython() if hasattr(shell, "get_ipython") else None
+    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
+
+
+def show_progress(progress) -> bool:
+    """Whether to draw a bar for ``progress`` ("auto", True or False)."""
+    if progress not in ("auto", True, False):
+        raise ValueError(f"progress must be 'auto', True or False, got {progress!r}.")
+    if progress != "auto":
+        return bool(progress)
+    if os.environ.get("EXPLAIN_PROGRESS", "").strip() in ("0", "false", "no") or "PYTEST_CURRENT_TEST" in os.environ:
+        return False
+    return _in_notebook() or bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+@contextlib.contextmanager
+def progress_bar(progress, *, total: int, desc: str, unit: str = "row"):
+    """A tqdm bar (or None when silent) that is closed however the block ends."""
+    if not show_progress(progress):
+        yield None
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit=unit, delay=0.0 if progress is True else DELAY_SECONDS, leave=False)
+    try:
+        yield bar
+    finally:
+        bar.close()
