@@ -15,6 +15,7 @@ from .errors import (AdditivityError, ApproximationWarning, BackgroundError, Dat
                      NotFittedError, OutputError, TargetError, UnknownMethodError, UnknownMetricError,
                      UnsupportedModelError)
 from .explanation import Explanation, ExplanationSet
+from .parquet import ExplanationReader, read_explanations, to_parquet
 from .methods.base import method_names
 from .report.build import Report, build_report
 from .report.display import AttributionDisplay, BeeswarmDisplay, ImageDisplay, WaterfallDisplay
@@ -27,6 +28,9 @@ __version__ = "0.1.0"
 __all__ = [
     "explain",
     "compare",
+    "to_parquet",
+    "read_explanations",
+    "ExplanationReader",
     "Comparison",
     "Explanation",
     "ExplanationSet",

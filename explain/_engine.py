@@ -23,6 +23,7 @@ Where chunks run:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
@@ -34,7 +35,7 @@ import numpy as np
 
 from .adapters.base import Adapter, CountingFunction
 from .errors import DataError
-from .methods._rng import mark_isolated
+from .methods._rng import is_isolated, mark_isolated
 from .methods.base import Method, Task
 
 __all__ = ["Job", "Parallelism", "run_method", "run_chunk", "MAX_CHUNK_ROWS"]
@@ -188,10 +189,22 @@ class _ThreadLimits:
             sys.modules["numba"].set_num_threads(self._numba)
 
 
+def _fresh(a):
+    """A freshly allocated copy: arrays unpickled from a stream can sit at any alignment, and numpy's SIMD
+    loops (sums, distances) round differently at different alignments."""
+    return None if a is None else np.array(a, copy=True, order="C")
+
+
 def _remote(job_ref, X, targets, prediction, row_ids, threads) -> ChunkResult:
     """A chunk in a worker process: loky's (started with ``mark_isolated``) or a Dask worker's."""
+    job = _load(job_ref)
+    if not isinstance(job_ref, str):  # scattered by Dask: realign the background once per worker
+        key = id(job_ref)
+        if _JOBS.get("dask", (None,))[0] != key:
+            _JOBS["dask"] = (key, dataclasses.replace(job, background=_fresh(job.background)))
+        job = _JOBS["dask"][1]
     with _ThreadLimits(threads):
-        return run_chunk(_load(job_ref), X, targets, prediction, row_ids)
+        return run_chunk(job, _fresh(X), _fresh(targets), _fresh(prediction), _fresh(row_ids))
 
 
 def _slices(n: int, rows: int):
@@ -280,7 +293,7 @@ def run_method(job: Job, X: np.ndarray, targets, prediction: np.ndarray, paralle
                row_offset: int = 0, bar=None) -> tuple[ChunkResult, float]:
     """All chunks of one method, merged in row order; returns the merged result and the wall seconds."""
     n, d = X.shape
-    isolated = job.method.global_rng
+    isolated = job.method.global_rng and not is_isolated()  # in a worker already: run here
     workers = parallel.n_jobs if (parallel.n_jobs > 1 or parallel.backend == "dask") else 1
     chunks = _slices(n, parallel.chunk_rows(job.method, n, workers))
     start = time.perf_counter()

@@ -230,13 +230,23 @@ class Plan:
         X_in = self.adapter.adapt_input(split_images(X, self.image_shape)[0])
         Xa, _ = check_data(X_in, n_features=len(self.names), expected_names=self.adapter.feature_names_in,
                            allow_nan=self.adapter.allows_missing, codec=self.adapter.codec)
-        return Xa
+        return np.ascontiguousarray(Xa, dtype=float)
 
-    def explain_rows(self, X: np.ndarray, *, row_offset: int = 0, bar=None) -> list[Explanation]:
-        """One Explanation per method for validated rows ``X``; row ``i`` draws from stream ``row_offset + i``."""
+    def targets_for(self, X: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """The explained class of each row (None for regression) and the model's output for it."""
         predicted = _first_prediction(self.adapter, X, self.output, list(self.names))
         targets = self.adapter.resolve_target(self.target, X, self.output, predicted)
         prediction = predicted[:, 0] if targets is None else predicted[np.arange(len(X)), targets]
+        return targets, prediction
+
+    def explain_rows(self, X: np.ndarray, *, row_offset: int = 0, bar=None, targets=None,
+                     prediction=None) -> list[Explanation]:
+        """One Explanation per method for validated rows ``X``; row ``i`` draws from stream ``row_offset + i``.
+
+        ``targets`` and ``prediction`` (from :meth:`targets_for`) are computed here when not given.
+        """
+        if prediction is None:
+            targets, prediction = self.targets_for(X)
         return [self.run(m, X, targets, prediction, row_offset=row_offset, bar=bar) for m in self.methods]
 
     def run(self, method: Method, X, targets, prediction, *, row_offset=0, bar=None) -> Explanation:
@@ -303,6 +313,9 @@ def prepare(model, X, *, methods="auto", background=None, target=None, output="a
     else:
         bg, _ = check_data(bg_in, n_features=Xa.shape[1], expected_names=adapter.feature_names_in,
                            what="background", allow_nan=adapter.allows_missing, codec=codec)
+    # one memory layout everywhere (C order): numpy's SIMD loops can round differently on strided rows,
+    # and rows shipped to worker processes arrive C-ordered
+    Xa, bg = np.ascontiguousarray(Xa, dtype=float), np.ascontiguousarray(bg, dtype=float)
     adapter.learn_column_groups(np.vstack([Xa[:PROBE_ROWS], bg]))
     groups = resolve_groups(feature_groups, image_shape, Xa.shape[1])
     adapter.prepare(Xa, image_shape)

@@ -155,7 +155,7 @@ def _report(args) -> list[str]:
                   for name, m in models.items()}
     else:
         source = compare(models, rows, methods=methods, metrics=metrics, background=background,
-                         y=None if y is None else y[: len(rows)], random_state=args.seed, progress=not args.quiet)
+                         y=None if y is None else y[: len(rows)], random_state=args.seed, progress="auto" if not args.quiet else False)
     report = build_report(source, title=args.title, provenance_fields=prov)
     return _write(report, args.out)
 
@@ -176,7 +176,7 @@ def _demo(args) -> list[str]:
     background = tab.X_train.iloc[np.sort(rng.choice(len(tab.X_train), 100, replace=False))]
     cmp = compare(dict(tab), X, background=background, y=tab.y_test[: args.rows], random_state=args.seed,
                   n_seeds=2, robustness_rows=3, method_params={"lime": {"num_samples": 1000}},
-                  progress=not args.quiet)
+                  progress="auto" if not args.quiet else False)
     img = datasets.model_zoo("images", random_state=args.seed)
     images = img.X_test.to_numpy(float)[:4].reshape(-1, 1, 8, 8)
     img_bg = img.X_train.to_numpy(float)[:30].reshape(-1, 1, 8, 8)
@@ -200,7 +200,7 @@ def _demo(args) -> list[str]:
 def _study(args) -> list[str]:
     from .study import FULL, QUICK, run_study
 
-    study = run_study(QUICK if args.quick else FULL, progress=not args.quiet)
+    study = run_study(QUICK if args.quick else FULL, progress="auto" if not args.quiet else False)
     report = study.report(timestamp=not args.no_timestamp)
     stem = args.out[:-len(os.path.splitext(args.out)[1])] if os.path.splitext(args.out)[1] else args.out
     if os.path.isdir(stem):  # a folder: study.html|md|json inside it

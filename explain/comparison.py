@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ._core import check_method_params, explain
+from ._progress import progress_bar
 from ._validation import suggest
 from .errors import DataError, ExplainError
 from .metrics import agreement as agr
@@ -160,8 +161,8 @@ def _named_models(models) -> dict:
 
 
 def compare(models, X, *, methods="auto", metrics="all", background=None, y=None, random_state=0, n_seeds=3,
-            method_params=None, robustness_rows=10, options=None, progress=False, output="auto",
-            removal="mean", feature_groups=None) -> Comparison:
+            method_params=None, robustness_rows=10, options=None, progress="auto", output="auto",
+            removal="mean", feature_groups=None, parallel=None) -> Comparison:
     """Explain every model with every method on the same rows and score each explanation.
 
     Parameters
@@ -187,8 +188,10 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
         Rows on which max-sensitivity re-explains perturbed inputs.
     options : dict, optional
         Metric options: n_subsets, subset_size, n_perturb_samples, radius, k, removal_samples.
-    progress : bool, default=False
-        Show a tqdm progress bar over the models.
+    progress : "auto" or bool, default="auto"
+        One tqdm bar over models x methods (explained and scored); "auto"
+        shows it in terminals and notebooks after two seconds, never under
+        pytest (see ``explain._progress``).
     output : {"auto", "probability", "margin"}, default="auto"
         The space every model is explained and scored in. "auto" is each family's natural space (their
         numbers then do not compare across families); "probability" puts every classifier on one scale.
@@ -196,6 +199,8 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
         What a "removed" feature becomes in every perturbation metric: the background mean (a category's
         mode), zero, the average over background rows ("sample", the game Shapley values use), or a row.
     feature_groups : as in ``explain()``
+    parallel : dict, optional
+        ``n_jobs``, ``batch_size`` and ``backend`` passed to every ``explain()`` call.
         Attribute groups of pixels jointly (e.g. "patches:2"), for every model.
 
     Returns
@@ -211,36 +216,41 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
         method_list = method_list + ["random"]
     method_params = check_method_params(method_params)
     _check_removal(removal)
+    unknown = set(parallel or {}) - {"n_jobs", "batch_size", "backend"}
+    if unknown:
+        raise ValueError(f"parallel takes n_jobs, batch_size and backend, not {sorted(unknown)}")
     explanations, rows, agreements, timing_rows, notes = {}, [], {}, [], []
-    for name, model in named.items():
-        try:
-            result = explain(model, X, methods=method_list, background=background, random_state=random_state,
-                             method_params=method_params, name=name, output=output,
-                             feature_groups=feature_groups)
-        except ExplainError as exc:
-            raise type(exc)(f"model {name!r}: {exc}") from exc
-        explanations[name] = result
-    _check_same_rows(explanations)
-    items = named.items()
-    if progress:
-        from tqdm.auto import tqdm
-
-        items = tqdm(list(items), desc="scoring models", unit="model")
-    for name, model in items:
-        result = explanations[name]
-        # Score on exactly what explain() validated: the data and background in the model's column
-        # order, and the same adapter (never a second one built from the caller's objects).
-        v = result.validated
-        ctx = MetricContext(v.adapter, v.output, np.asarray(v.background), random_state, options, removal=removal)
-        k = int(options.get("k", min(5, v.X.shape[1])))
-        clock = _Clock(ctx)
-        rows += _score_model(name, model, v.adapter, result, ctx, wanted, k, X, y, random_state,
-                             n_seeds, method_params, robustness_rows, clock, notes)
-        timing_rows += clock.rows
-        agreements[name] = agr.agreement_matrices(result, k)
-        rows += agr.agreement_rows(name, result, agreements[name], wanted, _row)
-        rows += _model_scores(name, result, ctx, wanted, clock)
-        rows += _ratios_to_random(name, rows, wanted)
+    with progress_bar(progress, total=len(named) * len(method_list), desc="compare", unit="model x method") as bar:
+        for name, model in named.items():
+            try:
+                result = explain(model, X, methods=method_list, background=background, random_state=random_state,
+                                 method_params=method_params, name=name, output=output,
+                                 feature_groups=feature_groups, progress=False, **(parallel or {}))
+            except ExplainError as exc:
+                raise type(exc)(f"model {name!r}: {exc}") from exc
+            explanations[name] = result
+            if bar is not None:  # "auto" resolves to a number of methods only now
+                bar.total += len(result) - len(method_list)
+                bar.refresh()
+        _check_same_rows(explanations)
+        for name, model in named.items():
+            result = explanations[name]
+            # Score on exactly what explain() validated: the data and background in the model's column
+            # order, and the same adapter (never a second one built from the caller's objects).
+            v = result.validated
+            ctx = MetricContext(v.adapter, v.output, np.asarray(v.background), random_state, options,
+                                removal=removal)
+            k = int(options.get("k", min(5, v.X.shape[1])))
+            clock = _Clock(ctx)
+            rows += _score_model(name, model, v.adapter, result, ctx, wanted, k, X, y, random_state,
+                                 n_seeds, method_params, robustness_rows, clock, notes)
+            timing_rows += clock.rows
+            agreements[name] = agr.agreement_matrices(result, k)
+            rows += agr.agreement_rows(name, result, agreements[name], wanted, _row)
+            rows += _model_scores(name, result, ctx, wanted, clock)
+            rows += _ratios_to_random(name, rows, wanted)
+            if bar is not None:
+                bar.update(len(result))
     scores = pd.DataFrame(rows, columns=["model", "method", "metric", "value", "spread"])
     outputs = {name: next(iter(r)).output for name, r in explanations.items()}
     scores["unit"] = [_unit(metric, outputs[model]) for model, metric in zip(scores["model"], scores["metric"])]

@@ -10,7 +10,7 @@ def test_exported_names():
         "ExplainError", "NotFittedError", "UnsupportedModelError", "DataError", "BackgroundError",
         "TargetError", "OutputError", "UnknownMethodError", "MethodNotApplicableError", "AdditivityError",
         "ApproximationWarning", "UnknownMetricError", "BeeswarmDisplay", "WaterfallDisplay", "ImageDisplay",
-        "load_report", "diff", "ReportDiff",
+        "load_report", "diff", "ReportDiff", "to_parquet", "read_explanations", "ExplanationReader",
     ])
     for name in explain.__all__:
         assert hasattr(explain, name), name

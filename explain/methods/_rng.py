@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["row_sequence", "row_rng", "row_seed", "fresh_entropy", "mark_isolated", "seed_isolated_global"]
+__all__ = ["row_sequence", "row_rng", "row_seed", "fresh_entropy", "mark_isolated", "is_isolated",
+           "seed_isolated_global"]
 
 
 def fresh_entropy() -> int:
@@ -48,6 +49,11 @@ def mark_isolated() -> None:
     """Called by the engine inside its own worker processes (``explain._engine``)."""
     global _ISOLATED
     _ISOLATED = True
+
+
+def is_isolated() -> bool:
+    """Whether this process is one of the engine's workers (its global generator is ours to seed)."""
+    return _ISOLATED
 
 
 def seed_isolated_global(seed: int) -> None:

@@ -110,7 +110,11 @@ def product_kernel_shapley(X: np.ndarray, background: np.ndarray, expansion, gro
         # a column constant on the data scales every support vector's product by the same factor for x and
         # background alike: fold it into player 0's factor (scaling a_0 and c_0 together scales the game)
         G[np.flatnonzero(groups < 0), 0] = 1.0
-        log_factors = lambda P, Ss, G=G: _log_factors(P, Ss, expansion.weights, expansion.power) @ G
+        members = [np.flatnonzero(G[:, g]) for g in range(G.shape[1])]
+        # per-group sums over a fixed axis (not a matmul, whose rounding can vary with the number of rows)
+        log_factors = lambda P, Ss, members=members: np.stack(
+            [_log_factors(P, Ss, expansion.weights, expansion.power)[..., cols].sum(axis=-1) for cols in members],
+            axis=-1)
     n = X.shape[0]
     d = X.shape[1] if groups is None else int(groups.max()) + 1
     nodes, wts = np.polynomial.legendre.leggauss(max(1, (d + 1) // 2))

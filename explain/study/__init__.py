@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._progress import progress_bar
 from ._families import IMAGE_FAMILIES, TABULAR_FAMILIES, fit_family, load_study_data
 from ._verdict import MEASURES, summarise, verdict
 
@@ -130,7 +131,7 @@ def _refit_stability(dataset, family, values_by_seed):
     return out
 
 
-def run_study(config: StudyConfig = FULL, *, progress: bool = True) -> Study:
+def run_study(config: StudyConfig = FULL, *, progress="auto") -> Study:
     """Run every data set x family x seed of ``config``; returns the :class:`Study`."""
     start = time.perf_counter()
     plan = []
@@ -138,22 +139,16 @@ def run_study(config: StudyConfig = FULL, *, progress: bool = True) -> Study:
     for name, data in loaded.items():
         for family in (IMAGE_FAMILIES if data.images else TABULAR_FAMILIES):
             plan += [(name, family, seed) for seed in config.seeds]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(plan), desc="study", unit="fit")
     records, values = [], {}
-    for name, family, seed in plan:
-        if bar is not None:
-            bar.set_postfix_str(f"{name} / {family} / seed {seed}")
-        recs, flat = _one_run(family, loaded[name], seed, config)
-        records += recs
-        values.setdefault((name, family), {})[seed] = flat
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+    with progress_bar(progress, total=len(plan), desc="study", unit="fit") as bar:
+        for name, family, seed in plan:
+            if bar is not None:
+                bar.set_postfix_str(f"{name} / {family} / seed {seed}")
+            recs, flat = _one_run(family, loaded[name], seed, config)
+            records += recs
+            values.setdefault((name, family), {})[seed] = flat
+            if bar is not None:
+                bar.update(1)
     for (name, family), by_seed in values.items():
         records += _refit_stability(name, family, by_seed)
     return Study(config, pd.DataFrame(records), time.perf_counter() - start)

@@ -1,0 +1,308 @@
+"""Explanations of more rows than fit in memory: stream them to Parquet, read them back lazily.
+
+``to_parquet`` validates the model, the methods and the background once, on the
+first batch, then explains one batch of rows after another and appends each to
+the file, so memory is bounded by the batch, not by the number of rows. Rows
+keep their index in the whole input (``row_id``), and every row draws its
+randomness from the stream keyed by that index, so the file holds the same
+numbers as ``explain()`` on all rows at once, whatever the batch size.
+
+Layout: one Parquet row per (explained row, method) with columns ``row_id``
+(int64), ``method`` (string), ``target`` (int64, null for regression),
+``base_value`` and ``prediction`` (float64), ``exact`` (bool, per row: never a
+flag taken from one batch for all) and ``values`` and ``data`` (fixed-size
+lists of float64, one entry per feature; ``data`` holds category codes for
+string columns). The schema metadata key ``explain`` holds JSON with the format
+version, feature names, output, model name, image shape and each method's
+parameters from the first batch. A Dask DataFrame is explained partition by
+partition on the cluster and written as a directory of parts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from ._plan import prepare
+from ._progress import progress_bar
+from .errors import DataError
+from .explanation import Explanation
+
+__all__ = ["to_parquet", "read_explanations", "ExplanationReader", "FORMAT"]
+
+FORMAT = "explain-explanations-1"
+DEFAULT_BATCH_ROWS = 65_536
+
+
+def _schema(d: int, meta: dict):
+    import pyarrow as pa
+
+    return pa.schema([
+        ("row_id", pa.int64()), ("method", pa.string()), ("target", pa.int64()), ("base_value", pa.float64()),
+        ("prediction", pa.float64()), ("exact", pa.bool_()), ("values", pa.list_(pa.float64(), d)),
+        ("data", pa.list_(pa.float64(), d)),
+    ], metadata={"explain": json.dumps(meta)})
+
+
+def _json_safe(params: dict) -> dict:
+    out = {}
+    for k, v in params.items():
+        if isinstance(v, (str, bool, int, float)) or v is None:
+            out[k] = v
+        elif isinstance(v, np.generic):
+            out[k] = v.item()
+    return out
+
+
+def _row_exact(e: Explanation, classes) -> np.ndarray:
+    """Each row's exact flag: from its class's block when classes were explained separately."""
+    n = len(e)
+    blocks = e.params.get("blocks")
+    if not blocks or e.target is None or classes is None:
+        return np.full(n, bool(e.params.get("exact", False)))
+    by_class = {b["class"]: bool(b["exact"]) for b in blocks}
+    labels = np.asarray(classes)[e.target]
+    return np.array([by_class.get(str(lab.item() if isinstance(lab, np.generic) else lab), False)
+                     for lab in labels], dtype=bool)
+
+
+def _table(explanations, row_ids: np.ndarray, prediction: np.ndarray, schema, classes=None):
+    import pyarrow as pa
+
+    cols = {k: [] for k in schema.names}
+    d = schema.field("values").type.list_size
+    for e in explanations:
+        n = len(e)
+        cols["row_id"].append(pa.array(row_ids, pa.int64()))
+        cols["method"].append(pa.array([e.method] * n, pa.string()))
+        cols["target"].append(pa.nulls(n, pa.int64()) if e.target is None else pa.array(e.target, pa.int64()))
+        cols["base_value"].append(pa.array(e.base_values, pa.float64()))
+        cols["prediction"].append(pa.array(prediction, pa.float64()))
+        cols["exact"].append(pa.array(_row_exact(e, classes), pa.bool_()))
+        for name, arr in (("values", e.values), ("data", np.asarray(e.codes, dtype=float))):
+            flat = pa.array(np.ascontiguousarray(arr, dtype=float).reshape(-1), pa.float64())
+            cols[name].append(pa.FixedSizeListArray.from_arrays(flat, d))
+    return pa.table({k: pa.concat_arrays(v) for k, v in cols.items()}, schema=schema)
+
+
+def _batches(X, batch_rows: int):
+    """(rows, number of rows in all) from an array, a DataFrame, or a Parquet file or directory."""
+    import pandas as pd
+
+    if isinstance(X, (str, os.PathLike)):
+        import pyarrow.dataset as ds
+
+        dataset = ds.dataset(os.fspath(X), format="parquet")
+        total = dataset.count_rows()
+
+        def gen():
+            for batch in dataset.to_batches(batch_size=batch_rows):
+                if batch.num_rows:
+                    yield batch.to_pandas()
+        return gen(), total
+    if hasattr(X, "iloc"):
+        return (X.iloc[s:s + batch_rows] for s in range(0, len(X), batch_rows)), len(X)
+    if isinstance(X, pd.Series):
+        raise DataError("X must be 2-D rows (array, DataFrame or Parquet path), not a Series")
+    arr = X if hasattr(X, "shape") else np.asarray(X)
+    return (arr[s:s + batch_rows] for s in range(0, arr.shape[0], batch_rows)), int(arr.shape[0])
+
+
+def to_parquet(model, X, path, *, methods="auto", background=None, target=None, batch_size=DEFAULT_BATCH_ROWS,
+               n_jobs=1, progress="auto", backend="loky", **kwargs) -> str:
+    """Explain ``X`` batch by batch and write the explanations to Parquet.
+
+    Parameters
+    ----------
+    model : fitted model
+        As for :func:`explain`.
+    X : array-like, DataFrame, path to a Parquet file or directory, or dask.dataframe.DataFrame
+        Rows to explain. A path is read ``batch_size`` rows at a time; a Dask
+        DataFrame is explained on the cluster, one part written per partition.
+    path : str or path-like
+        The Parquet file to write (a directory of parts for a Dask DataFrame).
+        Written to a temporary name and renamed when complete: a failed run
+        leaves no half-written file behind.
+    methods, background, target
+        As for :func:`explain`. Without a background, at most 100 rows of the
+        first batch serve as one. ``target`` must be one class for all rows.
+    batch_size : int, default=65536
+        Rows read and explained at a time; memory is bounded by it.
+    n_jobs, progress, backend
+        As for :func:`explain` (applied within each batch).
+    **kwargs
+        Any other :func:`explain` keyword (output, random_state, method_params, ...).
+
+    Returns
+    -------
+    str
+        The path written.
+    """
+    import pyarrow.parquet as pq
+
+    if target is not None and np.ndim(target) > 0:
+        raise DataError("to_parquet takes one target for all rows (a class label or index), not one per row")
+    if not (isinstance(batch_size, (int, np.integer)) and batch_size > 0):
+        raise ValueError(f"batch_size must be a positive number of rows, got {batch_size!r}")
+    if type(X).__module__.startswith("dask."):
+        from ._dask_parquet import dask_to_parquet
+
+        return dask_to_parquet(model, X, path, methods=methods, background=background, target=target,
+                               n_jobs=n_jobs, **kwargs)
+    path = os.fspath(path)
+    batches, total = _batches(X, int(batch_size))
+    first = next(batches, None)
+    if first is None:
+        raise DataError("X has no rows to explain")
+    plan = prepare(model, first, methods=methods, background=background, target=target, n_jobs=n_jobs,
+                   batch_size="auto", backend=backend, **kwargs)
+    tmp = path + ".partial"
+    writer = None
+    offset = 0
+    try:
+        with progress_bar(progress, total=total * len(plan.methods), desc=plan.adapter.name) as bar:
+            for k, rows in enumerate(_chain(first, batches)):
+                Xa = plan.X if k == 0 else plan.check_rows(rows)
+                explanations, table = explain_batch(plan, Xa, offset, bar=bar)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table)
+                offset += len(Xa)
+        writer.close()
+        writer = None
+        os.replace(tmp, path)
+    finally:
+        if writer is not None:
+            writer.close()
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def explain_batch(plan, Xa: np.ndarray, offset: int, *, bar=None):
+    """Explain validated rows whose first has index ``offset`` in the whole input; the Explanations and table."""
+    targets, prediction = plan.targets_for(Xa)
+    explanations = plan.explain_rows(Xa, row_offset=offset, bar=bar, targets=targets, prediction=prediction)
+    schema = _schema(Xa.shape[1], metadata(plan, explanations))
+    return explanations, _table(explanations, np.arange(offset, offset + len(Xa)), prediction, schema,
+                                plan.adapter.classes)
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def metadata(plan, explanations) -> dict:
+    """The JSON kept in the schema: enough to rebuild Explanations without the model."""
+    return {"format": FORMAT, "model_name": plan.adapter.name, "output": plan.output,
+            "feature_names": list(plan.names), "image_shape": None if plan.image_shape is None else
+            list(plan.image_shape), "methods": {e.method: _json_safe(dict(e.params)) for e in explanations},
+            "random_state": plan.random_state if plan.random_state is None else int(plan.random_state)}
+
+
+class ExplanationReader:
+    """Explanations in a Parquet file or directory, read lazily (nothing is loaded until asked).
+
+    Attributes
+    ----------
+    path : str
+    methods : list of str
+    feature_names : list of str
+    output, model_name : str
+    n_rows : int
+        Explained rows (per method).
+    """
+
+    def __init__(self, path):
+        import pyarrow.dataset as ds
+
+        self.path = os.fspath(path)
+        if not os.path.exists(self.path):
+            raise FileNotFoundError(f"no explanations at {self.path!r}")
+        self._dataset = ds.dataset(self.path, format="parquet")
+        raw = (self._dataset.schema.metadata or {}).get(b"explain")
+        meta = json.loads(raw) if raw else {}
+        if meta.get("format") != FORMAT:
+            raise DataError(f"{self.path!r} is not an explanations file written by explain.to_parquet "
+                            f"(format {meta.get('format')!r}, expected {FORMAT!r})")
+        self.meta = meta
+        self.methods = list(meta["methods"])
+        self.feature_names = list(meta["feature_names"])
+        self.output = meta["output"]
+        self.model_name = meta["model_name"]
+        self.image_shape = None if meta.get("image_shape") is None else tuple(meta["image_shape"])
+        self.n_rows = self._dataset.count_rows() // max(1, len(self.methods))
+
+    def __repr__(self) -> str:
+        return (f"ExplanationReader({self.path!r}: {self.n_rows} rows x {len(self.feature_names)} features, "
+                f"methods {self.methods})")
+
+    def _check_method(self, method):
+        if method not in self.methods:
+            raise KeyError(f"no method {method!r} in {self.path!r}; it holds {self.methods}")
+
+    def iter_batches(self, method: str, *, batch_size: int = DEFAULT_BATCH_ROWS):
+        """Yield :class:`Explanation` objects of at most ``batch_size`` rows each, in row_id order per part."""
+        import pyarrow.compute as pc
+
+        self._check_method(method)
+        for batch in self._dataset.to_batches(filter=pc.field("method") == method, batch_size=batch_size):
+            if batch.num_rows:
+                yield self._explanation(method, batch)
+
+    def to_explanation(self, method: str) -> Explanation:
+        """All rows of one method as one Explanation, sorted by row_id."""
+        import pyarrow.compute as pc
+
+        self._check_method(method)
+        table = self._dataset.to_table(filter=pc.field("method") == method)
+        table = table.sort_by("row_id")
+        return self._explanation(method, table)
+
+    def to_pandas(self, columns=None):
+        """The long table (row_id, method, target, base_value, prediction, exact, values, data) as pandas."""
+        return self._dataset.to_table(columns=columns).to_pandas()
+
+    def row_ids(self, method: str) -> np.ndarray:
+        import pyarrow.compute as pc
+
+        self._check_method(method)
+        return np.sort(self._dataset.to_table(columns=["row_id"], filter=pc.field("method") == method)
+                       .column("row_id").to_numpy())
+
+    def _explanation(self, method, table) -> Explanation:
+        d = len(self.feature_names)
+        n = table.num_rows
+        values = _matrix(table.column("values"), n, d)
+        data = _matrix(table.column("data"), n, d)
+        target = table.column("target")
+        target = None if target.null_count == n else target.to_numpy(zero_copy_only=False)
+        params = dict(self.meta["methods"][method])
+        params["exact"] = bool(np.all(table.column("exact").to_numpy(zero_copy_only=False)))
+        params["row_ids"] = table.column("row_id").to_numpy()
+        return Explanation(values, table.column("base_value").to_numpy(), data, self.feature_names,
+                           output=self.output, method=method, model_name=self.model_name, target=target,
+                           params=params, image_shape=self.image_shape)
+
+
+def _matrix(column, n: int, d: int) -> np.ndarray:
+    import pyarrow as pa
+
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    flat = [c.flatten().to_numpy(zero_copy_only=False) for c in chunks if len(c)]
+    return (np.concatenate(flat) if flat else np.empty(0)).reshape(n, d)
+
+
+def read_explanations(path) -> ExplanationReader:
+    """Open explanations written by :func:`to_parquet` (a file or a directory of parts), lazily.
+
+    Examples
+    --------
+    >>> reader = read_explanations("explanations.parquet")      # doctest: +SKIP
+    >>> for chunk in reader.iter_batches("shap"):               # doctest: +SKIP
+    ...     chunk.global_importance()
+    """
+    return ExplanationReader(path)

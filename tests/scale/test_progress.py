@@ -1,0 +1,41 @@
+"""Our one progress bar: on when asked, silent when told and in the test suite; the libraries' bars stay off."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from explain import compare, explain
+from explain._progress import show_progress
+
+
+@pytest.fixture(scope="module")
+def model_and_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4))
+    return LogisticRegression().fit(X, (X[:, 0] > 0).astype(int)), X
+
+
+def test_auto_is_silent_under_pytest_and_false_is_silent(model_and_data, capsys):
+    model, X = model_and_data
+    assert show_progress("auto") is False and show_progress(False) is False and show_progress(True) is True
+    explain(model, X[:5], background=X[50:], methods=["shap", "lime", "shap.kernel"],
+            method_params={"lime": {"num_samples": 100}, "shap.kernel": {"nsamples": 50}})
+    err = capsys.readouterr().err
+    assert err == ""  # neither our bar nor shap's, LIME's or captum's
+
+
+def test_forced_bar_counts_rows_times_methods(model_and_data, capsys):
+    model, X = model_and_data
+    explain(model, X[:9], background=X[50:], methods=["coefficients", "shap"], progress=True, batch_size=4)
+    err = capsys.readouterr().err
+    assert "/18 " in err and "row/s" in err  # one bar over 9 rows x 2 methods
+    compare({"a": model, "b": model}, X[:4], background=X[50:], methods=["shap"], metrics=["deletion"],
+            progress=True)
+    err = capsys.readouterr().err
+    assert "/4 " in err and "model x method" in err  # two models x (shap + the random control)
+
+
+def test_environment_switch(monkeypatch):
+    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
+    monkeypatch.setenv("EXPLAIN_PROGRESS", "0")
+    assert show_progress("auto") is False
