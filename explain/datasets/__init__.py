@@ -67,14 +67,27 @@ def load_tabular(name: str = "breast_cancer", *, columns: str = "mean") -> Datas
     return Dataset("breast_cancer", X.copy(), raw.target.to_numpy(), tuple(raw.target_names))
 
 
-def load_images() -> Dataset:
-    """Digits: 1,797 images of 8x8 pixels as 64 columns ``pixel_r_c``, from scikit-learn."""
+def load_images(size: int = 8) -> Dataset:
+    """Digits: 1,797 images as ``size`` x ``size`` columns ``pixel_r_c``, from scikit-learn.
+
+    ``size=8`` is the original data. Larger sizes (a multiple of 8, e.g. 32 or 64) upscale every image by
+    bilinear interpolation (``scipy.ndimage.zoom``, order 1), values still in [0, 16]: real-size images
+    for the torch path and the report, made offline from the shipped data.
+    """
     from sklearn.datasets import load_digits
 
+    if not (isinstance(size, int) and size >= 8 and size % 8 == 0):
+        raise ValueError(f"size must be 8 or a larger multiple of 8 (e.g. 32, 64), got {size!r}")
     raw = load_digits()
-    cols = [f"pixel_{r}_{c}" for r in range(8) for c in range(8)]
-    return Dataset("digits", pd.DataFrame(raw.data, columns=cols), raw.target.copy(),
-                   tuple(str(t) for t in raw.target_names), image_shape=(8, 8))
+    pixels = raw.data
+    if size != 8:
+        from scipy.ndimage import zoom
+
+        pixels = np.clip(zoom(raw.images, (1, size / 8, size / 8), order=1, grid_mode=True, mode="nearest"),
+                         0, 16).reshape(len(raw.images), -1)
+    cols = [f"pixel_{r}_{c}" for r in range(size) for c in range(size)]
+    return Dataset("digits" if size == 8 else f"digits{size}", pd.DataFrame(pixels, columns=cols),
+                   raw.target.copy(), tuple(str(t) for t in raw.target_names), image_shape=(size, size))
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,18 @@ import numpy as np
 __all__ = ["make_cnn", "train_cnn", "make_mlp", "train_torch"]
 
 
-def make_cnn(n_classes: int = 10, channels: int = 1):
-    """Conv(8) - ReLU - Conv(16) - ReLU - AvgPool(2) - Linear(64) - ReLU - Linear(n_classes)."""
+def make_cnn(n_classes: int = 10, channels: int = 1, size: int = 8):
+    """Conv(8) - ReLU - Conv(16) - ReLU - AvgPool(size/4) - Linear(64) - ReLU - Linear(n_classes).
+
+    Images of ``size`` x ``size`` (a multiple of 4) pool to a 4x4 grid: AvgPool(2) on the 8x8 digits,
+    AvgPool(8) on the 32x32 upscaled ones. The pooling is fixed, so images of another size are refused.
+    """
     import torch.nn as nn
 
     return nn.Sequential(
         nn.Conv2d(channels, 8, kernel_size=3, padding=1), nn.ReLU(),
         nn.Conv2d(8, 16, kernel_size=3, padding=1), nn.ReLU(),
-        nn.AvgPool2d(2), nn.Flatten(),
+        nn.AvgPool2d(size // 4), nn.Flatten(),
         nn.Linear(16 * 4 * 4, 64), nn.ReLU(),
         nn.Linear(64, n_classes),
     )
@@ -38,8 +42,8 @@ def make_mlp(n_features: int, n_classes: int, hidden: int = 32):
 
 def train_cnn(images: np.ndarray, y: np.ndarray, *, epochs: int = 30, batch_size: int = 64, lr: float = 3e-3,
               random_state: int = 0):
-    """Fit ``make_cnn()`` on images (N, 1, 8, 8) scaled to [0, 1]; returns the model in eval mode."""
-    return train_torch(lambda: make_cnn(int(np.max(y)) + 1, images.shape[1]), images, y, epochs=epochs,
+    """Fit ``make_cnn()`` on images (N, C, H, W) scaled to [0, 1]; returns the model in eval mode."""
+    return train_torch(lambda: make_cnn(int(np.max(y)) + 1, images.shape[1], images.shape[-1]), images, y, epochs=epochs,
                        batch_size=batch_size, lr=lr, random_state=random_state)
 
 

@@ -239,8 +239,11 @@ def _images_section(results: dict, n_images: int = 4) -> Section | None:
     first = next(iter(next(iter(image_sets.values()))))
     shape = first.image_shape
     n = min(n_images, len(first))
-    to_2d = (lambda a: a.reshape((n,) + shape)[:, 0] if len(shape) == 3 else a.reshape((n,) + shape))
-    images = to_2d(first.codes[:n])
+    images = first.codes[:n].reshape((n,) + shape)
+    if len(shape) == 3:  # colour images as (H, W, 3) in [0, 1]; one channel as grey
+        images = np.moveaxis(images, 1, -1) if shape[0] == 3 else images.mean(axis=1)
+        lo, hi = float(np.min(images)), float(np.max(images))
+        images = (images - lo) / (hi - lo) if hi > lo else np.zeros_like(images)
     panels, titles = [], []
     for name, r in image_sets.items():
         for e in r:
@@ -250,8 +253,8 @@ def _images_section(results: dict, n_images: int = 4) -> Section | None:
             panels.append(v.sum(axis=1) if len(shape) == 3 else v)  # channels summed
             titles.append(f"{name} · {e.method}")
     svg = figures.image_grid(images, panels, titles)
-    return Section("figure", "Images: every model and method on the same pixels (each pixel's share of |attribution|, shared colour "
-                   "scale per row)",
+    return Section("figure", "Images: every model and method on the same pixels (each pixel's share of |attribution| "
+                   "over the image, shared colour scale per row; large images shown block-averaged)",
                    {"svg": svg})
 
 

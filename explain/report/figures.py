@@ -136,14 +136,40 @@ def heatmap_figure(matrix, title: str) -> str:
     return _draw(draw, 0.6 * len(labels) + 2.2, 0.55 * len(labels) + 1.4)
 
 
+MAX_IMAGE_SIDE = 64  # report images larger than this are block-averaged down (224 x 224 -> 56 x 56)
+
+
+def downsample(a: np.ndarray, side: int = MAX_IMAGE_SIDE, *, reduce=np.mean) -> np.ndarray:
+    """Shrink (..., H, W[, 3]) arrays by an integer factor so that H, W <= ``side`` (block ``reduce``).
+
+    Attributions are summed per block (``reduce=np.sum``) so each block keeps its pixels' share.
+    """
+    rgb = a.ndim >= 3 and a.shape[-1] == 3
+    h, w = a.shape[-3:-1] if rgb else a.shape[-2:]
+    f = max(1, -(-max(h, w) // side))
+    if f == 1:
+        return a
+    hh, ww = h // f * f, w // f * f
+    if rgb:
+        a = a[..., :hh, :ww, :]
+        return reduce(a.reshape(a.shape[:-3] + (hh // f, f, ww // f, f, 3)), axis=(-4, -2))
+    a = a[..., :hh, :ww]
+    return reduce(a.reshape(a.shape[:-2] + (hh // f, f, ww // f, f)), axis=(-3, -1))
+
+
 def image_grid(images, panels, titles) -> str:
-    """Rows: example images; columns: the image, then one heatmap per (model, method) on a shared scale per row.
+    """Rows: example images; columns: the image, then one attribution overlay per (model, method).
 
     Models explain different output spaces (log-odds, probability, decision function), so each panel shows
-    each pixel's share of the panel's total |attribution| (signed); the colour scale is then shared per row.
+    each pixel's share of the panel's total |attribution| (signed), drawn as a heat map over the image in
+    grey; the colour scale is shared per row. Images larger than MAX_IMAGE_SIDE are block-averaged (and
+    attributions block-summed) first, so a 224 x 224 picture stays a small figure.
 
-    images : (r, H, W); panels : list over columns of (r, H, W) arrays; titles : column titles.
+    images : (r, H, W) or (r, H, W, 3) in [0, 1]; panels : list over columns of (r, H, W); titles : column titles.
     """
+    images = downsample(np.asarray(images, dtype=float))
+    panels = [downsample(np.asarray(p, dtype=float), reduce=np.sum) for p in panels]
+
     def share(p):
         total = np.abs(p).sum()
         return p / total if total > 0 else p
@@ -153,9 +179,11 @@ def image_grid(images, panels, titles) -> str:
         for r, image in enumerate(images):
             normed = [share(p[r]) for p in panels]
             lim = max(float(np.abs(p).max()) for p in normed) or 1.0
-            axes[r, 0].imshow(image, cmap="gray_r")
+            gray = image.mean(axis=-1) if image.ndim == 3 else image
+            axes[r, 0].imshow(image if image.ndim == 3 else gray, cmap=None if image.ndim == 3 else "gray_r")
             for c, p in enumerate(normed, start=1):
-                axes[r, c].imshow(p, cmap="RdBu_r", vmin=-lim, vmax=lim)
+                axes[r, c].imshow(gray, cmap="gray_r", alpha=0.45)
+                axes[r, c].imshow(p, cmap="RdBu_r", vmin=-lim, vmax=lim, alpha=0.8)
             for ax in axes[r]:
                 ax.set_xticks([])
                 ax.set_yticks([])
