@@ -82,6 +82,46 @@ def check_declared_capabilities(run: ConformanceRun) -> None:
         np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-6, err_msg="probabilities must sum to 1")
 
 
+def check_capabilities_honoured(run: ConformanceRun) -> None:
+    """Each declared capability delivers: gradients, trees and kernel expansions reproduce predict;
+    a family that supports randomisation returns a model whose outputs differ."""
+    a = run.adapter()
+    X = run.flat
+    natural = a.predict(X, a.natural_output)
+    if a.supports_gradients:
+        import torch
+
+        with a.evaluating(), torch.no_grad():
+            out = a.output_module(a.natural_output)(a.to_tensor(X)).detach().cpu().numpy().astype(float)
+        np.testing.assert_allclose(out.reshape(natural.shape), natural, rtol=1e-4, atol=1e-5,
+                                   err_msg="supports_gradients: output_module disagrees with predict")
+    if a.provides_trees and a.groupable:
+        ens = a.tree_ensemble()
+        Z = a.tree_input(X)
+        target = natural if natural.shape[1] == ens.n_outputs else natural[:, -1:]
+        ens.calibrate(Z, target)
+        gap = np.abs(ens.predict(Z) - target).max()
+        assert gap <= 1e-6 * max(1.0, float(np.abs(target).max())), f"provides_trees: the trees miss by {gap:.3g}"
+    if a.provides_kernel_expansion and a.groupable and "margin" in a.outputs:
+        margin = a.predict(X, "margin")
+        for t in range(margin.shape[1]) if a.task == "classification" else [None]:
+            exp = a.kernel_expansion("margin", t)
+            if exp is None:
+                continue
+            Z = a.transform(X)
+            K = np.exp(-(np.abs(Z[:, None, :] - exp.support[None]) ** exp.power * exp.weights).sum(axis=2))
+            f = K @ (np.asarray(exp.coef, float) * exp.scale) + exp.intercept
+            np.testing.assert_allclose(f, margin[:, 0 if t is None else t], rtol=1e-6, atol=1e-8,
+                                       err_msg="provides_kernel_expansion: the expansion disagrees with predict")
+    if a.supports_randomisation:
+        scrambled = a.randomized_model(np.random.default_rng(0))
+        assert scrambled is not None, "supports_randomisation, but randomized_model returned None"
+        again = get_adapter(scrambled, X=X, image_shape=run.image_shape)
+        again.codec = a.codec
+        assert not np.allclose(again.predict(X, a.natural_output), natural), \
+            "supports_randomisation: the randomised model predicts like the original"
+
+
 def check_shapes_and_names(run: ConformanceRun) -> None:
     """Values, base values, data, names and targets have the documented shapes."""
     X = run.X
@@ -165,7 +205,7 @@ def check_model_evaluations_counted(run: ConformanceRun) -> None:
             assert e.n_model_evals > 0, e.method
 
 
-_CHECKS = (check_declared_capabilities, check_shapes_and_names, check_deterministic, check_immutable,
+_CHECKS = (check_declared_capabilities, check_capabilities_honoured, check_shapes_and_names, check_deterministic, check_immutable,
            check_local_accuracy, check_inputs_unmodified, check_model_evaluations_counted)
 
 

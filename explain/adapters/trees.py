@@ -166,6 +166,12 @@ class TreeAdapter(Adapter):
             return self.as_model_input(X)
         return X
 
+    @property
+    def supports_randomisation(self) -> bool:
+        """scikit-learn trees and forests (their leaf values can be shuffled); not HistGB, XGBoost, LightGBM."""
+        e = self.estimator
+        return self.library == "sklearn" and (hasattr(e, "tree_") or hasattr(e, "estimators_"))
+
     def _scramble(self, estimator, rng):
         """Shuffle the leaf values of every scikit-learn tree (XGBoost/LightGBM: not supported)."""
         if self.library != "sklearn" or not hasattr(estimator, "tree_") and not hasattr(estimator, "estimators_"):
