@@ -17,7 +17,7 @@ __all__ = ["explain", "resolve_methods", "check_method_params", "ADDITIVITY_RTOL
 
 def explain(model, X, *, methods="auto", background=None, target=None, output="auto",
             feature_names=None, random_state=0, method_params=None, name=None, image_shape=None,
-            feature_groups=None, n_jobs=1, batch_size="auto", progress="auto", backend="loky") -> ExplanationSet:
+            feature_groups=None, n_jobs=None, batch_size="auto", progress="auto", backend="loky") -> ExplanationSet:
     """Explain a fitted model's predictions on ``X`` with several attribution methods.
 
     Parameters
@@ -58,9 +58,12 @@ def explain(model, X, *, methods="auto", background=None, target=None, output="a
         Attribute groups of pixels/features jointly (k x k patches, or a
         segmentation with one label per pixel). Methods that support groups:
         "occlusion", "feature_ablation", "lime", "shap.kernel".
-    n_jobs : int, default=1
-        Worker processes that explain chunks of rows in parallel (joblib's
-        loky; -1 for all cores). Results are bit-identical for every n_jobs.
+    n_jobs : int or None, default=None
+        None runs in this process with the libraries' own threading (numba,
+        BLAS and torch use every core). 1 runs on one core (scikit-learn's
+        convention). k > 1 explains chunks of rows in k worker processes
+        (joblib's loky) with cpu_count // k threads each; -1 uses every core.
+        Results are bit-identical for every n_jobs.
     batch_size : "auto" or int, default="auto"
         Rows per chunk. Memory grows with the chunk, not with the number of
         rows; "auto" uses up to 65,536 rows (fewer for methods that spend

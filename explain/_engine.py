@@ -8,7 +8,10 @@ results are bit-identical for any ``batch_size`` and ``n_jobs``.
 
 Where chunks run:
 
-- ``n_jobs=1``: in this process, one after the other.
+- ``n_jobs=None`` (the default): in this process, one chunk after the other,
+  with the libraries' own threading (numba, BLAS and torch use every core).
+- ``n_jobs=1``: the same, on one core (scikit-learn's convention): BLAS,
+  OpenMP, torch and numba threads are limited to one for the call.
 - ``n_jobs>1``: joblib's loky processes. The job (adapter, background, method)
   is written once to a temporary file and each worker loads it once.
   Inner BLAS/OpenMP, torch and numba threads are limited to
@@ -18,7 +21,7 @@ Where chunks run:
   once (``broadcast=True``).
 - Methods whose library draws only from numpy's global generator
   (``Method.global_rng``) always run in a worker process, even for
-  ``n_jobs=1``: the caller's global generator is never seeded or restored.
+  ``n_jobs`` of None or 1: the caller's global generator is never seeded or restored.
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ class ChunkResult:
 class Parallelism:
     """How chunks run: validated once by ``explain()``."""
 
-    n_jobs: int = 1
+    n_jobs: int | None = None
     batch_size: int | str = "auto"
     backend: str = "loky"
 
@@ -82,20 +85,39 @@ class Parallelism:
         if backend not in ("loky", "dask"):
             raise ValueError(f"backend must be 'loky' (processes on this machine) or 'dask' (a distributed "
                              f"cluster), got {backend!r}.")
-        if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or n_jobs == 0 or n_jobs < -1:
-            raise ValueError(f"n_jobs must be a positive int or -1 (all cores), got {n_jobs!r}.")
+        if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool)
+                                   or n_jobs == 0 or n_jobs < -1):
+            raise ValueError(f"n_jobs must be None, a positive int or -1 (all cores), got {n_jobs!r}.")
         if not (batch_size == "auto" or (isinstance(batch_size, (int, np.integer)) and not
                                          isinstance(batch_size, bool) and batch_size > 0)):
             raise ValueError(f"batch_size must be 'auto' or a positive number of rows, got {batch_size!r}.")
-        n = (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
+        n = None if n_jobs is None else (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
         return cls(n_jobs=n, batch_size=batch_size, backend=backend)
+
+    @property
+    def workers(self) -> int:
+        """Processes (or Dask workers) that run chunks; 1 means this process."""
+        if self.backend == "dask":
+            return self.n_jobs or 2
+        return self.n_jobs if self.n_jobs and self.n_jobs > 1 else 1
+
+    @property
+    def inner_threads(self) -> int | None:
+        """Threads per chunk: None leaves the libraries' own defaults."""
+        if self.n_jobs is None:
+            return None
+        if self.n_jobs == 1 and self.backend != "dask":
+            return 1
+        return max(1, (os.cpu_count() or 1) // self.workers)
 
     def chunk_rows(self, method: Method, n: int, workers: int) -> int:
         if self.batch_size != "auto":
             return int(self.batch_size)
         rows = min(method.chunk_rows, MAX_CHUNK_ROWS)
-        if workers > 1:  # at least two chunks per worker, so the pool stays busy
-            rows = min(rows, math.ceil(n / (2 * workers)))
+        if workers > 1:  # at least two chunks per worker, and a multiple of the workers: no one idles at the end
+            chunks = max(2 * workers, math.ceil(n / max(1, rows)))
+            chunks = math.ceil(chunks / workers) * workers
+            rows = math.ceil(n / chunks)
         return max(1, rows)
 
 
@@ -161,12 +183,15 @@ def _load(job_ref):
 
 
 class _ThreadLimits:
-    """Limit BLAS/OpenMP, torch and numba threads inside a worker for one chunk, then restore them."""
+    """Limit BLAS/OpenMP, torch and numba threads for one chunk, then restore them (None: leave them)."""
 
-    def __init__(self, threads: int):
-        self.threads = max(1, int(threads))
+    def __init__(self, threads: int | None):
+        self.threads = None if threads is None else max(1, int(threads))
 
     def __enter__(self):
+        if self.threads is None:
+            self._blas = None
+            return self
         from threadpoolctl import threadpool_limits
 
         self._blas = threadpool_limits(limits=self.threads)
@@ -182,6 +207,8 @@ class _ThreadLimits:
         return self
 
     def __exit__(self, *exc):
+        if self._blas is None:
+            return
         self._blas.restore_original_limits()
         if self._torch is not None:
             sys.modules["torch"].set_num_threads(self._torch)
@@ -195,7 +222,7 @@ def _fresh(a):
     return None if a is None else np.array(a, copy=True, order="C")
 
 
-def _remote(job_ref, X, targets, prediction, row_ids, threads) -> ChunkResult:
+def _remote(job_ref, X, targets, prediction, row_ids, threads) -> ChunkResult:  # noqa: D103
     """A chunk in a worker process: loky's (started with ``mark_isolated``) or a Dask worker's."""
     job = _load(job_ref)
     if not isinstance(job_ref, str):  # scattered by Dask: realign the background once per worker
@@ -215,9 +242,14 @@ def _payload(idx, X, targets, prediction, row_offset):
     return X[idx], (None if targets is None else targets[idx]), prediction[idx], idx + row_offset
 
 
-def _local(job, X, targets, prediction, chunks, row_offset):
+def _local(job, X, targets, prediction, chunks, row_offset, threads):
     for idx in chunks:
-        yield idx, run_chunk(job, *_payload(idx, X, targets, prediction, row_offset))
+        if threads is None:
+            yield idx, run_chunk(job, *_payload(idx, X, targets, prediction, row_offset))
+        else:
+            with _ThreadLimits(threads):
+                result = run_chunk(job, *_payload(idx, X, targets, prediction, row_offset))
+            yield idx, result
 
 
 def _in_order(submit, chunks, n_workers):
@@ -236,12 +268,11 @@ def _in_order(submit, chunks, n_workers):
         yield idx, result
 
 
-def _loky(job, X, targets, prediction, chunks, row_offset, n_jobs):
+def _loky(job, X, targets, prediction, chunks, row_offset, n_jobs, threads):
     """Chunks on loky worker processes; the job goes to each worker once, through a temporary file."""
     import cloudpickle
     from joblib.externals.loky import get_reusable_executor
 
-    threads = max(1, (os.cpu_count() or 1) // n_jobs)
     try:
         blob = cloudpickle.dumps(job)
     except Exception as exc:  # e.g. a statsmodels formula (patsy cannot be pickled)
@@ -294,15 +325,16 @@ def run_method(job: Job, X: np.ndarray, targets, prediction: np.ndarray, paralle
     """All chunks of one method, merged in row order; returns the merged result and the wall seconds."""
     n, d = X.shape
     isolated = job.method.global_rng and not is_isolated()  # in a worker already: run here
-    workers = parallel.n_jobs if (parallel.n_jobs > 1 or parallel.backend == "dask") else 1
+    workers = parallel.workers
     chunks = _slices(n, parallel.chunk_rows(job.method, n, workers))
     start = time.perf_counter()
     if parallel.backend == "dask":
-        stream = _dask(job, X, targets, prediction, chunks, row_offset, parallel.n_jobs)
+        stream = _dask(job, X, targets, prediction, chunks, row_offset, workers)
     elif workers > 1 or isolated:
-        stream = _loky(job, X, targets, prediction, chunks, row_offset, max(1, min(workers, len(chunks))))
+        threads = parallel.inner_threads or (os.cpu_count() or 1)
+        stream = _loky(job, X, targets, prediction, chunks, row_offset, max(1, min(workers, len(chunks))), threads)
     else:
-        stream = _local(job, X, targets, prediction, chunks, row_offset)
+        stream = _local(job, X, targets, prediction, chunks, row_offset, parallel.inner_threads)
     merged = ChunkResult(np.empty((n, d)), np.empty(n), [])
     per_chunk_blocks = []
     for idx, part in stream:

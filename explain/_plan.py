@@ -281,7 +281,7 @@ class Plan:
 
 
 def prepare(model, X, *, methods="auto", background=None, target=None, output="auto", feature_names=None,
-            random_state=0, method_params=None, name=None, image_shape=None, feature_groups=None, n_jobs=1,
+            random_state=0, method_params=None, name=None, image_shape=None, feature_groups=None, n_jobs=None,
             batch_size="auto", backend="loky") -> Plan:
     """Validate everything ``explain()`` takes (see its docstring) and return the :class:`Plan`."""
     parallel = Parallelism.check(n_jobs, batch_size, backend)

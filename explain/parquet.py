@@ -111,7 +111,7 @@ def _batches(X, batch_rows: int):
 
 
 def to_parquet(model, X, path, *, methods="auto", background=None, target=None, batch_size=DEFAULT_BATCH_ROWS,
-               n_jobs=1, progress="auto", backend="loky", **kwargs) -> str:
+               n_jobs=None, progress="auto", backend="loky", **kwargs) -> str:
     """Explain ``X`` batch by batch and write the explanations to Parquet.
 
     Parameters

@@ -58,3 +58,18 @@ def naive_shapley(f, x, background):
         return float(np.mean(f(Z)))
 
     return shapley_of_game(v, len(x))
+
+
+def seeded_cnn(n_classes: int = 3, n_images: int = 12, n_background: int = 20, seed: int = 2):
+    """The zoo's CNN architecture with seeded weights, and uniform 8x8 images and background (float32)."""
+    import torch
+
+    from explain.datasets._cnn import make_cnn
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(1)
+        model = make_cnn(n_classes).eval()
+    rng = np.random.default_rng(seed)
+    images = rng.uniform(size=(n_images, 1, 8, 8)).astype(np.float32)
+    background = rng.uniform(size=(n_background, 1, 8, 8)).astype(np.float32)
+    return model, images, background

@@ -89,3 +89,19 @@ def test_the_committed_full_study():
     assert study["verdict"]["sentences"][-1].startswith("Overall:")
     assert set(study["measures"]) == set(MEASURES)
     assert (ROOT / "reports" / "study.md").exists() and (ROOT / "reports" / "study.html").exists()
+
+
+def test_upscaled_digits_run_the_cnn_in_the_study():
+    """digits32 (real-size images) plugs into the study: 4 x 4 patches of 8 pixels, a CNN fitted on 32 x 32."""
+    from dataclasses import replace
+
+    from explain.study import _one_run
+    from explain.study._families import load_study_data
+
+    data = load_study_data("digits32")
+    assert data.images and data.X_train.shape[1:] == (1, 32, 32)
+    config = replace(QUICK, image_rows=2, background=8, lime_samples=100, kernel_nsamples=100)
+    records, flat = _one_run("cnn", data, 0, config)
+    values = {r["measure"]: r["value"] for r in records}
+    assert values["accuracy"] > 0.8 and flat.shape == (2, 1024)
+    assert np.isfinite(values["deletion_vs_random"])

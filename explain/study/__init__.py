@@ -98,7 +98,8 @@ def _one_run(family, data, seed, config):
     rows = data.rows(config.image_rows if data.images else config.rows)
     bg = data.background(config.background)
     if data.images:
-        methods, groups = ["shap.kernel", "occlusion", "lime"], "patches:2"
+        # 4 x 4 patches of the picture whatever its size: 2-pixel patches on 8x8, 8-pixel ones on 32x32
+        methods, groups = ["shap.kernel", "occlusion", "lime"], f"patches:{data.X_train.shape[-1] // 4}"
         params = {"shap.kernel": {"nsamples": config.kernel_nsamples}, "lime": {"num_samples": config.lime_samples}}
     else:
         methods, groups = ["shap", "lime", "occlusion"], None

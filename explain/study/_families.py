@@ -44,14 +44,16 @@ class StudyData:
 
 
 def load_study_data(name: str) -> StudyData:
-    """breast_cancer (10 columns), wine (10 columns, 3 classes), fair (8 mixed columns), digits (8x8 images)."""
+    """breast_cancer (10 columns), wine (10 columns, 3 classes), fair (8 mixed columns), digits (8x8 images),
+    digits32 (the same digits upscaled to 32x32: real-size images, not in the default configurations)."""
     from sklearn.model_selection import train_test_split
 
     from .. import datasets
 
-    if name == "digits":
-        X, y = datasets.load_images()
-        images = (X.to_numpy(float) / 16.0).reshape(-1, 1, 8, 8)
+    if name in ("digits", "digits32"):
+        size = 8 if name == "digits" else 32
+        X, y = datasets.load_images(size=size)
+        images = (X.to_numpy(float) / 16.0).reshape(-1, 1, size, size)
         Xtr, Xte, ytr, yte = train_test_split(images, y, test_size=0.3, random_state=0, stratify=y)
         return StudyData(name, Xtr, Xte, ytr, yte, images=True)
     if name == "wine":

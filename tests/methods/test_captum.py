@@ -8,18 +8,12 @@ import torch
 import captum.attr as ca
 
 from explain import explain
-from explain.datasets._cnn import make_cnn
+from helpers import seeded_cnn
 
 
 @pytest.fixture(scope="module")
 def cnn_and_images():
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(1)
-        model = make_cnn(3).eval()
-    rng = np.random.default_rng(2)
-    images = rng.uniform(size=(12, 1, 8, 8)).astype(np.float32)
-    background = rng.uniform(size=(20, 1, 8, 8)).astype(np.float32)
-    return model, images, background
+    return seeded_cnn(3)
 
 
 def _logits(model, x):

@@ -136,3 +136,16 @@ def test_mixed_frame_chunks_identically():
     assert isinstance(rows, pd.DataFrame)
     kw = dict(methods=["shap", "lime"], background=bg, random_state=4, method_params={"lime": {"num_samples": 200}})
     _assert_identical(_values(explain(model, rows, **kw)), _values(explain(model, rows, batch_size=2, n_jobs=2, **kw)))
+
+
+def test_torch_models_chunk_to_float32_round_off():
+    pytest.importorskip("torch")
+    from helpers import seeded_cnn
+
+    net, images, bg = seeded_cnn(3, n_images=9, n_background=12, seed=0)
+    kw = dict(methods=["integrated_gradients", "gradient_shap", "deeplift_shap"], background=bg, random_state=1,
+              method_params={"gradient_shap": {"n_samples": 8}})
+    whole = explain(net, images, **kw)
+    parts = explain(net, images, batch_size=2, n_jobs=2, **kw)
+    for m in whole.methods:
+        np.testing.assert_allclose(parts[m].flat_values, whole[m].flat_values, rtol=1e-5, atol=1e-6, err_msg=m)
