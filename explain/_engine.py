@@ -374,5 +374,5 @@ def merge_chunk_blocks(per_chunk: list[list[dict]]) -> list[dict]:
                     m["params"][k] = v
                 elif isinstance(v, str) and isinstance(m["params"][k], str) and v not in m["params"][k]:
                     m["params"][k] = m["params"][k] + "; " + v if m["params"][k].count("; ") < 2 else \
-                        m["params"][k].rstrip(" (and other chunks)") + " (and other chunks)"
+                        m["params"][k].removesuffix(" (and other chunks)") + " (and other chunks)"
     return list(by_label.values())

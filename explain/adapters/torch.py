@@ -100,7 +100,10 @@ class TorchAdapter(Adapter):
         import torch
 
         shape = (-1,) + tuple(self.input_shape) if self.input_shape else (X.shape[0], -1)
-        return torch.as_tensor(np.asarray(X).reshape(shape), dtype=self.dtype, device=self.device)
+        X = np.asarray(X).reshape(shape)
+        if not X.flags.writeable:  # an Explanation's frozen data: torch would share it and warn
+            X = X.copy()
+        return torch.as_tensor(X, dtype=self.dtype, device=self.device)
 
     def output_module(self, output: str):
         """An ``nn.Module`` giving the model's output in ``output`` space (for captum)."""

@@ -41,7 +41,7 @@ def test_infidelity_equals_captum(setting, normalize):
         flat = torch.as_tensor(I.reshape(n * s, d))
         return flat, inputs - flat
 
-    theirs = captum_infidelity(_forward(model), perturb, torch.as_tensor(e.data), torch.as_tensor(e.values),
+    theirs = captum_infidelity(_forward(model), perturb, torch.as_tensor(e.data.copy()), torch.as_tensor(e.values.copy()),
                                n_perturb_samples=s, normalize=normalize)
     np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-6, atol=1e-9)
 

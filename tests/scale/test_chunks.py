@@ -149,3 +149,24 @@ def test_torch_models_chunk_to_float32_round_off():
     parts = explain(net, images, batch_size=2, n_jobs=2, **kw)
     for m in whole.methods:
         np.testing.assert_allclose(parts[m].flat_values, whole[m].flat_values, rtol=1e-5, atol=1e-6, err_msg=m)
+
+
+def test_chunk_blocks_merge_per_class():
+    """Rows add up per class, one inexact chunk makes the class inexact, reasons from every chunk are kept."""
+    from explain._engine import merge_chunk_blocks
+
+    def block(label, rows, exact, **params):
+        return {"label": label, "rows": rows, "exact": exact, "stochastic": False, "params": params}
+
+    merged = merge_chunk_blocks([
+        [block(0, 3, True, algorithm="a"), block(1, 2, True, algorithm="a")],
+        [block(0, 4, False, algorithm="a", approximate="gap 0.1"), block(1, 1, True, algorithm="a")],
+        [block(0, 1, False, algorithm="a", approximate="gap 0.2")],
+    ])
+    by = {b["label"]: b for b in merged}
+    assert by[0]["rows"] == 8 and by[1]["rows"] == 3
+    assert by[0]["exact"] is False and by[1]["exact"] is True
+    assert by[0]["params"]["approximate"] == "gap 0.1; gap 0.2" and by[0]["params"]["algorithm"] == "a"
+    many = merge_chunk_blocks([[block(0, 1, False, approximate=f"gap {k}")] for k in range(6)])
+    text = many[0]["params"]["approximate"]
+    assert text.count("; ") == 2 and text.endswith(" (and other chunks)") and text.count("(and other") == 1
