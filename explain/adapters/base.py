@@ -1,4 +1,4 @@
-"""The Adapter contract, the registry of model families, and pipeline unwrapping.
+"""The Adapter contract: what every model family offers the methods.
 
 An adapter gives every method the same view of a model: what task it solves,
 which output spaces it offers (``"margin"``, ``"probability"``, ``"raw"``), a
@@ -9,31 +9,19 @@ optional libraries (xgboost, lightgbm, statsmodels, torch) are never imported
 just to check a type.
 
 A new family is one module with an Adapter subclass plus one line in
-``_REGISTRY`` below.
+``registry._REGISTRY``; ``get_adapter`` (the one entry point) is re-exported here.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Callable, ClassVar
 
 import numpy as np
 
-from ..errors import NotFittedError, OutputError, TargetError, UnsupportedModelError
+from ..errors import NotFittedError, OutputError, TargetError
 from ._columns import CountingFunction, probe_column_origin, sum_by_origin
 
-__all__ = ["Adapter", "get_adapter", "class_paths", "CountingFunction"]
-
-# "module:Class" of every adapter, in the order models are tried.
-_REGISTRY = (
-    "explain.adapters.glm:LinearModelAdapter",
-    "explain.adapters.glm:StatsmodelsAdapter",
-    "explain.adapters.naive_bayes:NaiveBayesAdapter",
-    "explain.adapters.trees:TreeAdapter",
-    "explain.adapters.kernels:KernelAdapter",
-    "explain.adapters.torch:TorchAdapter",
-    "explain.adapters.wrappers:WrapperAdapter",
-)
+__all__ = ["Adapter", "get_adapter", "supported_models", "class_paths", "CountingFunction"]
 
 # Pipeline steps that map each input column to one output column, in order. In
 # front of such steps a model that is additive (or a tree, or a product kernel)
@@ -341,80 +329,5 @@ class Adapter:
                 "natural_output": self.natural_output, "pipeline": self.preprocess is not None}
 
 
-def _adapter_classes():
-    for path in _REGISTRY:
-        module, cls = path.split(":")
-        yield getattr(importlib.import_module(module), cls)
-
-
-def supported_models() -> list[str]:
-    """Class paths every registered adapter accepts."""
-    return [t for cls in _adapter_classes() for t in cls.model_types]
-
-
-def get_adapter(model, *, name: str | None = None, X=None, image_shape=None) -> Adapter:
-    """Return a ready adapter for ``model`` (an Adapter passes through): the one entry point.
-
-    It checks the model is fitted and reads its facts; given ``X`` (flat rows,
-    float) it also binds the adapter to that input form (a torch model learns
-    its input shape and classes from one forward pass), so ``predict`` works
-    straight away. Nothing else needs calling, in any order.
-
-    Parameters
-    ----------
-    model : fitted estimator, statsmodels results, Pipeline, torch module or Adapter
-    name : str, optional
-        Display name (an Adapter passed in is renamed on a copy, never in place).
-    X : ndarray of shape (n_samples, n_features), optional
-        Rows in flat form, to bind the adapter to.
-    image_shape : tuple of int, optional
-        Shape of one image when the columns of ``X`` are pixels.
-
-    Raises
-    ------
-    UnsupportedModelError
-        If no registered family recognises the model.
-    NotFittedError
-        If the model is not fitted.
-    """
-    adapter = _find_adapter(model, name)
-    if X is not None:
-        adapter.prepare(np.asarray(X, dtype=float).reshape(len(X), -1), image_shape)
-    return adapter
-
-
-def _find_adapter(model, name):
-    if isinstance(model, Adapter):
-        model.check_fitted()
-        if name and name != model.name:  # never rename the user's object: a renamed shallow copy
-            import copy
-
-            model = copy.copy(model)
-            model.name = name
-        return model
-    paths = class_paths(model)
-    estimator, preprocess = model, None
-    if "sklearn.Pipeline" in paths:
-        if not model.steps:
-            raise UnsupportedModelError("The Pipeline has no steps.")
-        estimator = model.steps[-1][1]
-        preprocess = model[:-1] if len(model.steps) > 1 else None
-    for cls in _adapter_classes():
-        if cls.matches(estimator):
-            adapter = cls(model, estimator=estimator, preprocess=preprocess, name=name)
-            adapter.check_fitted()
-            adapter.setup()
-            return adapter
-    if "statsmodels.Model" in paths or "statsmodels.LikelihoodModel" in paths:
-        raise NotFittedError(
-            f"Got an unfitted statsmodels {type(model).__name__} model. Pass the fitted "
-            "results instead: res = model.fit(); explain(res, X).")
-    if callable(model) and not hasattr(model, "predict"):
-        raise UnsupportedModelError(
-            f"Got a plain callable {getattr(model, '__name__', type(model).__name__)!r}. Wrap it: "
-            "explain(CallableAdapter(fn, task='regression'), X).")
-    raise UnsupportedModelError(
-        f"explain does not know models of type {type(model).__module__}.{type(model).__name__}. "
-        f"Supported: {', '.join(sorted(set(t.split('.')[-1] for t in supported_models())))}, "
-        "scikit-learn Pipelines ending in one of them, and statsmodels GLM/Logit/Probit/OLS results. "
-        "For anything else wrap its predict function: explain(CallableAdapter(model.predict), X).")
+# The registry and the one entry point live in registry.py; importable from here as before.
+from .registry import get_adapter, supported_models  # noqa: E402
