@@ -20,7 +20,6 @@ import numpy as np
 from ._engine import Parallelism
 from ._plan import prepare
 from .errors import DataError
-from .methods._rng import mark_isolated
 
 __all__ = ["dask_to_parquet"]
 
@@ -31,7 +30,6 @@ def _explain_part(plan, part, offset: int, out_file: str) -> int:
 
     from .parquet import explain_batch
 
-    mark_isolated()
     if len(part) == 0:
         return 0
     Xa = plan.check_rows(part)
@@ -58,7 +56,6 @@ def dask_to_parquet(model, ddf, path, *, methods="auto", background=None, target
     os.makedirs(tmp)
     try:
         with dask_client(n_jobs) as (client, _):
-            client.run(mark_isolated)
             plan_future = client.scatter(plan, broadcast=True, hash=False)
             parts = client.compute(ddf.to_delayed())
             futures = [client.submit(_explain_part, plan_future, part, int(offsets[k]),

@@ -26,7 +26,6 @@ Where chunks run:
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import sys
@@ -216,22 +215,10 @@ class _ThreadLimits:
             sys.modules["numba"].set_num_threads(self._numba)
 
 
-def _fresh(a):
-    """A freshly allocated copy: arrays unpickled from a stream can sit at any alignment, and numpy's SIMD
-    loops (sums, distances) round differently at different alignments."""
-    return None if a is None else np.array(a, copy=True, order="C")
-
-
 def _remote(job_ref, X, targets, prediction, row_ids, threads) -> ChunkResult:  # noqa: D103
     """A chunk in a worker process: loky's (started with ``mark_isolated``) or a Dask worker's."""
-    job = _load(job_ref)
-    if not isinstance(job_ref, str):  # scattered by Dask: realign the background once per worker
-        key = id(job_ref)
-        if _JOBS.get("dask", (None,))[0] != key:
-            _JOBS["dask"] = (key, dataclasses.replace(job, background=_fresh(job.background)))
-        job = _JOBS["dask"][1]
     with _ThreadLimits(threads):
-        return run_chunk(job, _fresh(X), _fresh(targets), _fresh(prediction), _fresh(row_ids))
+        return run_chunk(_load(job_ref), X, targets, prediction, row_ids)
 
 
 def _slices(n: int, rows: int):
@@ -311,7 +298,6 @@ def _dask(job, X, targets, prediction, chunks, row_offset, n_jobs):
 
     with dask_client(n_jobs) as (client, threads):
         job_future = client.scatter(job, broadcast=True, hash=False)
-        client.run(mark_isolated)  # worker processes: global-generator methods may seed them
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         yield from _in_order(lambda idx: client.submit(
             _remote, job_future, *_payload(idx, X, targets, prediction, row_offset), threads, pure=False),

@@ -34,7 +34,13 @@ __all__ = ["dask_client"]
 
 @contextlib.contextmanager
 def dask_client(n_workers: int = 2):
-    """Yield ``(client, threads_per_task)``: the current Client, or a LocalCluster started for the block."""
+    """Yield ``(client, threads_per_task)``: the current Client, or a LocalCluster started for the block.
+
+    Every worker is marked as one of the engine's isolated processes (``methods._rng.mark_isolated``), where
+    the methods whose library only reads numpy's global generator may seed it per row.
+    """
+    from .methods._rng import mark_isolated
+
     try:
         from distributed import Client, LocalCluster, get_client
     except ImportError as exc:
@@ -45,9 +51,11 @@ def dask_client(n_workers: int = 2):
     except ValueError:  # no client: start one for this call
         current = None
     if current is not None:
+        current.run(mark_isolated)
         yield current, 1
         return
     n_workers = max(1, int(n_workers))
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
+        client.run(mark_isolated)
         yield client, max(1, (os.cpu_count() or 1) // n_workers)

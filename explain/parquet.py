@@ -102,10 +102,10 @@ def _batches(X, batch_rows: int):
                 if batch.num_rows:
                     yield batch.to_pandas()
         return gen(), total
-    if hasattr(X, "iloc"):
-        return (X.iloc[s:s + batch_rows] for s in range(0, len(X), batch_rows)), len(X)
     if isinstance(X, pd.Series):
         raise DataError("X must be 2-D rows (array, DataFrame or Parquet path), not a Series")
+    if hasattr(X, "iloc"):
+        return (X.iloc[s:s + batch_rows] for s in range(0, len(X), batch_rows)), len(X)
     arr = X if hasattr(X, "shape") else np.asarray(X)
     return (arr[s:s + batch_rows] for s in range(0, arr.shape[0], batch_rows)), int(arr.shape[0])
 
@@ -223,11 +223,7 @@ class ExplanationReader:
         if not os.path.exists(self.path):
             raise FileNotFoundError(f"no explanations at {self.path!r}")
         self._dataset = ds.dataset(self.path, format="parquet")
-        raw = (self._dataset.schema.metadata or {}).get(b"explain")
-        meta = json.loads(raw) if raw else {}
-        if meta.get("format") != FORMAT:
-            raise DataError(f"{self.path!r} is not an explanations file written by explain.to_parquet "
-                            f"(format {meta.get('format')!r}, expected {FORMAT!r})")
+        meta = _checked_metadata(self.path, self._dataset.schema)
         self.meta = meta
         self.methods = list(meta["methods"])
         self.feature_names = list(meta["feature_names"])
@@ -286,6 +282,36 @@ class ExplanationReader:
         return Explanation(values, table.column("base_value").to_numpy(), data, self.feature_names,
                            output=self.output, method=method, model_name=self.model_name, target=target,
                            params=params, image_shape=self.image_shape)
+
+
+def _checked_metadata(path: str, schema) -> dict:
+    """The ``explain`` metadata of a file, refused unless it and the columns have exactly the written form.
+
+    A file handed to us is hostile until proven otherwise: the JSON is parsed as data only, each field's type
+    is checked, and the value columns must hold one float per named feature.
+    """
+    raw = (schema.metadata or {}).get(b"explain")
+    try:
+        meta = json.loads(raw) if raw else {}
+    except ValueError:
+        meta = {}
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise DataError(f"{path!r} is not an explanations file written by explain.to_parquet "
+                        f"(format {found!r}, expected {FORMAT!r})")
+    names, methods = meta.get("feature_names"), meta.get("methods")
+    shape = meta.get("image_shape")
+    ok = (isinstance(names, list) and all(isinstance(x, str) for x in names) and isinstance(methods, dict)
+          and all(isinstance(k, str) and isinstance(v, dict) for k, v in methods.items())
+          and isinstance(meta.get("output"), str) and isinstance(meta.get("model_name"), str)
+          and (shape is None or (isinstance(shape, list) and all(isinstance(x, int) for x in shape))))
+    expected = _schema(len(names) if isinstance(names, list) else 0, {})
+    columns_ok = ok and all(schema.get_field_index(f.name) >= 0 and schema.field(f.name).type == f.type
+                            for f in expected)
+    if not columns_ok:
+        raise DataError(f"{path!r} claims to be explanations ({FORMAT}) but its metadata or columns do not have "
+                        "the written form (feature names, methods, one float per feature in 'values' and 'data')")
+    return meta
 
 
 def _matrix(column, n: int, d: int) -> np.ndarray:

@@ -79,3 +79,46 @@ def test_failed_run_leaves_no_file_and_bad_files_are_refused(data, tmp_path):
         read_explanations(tmp_path / "plain.parquet")
     with pytest.raises(DataError, match="one target for all rows"):
         to_parquet(model, X.iloc[:5], tmp_path / "t.parquet", target=np.zeros(5, int))
+
+
+def test_crafted_metadata_is_refused(data, tmp_path):
+    import json
+
+    import pyarrow.parquet as pq
+
+    X, y = data
+    model = LogisticRegression().fit(X, y)
+    good = to_parquet(model, X.iloc[:4], tmp_path / "g.parquet", methods=["coefficients"], background=X.iloc[100:])
+    table = pq.read_table(good)
+    meta = json.loads(table.schema.metadata[b"explain"])
+    for broken in ({**meta, "feature_names": ["a", "b"]},            # 2 names for 4 values per row
+                   {**meta, "feature_names": "abcd"},                # not a list
+                   {**meta, "methods": ["coefficients"]},           # not a mapping
+                   {**meta, "image_shape": ["__import__('os')"]}):  # not integers
+        bad = tmp_path / "bad.parquet"
+        pq.write_table(table.replace_schema_metadata({b"explain": json.dumps(broken)}), bad)
+        with pytest.raises(DataError, match="do not have the written form"):
+            read_explanations(bad)
+    pq.write_table(table.replace_schema_metadata({b"explain": b"{not json"}), tmp_path / "nj.parquet")
+    with pytest.raises(DataError, match="not an explanations file"):
+        read_explanations(tmp_path / "nj.parquet")
+
+
+def test_mixed_types_and_missing_values_stream_like_explain(tmp_path):
+    """Strings, categories and NaN (Fair's affairs pipeline): the file equals explain(), data comes back as codes."""
+    from explain.datasets._mixed import mixed_zoo
+
+    zoo = mixed_zoo(0, n_train=600)
+    rows = zoo.X_test.iloc[:12].copy()
+    rows.iloc[3, list(rows.columns).index("age")] = np.nan  # imputed by the pipeline
+    model, bg = zoo["random_forest"], zoo.X_train.iloc[:40]
+    assert (rows.dtypes == object).any() or any(str(t) == "category" for t in rows.dtypes)
+    kw = dict(methods=["shap", "lime"], background=bg, random_state=5, method_params={"lime": {"num_samples": 200}})
+    direct = explain(model, rows, **kw)
+    reader = read_explanations(to_parquet(model, rows, tmp_path / "mixed.parquet", batch_size=5, **kw))
+    assert reader.feature_names == list(rows.columns)
+    for m in ("shap", "lime"):
+        back = reader.to_explanation(m)
+        np.testing.assert_array_equal(back.values, direct[m].values)
+        np.testing.assert_array_equal(back.data, direct[m].codes)  # NaN included, in the same places
+    assert reader.to_explanation("shap").params["exact"] is True
