@@ -17,6 +17,8 @@ from .base import Attribution, Method, Task
 
 __all__ = ["Lime"]
 
+IMAGE_BLOCK = 1 << 24  # pixel values of perturbed images built at once (128 MB)
+
 
 class Lime(Method):
     """LIME tabular with a fixed seed; values are slope x (x - mean_background) contributions."""
@@ -105,13 +107,15 @@ def _lime_image(task: Task) -> Attribution:
     kernel = lambda d: np.sqrt(np.exp(-(d ** 2) / 0.25 ** 2))
     values = np.zeros(task.X.shape)
     score = np.empty(task.X.shape[0])
-    for i, x in enumerate(task.X):  # one LIME fit per row, its num_samples images in one model call
+    for i, x in enumerate(task.X):  # one LIME fit per row; its num_samples images in as few model calls as fit
         state = np.random.RandomState(task.seed(i))
         fudged = (np.bincount(cell, weights=x) / np.bincount(cell))[cell]
         data = state.randint(0, 2, (num_samples, n_groups))
         data[0, :] = 1
-        images = np.where(data[:, groups].astype(bool), x[None, :], fudged[None, :])
-        labels = np.asarray(task.f(images), dtype=float).reshape(num_samples, 1)
+        step = max(1, IMAGE_BLOCK // x.size)  # perturbed images per model call: bounded memory for large images
+        labels = np.concatenate([np.asarray(task.f(np.where(data[s0:s0 + step, groups].astype(bool), x[None, :],
+                                                            fudged[None, :])), dtype=float)
+                                 for s0 in range(0, num_samples, step)]).reshape(num_samples, 1)
         distances = pairwise_distances(data, data[:1], metric="cosine").ravel()
         _, local_exp, score[i], _ = LimeBase(kernel, random_state=state).explain_instance_with_data(
             data, labels, distances, 0, n_groups, feature_selection="auto")

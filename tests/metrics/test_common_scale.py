@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from explain import CallableAdapter, compare, explain
+from explain import CallableAdapter, compare
 from explain.metrics.base import MetricContext
 from explain.metrics.complexity import features_for_90
 from explain.metrics.interaction import interaction_strength
