@@ -32,6 +32,11 @@ SKOPS_ALLOWED_TYPES = frozenset({
 })
 
 
+
+def _progress(args):
+    """Our one progress bar: "auto" (terminals only, after two seconds), none with --quiet."""
+    return False if getattr(args, "quiet", False) else "auto"
+
 def _loss_types() -> frozenset:
     """scikit-learn's loss classes (GLMs and boosting store one), by exact name, read from sklearn itself."""
     import inspect
@@ -151,11 +156,11 @@ def _report(args) -> list[str]:
                       parameters=params, command=_command(), timestamp=not args.no_timestamp)
     background = X.sample(min(len(X), 100), random_state=args.seed) if len(X) > 100 else X
     if metrics == ["none"]:
-        source = {name: explain(m, rows, methods=methods, background=background, random_state=args.seed, name=name)
-                  for name, m in models.items()}
+        source = {name: explain(m, rows, methods=methods, background=background, random_state=args.seed, name=name,
+                                progress=_progress(args)) for name, m in models.items()}
     else:
         source = compare(models, rows, methods=methods, metrics=metrics, background=background,
-                         y=None if y is None else y[: len(rows)], random_state=args.seed, progress="auto" if not args.quiet else False)
+                         y=None if y is None else y[: len(rows)], random_state=args.seed, progress=_progress(args))
     report = build_report(source, title=args.title, provenance_fields=prov)
     return _write(report, args.out)
 
@@ -176,7 +181,7 @@ def _demo(args) -> list[str]:
     background = tab.X_train.iloc[np.sort(rng.choice(len(tab.X_train), 100, replace=False))]
     cmp = compare(dict(tab), X, background=background, y=tab.y_test[: args.rows], random_state=args.seed,
                   n_seeds=2, robustness_rows=3, method_params={"lime": {"num_samples": 1000}},
-                  progress="auto" if not args.quiet else False)
+                  progress=_progress(args))
     img = datasets.model_zoo("images", random_state=args.seed)
     images = img.X_test.to_numpy(float)[:4].reshape(-1, 1, 8, 8)
     img_bg = img.X_train.to_numpy(float)[:30].reshape(-1, 1, 8, 8)
@@ -184,7 +189,7 @@ def _demo(args) -> list[str]:
     for name, model in img.items():
         methods = ["shap", "integrated_gradients", "occlusion"] if name == "cnn" else ["shap", "occlusion"]
         image_results[name] = explain(model, images, methods=methods, background=img_bg, random_state=args.seed,
-                                      name=name)
+                                      name=name, progress=_progress(args))
     prov = provenance(X=X.to_numpy(float), models={**dict(tab), **{f"images/{k}": v for k, v in img.items()}},
                       seed=args.seed, parameters={"rows": len(X), "background": len(background),
                                                   "accuracy": {**tab.scores, **{f"images/{k}": v for k, v in
@@ -200,7 +205,7 @@ def _demo(args) -> list[str]:
 def _study(args) -> list[str]:
     from .study import FULL, QUICK, run_study
 
-    study = run_study(QUICK if args.quick else FULL, progress="auto" if not args.quiet else False)
+    study = run_study(QUICK if args.quick else FULL, progress=_progress(args))
     report = study.report(timestamp=not args.no_timestamp)
     stem = args.out[:-len(os.path.splitext(args.out)[1])] if os.path.splitext(args.out)[1] else args.out
     if os.path.isdir(stem):  # a folder: study.html|md|json inside it
@@ -226,7 +231,7 @@ def _diff(args) -> list[str]:
         background = X.sample(min(len(X), 100), random_state=args.seed) if len(X) > 100 else X
         old_model = load_model(args.old_model, trust_pickle=args.trust_pickle)
         new_model = load_model(args.new_model, trust_pickle=args.trust_pickle)
-        kw = dict(methods=args.method, background=background)
+        kw = dict(methods=args.method, background=background, progress=_progress(args))
         old = explain(old_model, rows, name="old", random_state=args.seed, **kw)
         new = explain(new_model, rows, name="new", random_state=args.seed, **kw)
         if old[args.method].params.get("stochastic"):  # seed spread joins the noise band

@@ -376,7 +376,7 @@ def _rerun(model, e, background, method_params, name):
         r = explain(model if other_model is None else other_model, images, methods=e.method,
                     background=bg, target=target, output=e.output,
                     random_state=e.params.get("random_state") if random_state is None else random_state,
-                    method_params=method_params, name=name,
+                    method_params=method_params, name=name, progress=False,
                     feature_names=None if e.image_shape else e.feature_names)
         return r[e.method]
     return run
