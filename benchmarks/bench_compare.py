@@ -28,7 +28,7 @@ def main():
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     from explain import compare, datasets
-    from explain.adapters.base import get_adapter
+    from explain.adapters import get_adapter
 
     zoo = datasets.model_zoo("tabular")
     X = zoo.X_test.iloc[: args.rows]

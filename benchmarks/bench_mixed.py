@@ -75,7 +75,7 @@ def main():
     encoded = np.asarray(tree.shap_values(Z, check_additivity=False))[:, :, 1]
     t_tree = time.perf_counter() - start
 
-    from explain.adapters._codec import Codec
+    from explain._utils.codec import Codec
 
     k = min(args.permutation_rows, len(rows))
     codec = Codec.from_frames(rows, bg)  # shap's masker needs numbers: categories as codes, decoded for the model

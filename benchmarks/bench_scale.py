@@ -128,7 +128,7 @@ def case_deletion(args) -> dict:
     import tracemalloc
 
     from explain import explain
-    from explain.adapters.base import get_adapter
+    from explain.adapters import get_adapter
     from explain.datasets import load_images
     from explain.datasets._cnn import train_cnn
     from explain.metrics import faithfulness as fm

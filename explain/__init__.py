@@ -7,7 +7,7 @@ models and methods can be laid side by side.
 """
 
 from . import datasets
-from ._core import explain
+from .engine.api import explain
 from .comparison import Comparison, compare
 from .adapters.base import Adapter
 from .adapters.callable import CallableAdapter
@@ -15,7 +15,7 @@ from .errors import (AdditivityError, ApproximationWarning, BackgroundError, Dat
                      NotFittedError, OutputError, TargetError, UnknownMethodError, UnknownMetricError,
                      UnsupportedModelError)
 from .explanation import Explanation, ExplanationSet
-from .parquet import ExplanationReader, read_explanations, to_parquet
+from .io.parquet import ExplanationReader, read_explanations, to_parquet
 from .methods.base import method_names
 from .report.build import Report, build_report
 from .report.display import AttributionDisplay, BeeswarmDisplay, ImageDisplay, WaterfallDisplay

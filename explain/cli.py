@@ -260,9 +260,9 @@ def _check(args) -> tuple[list[str], int]:
             fh.write(text + "\n")
     written = []
     if args.out:
-        from .report.render import _atomic_write
+        from ._utils.atomic import atomic_write_text
 
-        _atomic_write(args.out, text + "\n")
+        atomic_write_text(args.out, text + "\n")
         written.append(args.out)
     return written, 0 if passed else 1
 

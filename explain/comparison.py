@@ -14,9 +14,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ._core import check_method_params, explain
-from ._progress import progress_bar
-from ._validation import suggest
+from .engine.api import check_method_params, explain
+from ._utils.progress import progress_bar
+from ._utils.validation import suggest
 from .errors import DataError, ExplainError
 from .metrics import agreement as agr
 from .metrics import registry, robustness
@@ -191,7 +191,7 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
     progress : "auto" or bool, default="auto"
         One tqdm bar over models x methods (explained and scored); "auto"
         shows it in terminals and notebooks after two seconds, never under
-        pytest (see ``explain._progress``).
+        pytest (see ``explain._utils.progress``).
     output : {"auto", "probability", "margin"}, default="auto"
         The space every model is explained and scored in. "auto" is each family's natural space (their
         numbers then do not compare across families); "probability" puts every classifier on one scale.

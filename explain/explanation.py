@@ -17,7 +17,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from ._frozen import _freeze, _frozen_array
+from ._utils.frozen import _freeze, _frozen_array
 
 __all__ = ["Explanation", "ExplanationSet", "Validated"]
 

@@ -19,8 +19,8 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from ._core import explain
-from .adapters.base import get_adapter
+from .engine.api import explain
+from .adapters import get_adapter
 
 __all__ = ["check_adapter", "adapter_checks", "ConformanceRun", "run_conformance"]
 

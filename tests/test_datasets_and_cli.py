@@ -25,7 +25,7 @@ def zoo(tabular_zoo):
 
 
 def test_zoo_has_every_family_fitted_and_accurate(zoo):
-    from explain.adapters.base import get_adapter
+    from explain.adapters import get_adapter
 
     families = {name: get_adapter(m).family for name, m in zoo.items()}
     assert families == {"glm": "glm", "naive_bayes": "naive_bayes", "random_forest": "trees",

@@ -123,7 +123,7 @@ def test_params_frames_cannot_be_edited_through_the_result():
 def test_get_adapter_renames_a_copy():
     from sklearn.linear_model import LinearRegression
 
-    from explain.adapters.base import get_adapter
+    from explain.adapters import get_adapter
 
     X = np.random.default_rng(0).normal(size=(30, 2))
     adapter = get_adapter(LinearRegression().fit(X, X[:, 0]))

@@ -70,8 +70,8 @@ class _ExactForSomeClasses(Method):
 
 def _run(method, adapter, X, bg, output, targets, names, random_state, options, prediction, context):
     """One method through the engine on already validated rows (what explain() does after validation)."""
-    from explain._engine import Parallelism
-    from explain._plan import Plan
+    from explain.engine.chunks import Parallelism
+    from explain.engine.plan import Plan
 
     plan = Plan(adapter=adapter, X=X, background=bg, names=tuple(names), output=output, methods=[method],
                 method_params={method.name: options}, target=None, random_state=random_state, entropy=random_state,
@@ -81,7 +81,7 @@ def _run(method, adapter, X, bg, output, targets, names, random_state, options, 
 
 
 def test_multiclass_blocks_merge_their_flags():
-    from explain.adapters.base import get_adapter
+    from explain.adapters import get_adapter
 
     rng = np.random.default_rng(1)
     X = rng.normal(size=(120, 4))
@@ -236,7 +236,7 @@ def test_approximate_results_are_marked_in_every_report(tmp_path):
     import json
 
     from explain import build_report
-    from explain.adapters.base import get_adapter
+    from explain.adapters import get_adapter
     from explain.explanation import ExplanationSet
 
     rng = np.random.default_rng(1)

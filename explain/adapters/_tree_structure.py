@@ -79,7 +79,7 @@ class TreeEnsemble:
 
     def leaf_sum(self, X: np.ndarray) -> np.ndarray:
         """Sum of the reached leaves' values, (n, n_outputs), without the offset."""
-        from ..methods.tree_shapley import predict_leaves
+        from ._tree_kernels import predict_leaves
 
         return predict_leaves(self, self.prepare(X))
 

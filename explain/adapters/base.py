@@ -8,8 +8,8 @@ columns the user passed. Models are recognised by class path strings, so
 optional libraries (xgboost, lightgbm, statsmodels, torch) are never imported
 just to check a type.
 
-A new family is one module with an Adapter subclass plus one line in
-``registry._REGISTRY``; ``get_adapter`` (the one entry point) is re-exported here.
+A new family is one module with an Adapter subclass plus one registration in
+:mod:`explain.adapters.registry`, which also holds ``get_adapter`` (the one entry point).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import NotFittedError, OutputError, TargetError
 from ._columns import CountingFunction, probe_column_origin, sum_by_origin
 
-__all__ = ["Adapter", "get_adapter", "supported_models", "class_paths", "CountingFunction"]
+__all__ = ["Adapter", "class_paths", "CountingFunction"]
 
 # Pipeline steps that map each input column to one output column, in order. In
 # front of such steps a model that is additive (or a tree, or a product kernel)
@@ -327,7 +327,3 @@ class Adapter:
         """Short facts about the model for reports and params."""
         return {"family": self.family, "model": self.name, "task": self.task,
                 "natural_output": self.natural_output, "pipeline": self.preprocess is not None}
-
-
-# The registry and the one entry point live in registry.py; importable from here as before.
-from .registry import get_adapter, supported_models  # noqa: E402

@@ -2,36 +2,39 @@
 
 Models are recognised by class-path strings (``"sklearn.RandomForestClassifier"``),
 so optional libraries are never imported just to check a type. A new family is
-one module with an Adapter subclass plus one line in ``_REGISTRY``.
+one module with an Adapter subclass plus one ``register_adapter`` line below.
 """
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 
+from .._utils.registry import Registry
 from ..errors import NotFittedError, UnsupportedModelError
 from .base import Adapter, class_paths
 
-__all__ = ["get_adapter", "supported_models"]
+__all__ = ["ADAPTERS", "register_adapter", "get_adapter", "supported_models"]
 
-# "module:Class" of every adapter, in the order models are tried.
-_REGISTRY = (
-    "explain.adapters.glm:LinearModelAdapter",
-    "explain.adapters.glm:StatsmodelsAdapter",
-    "explain.adapters.naive_bayes:NaiveBayesAdapter",
-    "explain.adapters.trees:TreeAdapter",
-    "explain.adapters.kernels:KernelAdapter",
-    "explain.adapters.torch:TorchAdapter",
-    "explain.adapters.wrappers:WrapperAdapter",
-)
+ADAPTERS = Registry("adapter")  # models are tried in registration order
+
+
+def register_adapter(name: str, path: str) -> None:
+    """Register an Adapter subclass by ``"module:Class"`` (imported when a model is first matched)."""
+    ADAPTERS.register(name, path)
+
+
+register_adapter("linear_model", "explain.adapters.glm:LinearModelAdapter")
+register_adapter("statsmodels", "explain.adapters.glm:StatsmodelsAdapter")
+register_adapter("naive_bayes", "explain.adapters.naive_bayes:NaiveBayesAdapter")
+register_adapter("trees", "explain.adapters.trees:TreeAdapter")
+register_adapter("kernels", "explain.adapters.kernels:KernelAdapter")
+register_adapter("torch", "explain.adapters.torch:TorchAdapter")
+register_adapter("wrappers", "explain.adapters.wrappers:WrapperAdapter")
 
 
 def _adapter_classes():
-    for path in _REGISTRY:
-        module, cls = path.split(":")
-        yield getattr(importlib.import_module(module), cls)
+    for name in ADAPTERS:
+        yield ADAPTERS.load(name)
 
 
 def supported_models() -> list[str]:

@@ -129,7 +129,7 @@ def _tabular_zoo(random_state: int) -> ModelZoo:
         "gradient_boosting": GradientBoostingClassifier(random_state=random_state).fit(X_tr, y_tr),
         "svm": make_pipeline(StandardScaler(), SVC(kernel="rbf", random_state=random_state)).fit(X_tr, y_tr),
     }
-    from ..adapters.base import get_adapter
+    from ..adapters import get_adapter
 
     scores = {}
     for name, m in models.items():
@@ -163,7 +163,7 @@ def _images_zoo(random_state: int) -> ModelZoo:
         "svm": make_pipeline(StandardScaler(), SVC(kernel="rbf", random_state=random_state)).fit(A_tr, y_tr),
         "cnn": train_cnn(A_tr.reshape(-1, 1, 8, 8), y_tr, random_state=random_state),
     }
-    from ..adapters.base import get_adapter
+    from ..adapters import get_adapter
 
     scores = {}
     images = X_te.to_numpy(float).reshape(-1, 1, 8, 8)

@@ -4,47 +4,25 @@ Every method has one call shape, ``attribute(task) -> Attribution``, where a
 :class:`Task` is one block of rows explained for one target class in one output
 space, and declares its capabilities as class attributes (``exact``,
 ``additive``, ``stochastic``), the way captum's attribution classes do. The
-engine (``explain._core``) groups rows by target, times the call, counts model
+engine (``explain.engine.api``) groups rows by target, times the call, counts model
 evaluations and checks local accuracy; methods only compute.
 
-A new method is one module with a Method subclass plus one line in ``_REGISTRY``.
+A new method is one module with a Method subclass plus one ``register_method`` line below.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 
 from ..adapters.base import Adapter, CountingFunction
-from ._rng import row_rng, row_seed
+from .._utils.registry import Registry
+from .._utils.rng import row_rng, row_seed
 
-__all__ = ["Method", "Task", "Attribution", "get_method", "method_names", "closed_form", "capability_reason"]
+__all__ = ["Method", "Task", "Attribution", "get_method", "method_names", "register_method", "METHODS", "closed_form", "capability_reason"]
 
-_REGISTRY = {
-    "coefficients": "explain.methods.native:Coefficients",
-    "naive_bayes": "explain.methods.native:NaiveBayesContributions",
-    "shap": "explain.methods.shap_:Shap",
-    "shap.tree": "explain.methods.shap_:ShapTree",
-    "shap.tree_shap_lib": "explain.methods.shap_:ShapTreeLib",
-    "shap.kernel": "explain.methods.shap_:ShapKernel",
-    "shap.permutation": "explain.methods.shap_:ShapPermutation",
-    "shap.exact": "explain.methods.shap_:ShapExact",
-    "shap.partition": "explain.methods.shap_:ShapPartition",
-    "shap.kernel_exact": "explain.methods.kernel_shapley:KernelExact",
-    "lime": "explain.methods.lime_:Lime",
-    "integrated_gradients": "explain.methods.captum_:IntegratedGradients",
-    "saliency": "explain.methods.captum_:Saliency",
-    "input_x_gradient": "explain.methods.captum_:InputXGradient",
-    "deeplift": "explain.methods.captum_:DeepLift",
-    "deeplift_shap": "explain.methods.captum_:DeepLiftShap",
-    "gradient_shap": "explain.methods.captum_:GradientShap",
-    "occlusion": "explain.methods.captum_:Occlusion",
-    "feature_ablation": "explain.methods.captum_:FeatureAblation",
-    "random": "explain.methods.baseline:RandomAttribution",
-}
 
 
 @dataclass(frozen=True)
@@ -186,15 +164,44 @@ def capability_reason(adapter: Adapter, capability: str, label: str, kind: str) 
     return None
 
 
+METHODS = Registry("method")
+
+
+def register_method(name: str, path: str) -> None:
+    """Register a Method subclass by ``"module:Class"`` (imported when the method is first used)."""
+    METHODS.register(name, path)
+
+
+register_method("coefficients", "explain.methods.native:Coefficients")
+register_method("naive_bayes", "explain.methods.native:NaiveBayesContributions")
+register_method("shap", "explain.methods.shap_:Shap")
+register_method("shap.tree", "explain.methods.shap_:ShapTree")
+register_method("shap.tree_shap_lib", "explain.methods.shap_:ShapTreeLib")
+register_method("shap.kernel", "explain.methods.shap_:ShapKernel")
+register_method("shap.permutation", "explain.methods.shap_:ShapPermutation")
+register_method("shap.exact", "explain.methods.shap_:ShapExact")
+register_method("shap.partition", "explain.methods.shap_:ShapPartition")
+register_method("shap.kernel_exact", "explain.methods.kernel_shapley:KernelExact")
+register_method("lime", "explain.methods.lime_:Lime")
+register_method("integrated_gradients", "explain.methods.captum_:IntegratedGradients")
+register_method("saliency", "explain.methods.captum_:Saliency")
+register_method("input_x_gradient", "explain.methods.captum_:InputXGradient")
+register_method("deeplift", "explain.methods.captum_:DeepLift")
+register_method("deeplift_shap", "explain.methods.captum_:DeepLiftShap")
+register_method("gradient_shap", "explain.methods.captum_:GradientShap")
+register_method("occlusion", "explain.methods.captum_:Occlusion")
+register_method("feature_ablation", "explain.methods.captum_:FeatureAblation")
+register_method("random", "explain.methods.baseline:RandomAttribution")
+
+
 def method_names() -> list[str]:
     """Names of every registered method."""
-    return list(_REGISTRY)
+    return METHODS.names()
 
 
 def get_method(name: str) -> Method:
     """Instantiate a registered method by name (the caller checks the name first)."""
-    module, cls = _REGISTRY[name].split(":")
-    return getattr(importlib.import_module(module), cls)()
+    return METHODS.load(name)()
 
 
 def closed_form(task: Task) -> Attribution:

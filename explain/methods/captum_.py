@@ -63,7 +63,7 @@ def _tensor(task: Task, X: np.ndarray):
 
 def _reference(task: Task) -> np.ndarray:
     """The single baseline: the background mean, a category's mode (codes must stay categories)."""
-    from ..adapters._codec import reference_row
+    from .._utils.codec import reference_row
 
     return reference_row(task.background, task.adapter.codec)
 

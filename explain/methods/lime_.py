@@ -34,7 +34,7 @@ class Lime(Method):
             return _lime_image(task)
         from lime.lime_tabular import LimeTabularExplainer
 
-        from ..adapters._codec import categorical_mask, reference_row
+        from .._utils.codec import categorical_mask, reference_row
 
         opts = dict(task.options)
         num_samples = int(opts.pop("num_samples", 5000))

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import MethodNotApplicableError
 from ._enumeration import enumerate_shapley
 from ._kernel_sampling import kernel_shap_row
-from ._rng import seed_isolated_global
+from .._utils.rng import seed_isolated_global
 from .base import Attribution, Method, Task, closed_form, capability_reason
 
 __all__ = ["Shap", "ShapTree", "ShapTreeLib", "ShapKernel", "ShapPermutation", "ShapExact", "ShapPartition",

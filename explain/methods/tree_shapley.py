@@ -31,123 +31,15 @@ from __future__ import annotations
 import numba  # ships with shap; this module is imported only when trees are explained
 import numpy as np
 
-__all__ = ["tree_shapley", "predict_leaves", "ROWS_PER_CHUNK"]
+from ..adapters._tree_kernels import leaf_paths_of, path_mask, popcount, split_arrays
+
+__all__ = ["tree_shapley", "ROWS_PER_CHUNK"]
 
 ROWS_PER_CHUNK = 4096  # explained rows per kernel call: accumulators are threads x rows x players
 MAX_PATH_PLAYERS = 62  # players on one path must fit a 64-bit mask
 TABLE_MAX_PLAYERS = 12
 TABLE_ROWS = 256  # the superset table pays off when a leaf's patterns x this many rows exceed its size
 LEAF_CHUNKS = 16  # leaves are split into this many interleaved chunks, summed in a fixed order
-
-
-@numba.njit(inline="always", cache=True)
-def go_left(x, nd, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown,
-            cat_dir):  # pragma: no cover - compiled
-    if np.isnan(x):
-        if nan_as_zero[nd]:
-            x = 0.0
-        else:
-            return missing_left[nd]
-    k = kind[nd]
-    if k == 2:
-        if x < 0 or x >= cat_len[nd]:
-            d = cat_unknown[nd]
-        else:
-            d = cat_dir[cat_start[nd] + np.int64(x)]
-        if d == 2:
-            return missing_left[nd]
-        return d == 1
-    if zero_missing[nd] and x > -1e-35 and x <= 1e-35:
-        return missing_left[nd]
-    if k == 0:
-        return x <= thr[nd]
-    return x < thr[nd]
-
-
-@numba.njit(inline="always", cache=True)
-def popcount(mask):  # pragma: no cover - compiled
-    """Number of bits set."""
-    count = 0
-    while mask:
-        mask &= mask - 1
-        count += 1
-    return count
-
-
-@numba.njit(inline="always", cache=True)
-def path_mask(rows, i, s, h, full, node_local, path_node, path_dir, feature, thr, kind, missing_left,
-              zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir):  # pragma: no cover
-    """Bit j set when row i passes every test of local player j on the path (the x_ok / z_ok pattern)."""
-    mask = full
-    for q in range(h):
-        nd = path_node[s + q]
-        if go_left(rows[i, feature[nd]], nd, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start,
-                   cat_len, cat_unknown, cat_dir) != path_dir[s + q]:
-            mask &= ~(np.int64(1) << node_local[q])
-    return mask
-
-
-@numba.njit(parallel=True, cache=True)
-def predict(X, feature, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown,
-            cat_dir, left, right, value, roots):  # pragma: no cover - compiled
-    n = X.shape[0]
-    out = np.zeros((n, value.shape[1]))
-    for i in numba.prange(n):
-        for r in range(roots.shape[0]):
-            nd = roots[r]
-            while left[nd] >= 0:
-                if go_left(X[i, feature[nd]], nd, thr, kind, missing_left, zero_missing, nan_as_zero,
-                           cat_start, cat_len, cat_unknown, cat_dir):
-                    nd = left[nd]
-                else:
-                    nd = right[nd]
-            out[i] += value[nd]
-    return out
-
-
-@numba.njit(cache=True)
-def leaf_paths(left, parent, went_left):  # pragma: no cover - compiled
-    """Every leaf with its path from the root: flat (node, went left) in root-to-leaf order."""
-    n_nodes = left.shape[0]
-    n_leaves = 0
-    total = 0
-    for nd in range(n_nodes):
-        if left[nd] < 0:
-            n_leaves += 1
-            p = parent[nd]
-            while p >= 0:
-                total += 1
-                p = parent[p]
-    leaves = np.empty(n_leaves, np.int64)
-    starts = np.empty(n_leaves, np.int64)
-    lengths = np.empty(n_leaves, np.int64)
-    path_node = np.empty(total, np.int64)
-    path_dir = np.empty(total, np.bool_)
-    li = 0
-    pos = 0
-    for nd in range(n_nodes):
-        if left[nd] >= 0:
-            continue
-        depth = 0
-        p = parent[nd]
-        while p >= 0:
-            depth += 1
-            p = parent[p]
-        leaves[li] = nd
-        starts[li] = pos
-        lengths[li] = depth
-        child = nd
-        q = pos + depth - 1
-        p = parent[nd]
-        while p >= 0:
-            path_node[q] = p
-            path_dir[q] = went_left[child]
-            q -= 1
-            child = p
-            p = parent[p]
-        pos += depth
-        li += 1
-    return leaves, starts, lengths, path_node, path_dir
 
 
 @numba.njit(parallel=True, cache=True)
@@ -257,43 +149,6 @@ def shapley(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as
     return out.sum(axis=0)
 
 
-_COMPILED = {"go_left": go_left, "path_mask": path_mask, "predict": predict, "leaf_paths": leaf_paths,
-             "shapley": shapley}
-
-
-def _kernels():
-    """The compiled kernels (compiled on first use, cached on disk by numba)."""
-    return _COMPILED
-
-
-def _split_arrays(ens):
-    return (ens.threshold, ens.kind, ens.missing_left, ens.zero_missing, ens.nan_as_zero, ens.cat_start,
-            ens.cat_len, ens.cat_unknown, ens.cat_dir)
-
-
-def predict_leaves(ens, X: np.ndarray) -> np.ndarray:
-    """Sum of the reached leaves' values for rows X (already prepared), (n, n_outputs)."""
-    k = _kernels()
-    return k["predict"](np.ascontiguousarray(X, dtype=np.float64), ens.feature, *_split_arrays(ens), ens.left,
-                        ens.right, ens.value, ens.roots)
-
-
-def _paths(ens):
-    cached = getattr(ens, "_paths_cache", None)
-    if cached is not None:
-        return cached
-    n = ens.left.shape[0]
-    parent = np.full(n, -1, np.int64)
-    went_left = np.zeros(n, np.bool_)
-    internal = np.flatnonzero(ens.left >= 0)
-    parent[ens.left[internal]] = internal
-    parent[ens.right[internal]] = internal
-    went_left[ens.left[internal]] = True
-    paths = _kernels()["leaf_paths"](ens.left, parent, went_left)
-    ens._paths_cache = paths  # the leaves' paths depend only on the trees: read once per ensemble
-    return paths
-
-
 def _weights(max_players: int):
     """wA[a, b] = (a-1)! b! / (a+b)!, wB[a, b] = a! (b-1)! / (a+b)! (Shapley weights of the leaf games)."""
     from scipy.special import gammaln
@@ -328,7 +183,6 @@ def tree_shapley(ens, X: np.ndarray, background: np.ndarray, output: int, *, pla
     -------
     ndarray of shape (n, n_players)
     """
-    k = _kernels()
     n_features = X.shape[1]
     if players is None:
         players = np.arange(n_features)
@@ -337,7 +191,7 @@ def tree_shapley(ens, X: np.ndarray, background: np.ndarray, output: int, *, pla
     n_players = int(players.max()) + 1 if n_players is None else int(n_players)
     if ens.feature_origin is not None:  # the trees route on reordered columns: map them back to players
         players = np.ascontiguousarray(players[ens.feature_origin])
-    leaves, starts, lengths, path_node, path_dir = _paths(ens)
+    leaves, starts, lengths, path_node, path_dir = leaf_paths_of(ens)
     leaf_value = sign * ens.value[leaves, output]
     keep = leaf_value != 0.0
     leaves, starts, lengths, leaf_value = leaves[keep], starts[keep], lengths[keep], leaf_value[keep]
@@ -353,7 +207,7 @@ def tree_shapley(ens, X: np.ndarray, background: np.ndarray, output: int, *, pla
     out = np.empty((X.shape[0], n_players))
     step = max(1, int(rows_per_chunk))
     for start in range(0, X.shape[0], step):
-        out[start:start + step] = k["shapley"](
-            np.ascontiguousarray(Xp[start:start + step]), Bp, ens.feature, players, *_split_arrays(ens), leaves,
+        out[start:start + step] = shapley(
+            np.ascontiguousarray(Xp[start:start + step]), Bp, ens.feature, players, *split_arrays(ens), leaves,
             leaf_value, starts, lengths, path_node, path_dir, n_players, wA, wB, n_chunks, TABLE_MAX_PLAYERS)
     return out

@@ -115,7 +115,7 @@ class MetricContext:
     def baseline(self) -> np.ndarray:
         """The single removal row: the background mean (NaN ignored; a category's mode), zeros, or the
         given array. For removal="sample" the mean row (metrics that average over rows use removal_rows)."""
-        from ..adapters._codec import reference_row
+        from .._utils.codec import reference_row
 
         if isinstance(self.removal, str) and self.removal == "zero":
             return np.zeros(self.background.shape[1])

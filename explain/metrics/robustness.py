@@ -24,7 +24,7 @@ def sensitivity_perturbations(X: np.ndarray, ctx: MetricContext) -> np.ndarray:
     n, d = X.shape
     s = int(ctx.options.get("n_perturb_samples", 10))
     radius = float(ctx.options.get("radius", 0.02))
-    from ..adapters._codec import categorical_mask
+    from .._utils.codec import categorical_mask
 
     scale = np.nan_to_num(np.nanstd(ctx.background, axis=0))
     scale[categorical_mask(getattr(ctx.adapter, "codec", None), d)] = 0.0  # categories are not perturbed by noise

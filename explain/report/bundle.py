@@ -14,6 +14,12 @@ import re
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from ..explanation import Explanation, ExplanationSet
+
 __all__ = ["SCHEMA_VERSION", "schema", "validate_bundle", "read_bundle", "load_report", "embed"]
 
 SCHEMA_VERSION = "1"
@@ -42,8 +48,6 @@ def embed(json_text: str) -> str:
 
 def read_bundle(path) -> dict:
     """The JSON document of a report: the .json file, or the one embedded in the .html file."""
-    from ..errors import DataError
-
     path = str(path)
     with open(path, encoding="utf-8") as fh:
         text = fh.read()
@@ -70,6 +74,19 @@ def load_report(path) -> dict:
     -------
     dict with keys "title", "provenance", "explanations" ({model: ExplanationSet}), "scores" and "notes".
     """
-    from .render import bundle_to_objects
-
     return bundle_to_objects(read_bundle(path))
+
+
+def bundle_to_objects(record: dict) -> dict:
+    """A bundle's explanations as Explanation objects (flat values, codes as data), scores as a DataFrame."""
+    sets = {}
+    for name, items in record["explanations"].items():
+        es = [Explanation(np.array(r["values"], dtype=float), np.asarray(r["base_values"], float),
+                          np.array(r["data"], dtype=float), r["feature_names"], output=r["output"],
+                          method=r["method"], model_name=r["model"], target=r["target"],
+                          n_model_evals=r["n_model_evals"], params=r["params"], image_shape=r.get("image_shape"))
+              for r in items]
+        sets[name] = ExplanationSet(es, model_name=name)
+    scores = None if record.get("scores") is None else pd.DataFrame(record["scores"])
+    return {"title": record["title"], "provenance": record["provenance"], "explanations": sets, "scores": scores,
+            "notes": record.get("notes", {}), "record": record}

@@ -20,7 +20,8 @@ def _yaml_value(v) -> str:
 
 
 def model_card(report, figure_dir=None) -> str:
-    from .render import _atomic_write, _md_cell
+    from .._utils.atomic import atomic_write_text
+    from .render import _md_cell
 
     lines = ["---", "explain:", f"  schema_version: {_yaml_value('1')}", f"  title: {_yaml_value(report.title)}",
              "  scores:"]
@@ -46,7 +47,7 @@ def model_card(report, figure_dir=None) -> str:
 
             os.makedirs(figure_dir, exist_ok=True)
             path = os.path.join(figure_dir, f"importance_{len(os.listdir(figure_dir)):02d}.svg")
-            _atomic_write(path, figures.importance_figure(list(result)))
+            atomic_write_text(path, figures.importance_figure(list(result)))
             lines += [f"![{_md_cell(name)}: global importance]({os.path.basename(os.fspath(figure_dir))}/"
                       f"{os.path.basename(path)})", ""]
     for model, notes in report.notes.items():

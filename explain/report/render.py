@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
-import numpy as np
-import pandas as pd
 
-from ..explanation import Explanation, ExplanationSet
+from ..explanation import Explanation
+from .._utils.atomic import atomic_write_text
+from .bundle import embed, load_report, validate_bundle
 from .summary import _plain, explanation_record
 
 __all__ = ["render_html", "render_markdown", "render_json", "save", "load_report_json"]
@@ -30,8 +29,6 @@ def _env():
 
 def render_html(report) -> str:
     """The page, with the JSON bundle embedded (inert) for explain.load_report and later diffs."""
-    from .bundle import embed
-
     return _env().get_template("base.html.j2").render(report=report, bundle=embed(render_json(report)))
 
 
@@ -56,7 +53,7 @@ def render_markdown(report, figure_dir=None) -> str:
         if figure_dir is None:
             return [f"*{_md_cell(section.title)}* (figure omitted)", ""]
         name = f"figure_{counter[0]:02d}.svg"
-        _atomic_write(os.path.join(figure_dir, name), section.data["svg"])
+        atomic_write_text(os.path.join(figure_dir, name), section.data["svg"])
         return [f"![{_md_cell(section.title)}]({os.path.basename(os.fspath(figure_dir))}/{name})", ""]
 
     def walk(section, level):
@@ -108,11 +105,9 @@ def render_json(report) -> str:
     }
     if report.extra:
         record.update(_plain(report.extra))
-    if os.environ.get("EXPLAIN_VALIDATE_REPORTS"):  # the test suite validates every report it writes
-        from .bundle import validate_bundle
-
-        validate_bundle(json.loads(json.dumps(record, allow_nan=False, default=_plain)))
-    return json.dumps(record, indent=1, allow_nan=False, default=_plain) + "\n"
+    text = json.dumps(record, indent=1, allow_nan=False, default=_plain) + "\n"
+    validate_bundle(json.loads(text))  # every bundle written follows the schema it claims
+    return text
 
 
 def _stable_record(e: Explanation) -> dict:
@@ -125,42 +120,7 @@ def _stable_record(e: Explanation) -> dict:
 
 def load_report_json(path) -> dict:
     """Read a JSON (or HTML) report back; see :func:`explain.load_report`."""
-    from .bundle import load_report
-
     return load_report(path)
-
-
-def bundle_to_objects(record: dict) -> dict:
-    """A bundle's explanations as Explanation objects (flat values, codes as data), scores as a DataFrame."""
-    sets = {}
-    for name, items in record["explanations"].items():
-        es = [Explanation(np.array(r["values"], dtype=float), np.asarray(r["base_values"], float),
-                          np.array(r["data"], dtype=float), r["feature_names"], output=r["output"],
-                          method=r["method"], model_name=r["model"], target=r["target"],
-                          n_model_evals=r["n_model_evals"], params=r["params"], image_shape=r.get("image_shape"))
-              for r in items]
-        sets[name] = ExplanationSet(es, model_name=name)
-    scores = None if record.get("scores") is None else pd.DataFrame(record["scores"])
-    return {"title": record["title"], "provenance": record["provenance"], "explanations": sets, "scores": scores,
-            "notes": record.get("notes", {}), "record": record}
-
-
-def _atomic_write(path, text: str) -> None:
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.splitext(path)[1])
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def save(report, path) -> str:
@@ -175,5 +135,5 @@ def save(report, path) -> str:
         text = render_json(report)
     else:
         raise ValueError(f"unknown report format {suffix!r}: use .html, .md or .json")
-    _atomic_write(path, text)
+    atomic_write_text(path, text)
     return path

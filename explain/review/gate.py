@@ -29,7 +29,7 @@ def load_policy(path=None) -> dict:
     """The policy from a TOML file over the defaults; unknown keys are refused (a misspelt key is no check)."""
     import tomllib
 
-    from .._validation import suggest
+    from .._utils.validation import suggest
     from ..errors import DataError
 
     policy = dict(DEFAULT_POLICY)

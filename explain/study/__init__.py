@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from .._progress import progress_bar
+from .._utils.progress import progress_bar
 from ._families import IMAGE_FAMILIES, TABULAR_FAMILIES, fit_family, load_study_data
 from ._verdict import MEASURES, summarise, verdict
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.special import expit, logit
 
-from explain.adapters.base import get_adapter
+from explain.adapters import get_adapter
 
 from helpers import make_data
 from zoo import build

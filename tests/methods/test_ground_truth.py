@@ -125,7 +125,7 @@ def test_shap_equals_enumeration(name, output):
     model, X = build(name)
     bg = X[-15:]
     e = explain(model, X[:3], methods="shap", background=bg, output=output)["shap"]
-    from explain.adapters.base import get_adapter
+    from explain.adapters import get_adapter
 
     f = get_adapter(model).output_function(output, None if e.target is None else 1)
     for i in range(3):

@@ -14,7 +14,7 @@ from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 from sklearn.svm import SVC, SVR, NuSVC
 
 from explain import explain
-from explain.adapters.base import get_adapter
+from explain.adapters import get_adapter
 
 from helpers import make_data, naive_shapley
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from explain import explain
-from explain.adapters.base import get_adapter
+from explain.adapters import get_adapter
 from helpers import naive_shapley, shapley_of_game
 
 D = 6

@@ -10,7 +10,7 @@ from captum.metrics import sensitivity_max
 from sklearn.ensemble import GradientBoostingClassifier
 
 from explain import explain
-from explain.adapters.base import get_adapter
+from explain.adapters import get_adapter
 from explain.metrics import faithfulness, robustness
 from explain.metrics.base import MetricContext
 

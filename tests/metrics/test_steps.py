@@ -36,7 +36,7 @@ def _reference_deletion(model, e, baseline, counts):
 
 
 def e_adapter(model):
-    from explain.adapters.base import get_adapter
+    from explain.adapters import get_adapter
 
     return get_adapter(model)
 

@@ -96,7 +96,7 @@ def test_no_global_random_state_is_touched(data):
     explain(model, X[:4], methods=["shap", "lime", "shap.kernel", "shap.permutation", "random"],
             background=X[200:230], method_params=STOCHASTIC)
     np.testing.assert_array_equal(before, np.random.get_state()[1])
-    from explain.methods._rng import seed_isolated_global
+    from explain._utils.rng import seed_isolated_global
 
     with pytest.raises(RuntimeError, match="outside the engine's isolated worker"):
         seed_isolated_global(1)
@@ -153,7 +153,7 @@ def test_torch_models_chunk_to_float32_round_off():
 
 def test_chunk_blocks_merge_per_class():
     """Rows add up per class, one inexact chunk makes the class inexact, reasons from every chunk are kept."""
-    from explain._engine import merge_chunk_blocks
+    from explain.engine.chunks import merge_chunk_blocks
 
     def block(label, rows, exact, **params):
         return {"label": label, "rows": rows, "exact": exact, "stochastic": False, "params": params}

@@ -5,7 +5,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from explain import compare, explain
-from explain._progress import show_progress
+from explain._utils.progress import show_progress
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import BackgroundError, DataError
+from ..errors import BackgroundError, DataError
 
 __all__ = ["check_data", "suggest"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import DataError
+from ..errors import DataError
 
 __all__ = ["split_images", "pixel_names", "resolve_groups"]
 

@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .adapters.base import Adapter, CountingFunction
-from .errors import DataError
-from .methods._rng import is_isolated, mark_isolated
-from .methods.base import Method, Task
+from ..adapters.base import Adapter, CountingFunction
+from ..errors import DataError
+from .._utils.rng import is_isolated, mark_isolated
+from ..methods.base import Method, Task
 
 __all__ = ["Job", "Parallelism", "run_method", "run_chunk", "MAX_CHUNK_ROWS"]
 
@@ -294,7 +294,7 @@ def _forked(job, X, targets, prediction, chunks, row_offset, threads, reason):
 
 
 def _dask(job, X, targets, prediction, chunks, row_offset, n_jobs):
-    from .parallel import dask_client
+    from .dask import dask_client
 
     with dask_client(n_jobs) as (client, threads):
         job_future = client.scatter(job, broadcast=True, hash=False)

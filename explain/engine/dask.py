@@ -39,7 +39,7 @@ def dask_client(n_workers: int = 2):
     Every worker is marked as one of the engine's isolated processes (``methods._rng.mark_isolated``), where
     the methods whose library only reads numpy's global generator may seed it per row.
     """
-    from .methods._rng import mark_isolated
+    from .._utils.rng import mark_isolated
 
     try:
         from distributed import Client, LocalCluster, get_client

@@ -17,9 +17,9 @@ import shutil
 
 import numpy as np
 
-from ._engine import Parallelism
-from ._plan import prepare
-from .errors import DataError
+from ..engine.chunks import Parallelism
+from ..engine.plan import prepare
+from ..errors import DataError
 
 __all__ = ["dask_to_parquet"]
 
@@ -28,7 +28,7 @@ def _explain_part(plan, part, offset: int, out_file: str) -> int:
     """On a worker: validate one partition, explain it, write it (to a temporary name, then renamed)."""
     import pyarrow.parquet as pq
 
-    from .parquet import explain_batch
+    from ._arrow import explain_batch
 
     if len(part) == 0:
         return 0
@@ -41,7 +41,7 @@ def _explain_part(plan, part, offset: int, out_file: str) -> int:
 
 def dask_to_parquet(model, ddf, path, *, methods="auto", background=None, target=None, n_jobs=2, **kwargs) -> str:
     """Explain every partition of ``ddf`` on the cluster; one part file per partition under ``path``."""
-    from .parallel import dask_client
+    from ..engine.dask import dask_client
 
     path = os.fspath(path)
     lengths = np.asarray(ddf.map_partitions(len).compute(), dtype=np.int64)

@@ -8,9 +8,9 @@ accuracy (raising for exact methods, reporting the gap for the others).
 
 from __future__ import annotations
 
-from ._plan import ADDITIVITY_RTOL, check_method_params, prepare, resolve_methods
-from ._progress import progress_bar
-from .explanation import ExplanationSet
+from .plan import ADDITIVITY_RTOL, check_method_params, prepare, resolve_methods
+from .._utils.progress import progress_bar
+from ..explanation import ExplanationSet
 
 __all__ = ["explain", "resolve_methods", "check_method_params", "ADDITIVITY_RTOL"]
 
@@ -76,7 +76,7 @@ def explain(model, X, *, methods="auto", background=None, target=None, output="a
     backend : {"loky", "dask"}, default="loky"
         "dask" runs the chunks on the current ``distributed.Client`` (or a
         LocalCluster of ``n_jobs`` workers started for the call); see
-        :mod:`explain.parallel`.
+        :mod:`explain.engine.dask`.
 
     Returns
     -------

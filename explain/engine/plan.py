@@ -15,15 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._engine import Job, Parallelism, run_method
-from ._images import pixel_names, resolve_groups, split_images
-from ._validation import check_data, suggest
-from .adapters.base import Adapter, get_adapter
-from .errors import (AdditivityError, ApproximationWarning, BackgroundError, DataError, MethodNotApplicableError,
+from .chunks import Job, Parallelism, run_method
+from .._utils.images import pixel_names, resolve_groups, split_images
+from .._utils.validation import check_data, suggest
+from ..adapters import Adapter, get_adapter
+from ..errors import (AdditivityError, ApproximationWarning, BackgroundError, DataError, MethodNotApplicableError,
                      UnknownMethodError)
-from .explanation import Explanation, Validated
-from .methods._rng import fresh_entropy
-from .methods.base import Method, get_method, method_names
+from ..explanation import Explanation, Validated
+from .._utils.rng import fresh_entropy
+from ..methods.base import Method, get_method, method_names
 
 __all__ = ["Plan", "prepare", "resolve_methods", "check_method_params", "ADDITIVITY_RTOL"]
 
@@ -129,8 +129,8 @@ def _check_local_accuracy(method, exact, values, base, prediction, params):
 
 def _codec_for(adapter, X, background):
     """A Codec when X is a DataFrame with string, category, boolean or nullable columns, else None."""
-    from ._validation import frame_in_model_order
-    from .adapters._codec import Codec, needs_codec
+    from .._utils.validation import frame_in_model_order
+    from .._utils.codec import Codec, needs_codec
 
     if not needs_codec(X):
         return None

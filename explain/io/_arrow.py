@@ -1,0 +1,85 @@
+"""The Arrow table of a batch of explanations: one row per (explained row, method), and its metadata.
+
+Shared by the Parquet writer (:mod:`explain.io.parquet`) and its Dask writer
+(:mod:`explain.io.dask_parquet`); the layout is described in the first.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ..explanation import Explanation
+
+__all__ = ["FORMAT", "explain_batch", "metadata"]
+
+FORMAT = "explain-explanations-1"
+
+
+def _schema(d: int, meta: dict):
+    import pyarrow as pa
+
+    return pa.schema([
+        ("row_id", pa.int64()), ("method", pa.string()), ("target", pa.int64()), ("base_value", pa.float64()),
+        ("prediction", pa.float64()), ("exact", pa.bool_()), ("values", pa.list_(pa.float64(), d)),
+        ("data", pa.list_(pa.float64(), d)),
+    ], metadata={"explain": json.dumps(meta)})
+
+
+def _json_safe(params: dict) -> dict:
+    out = {}
+    for k, v in params.items():
+        if isinstance(v, (str, bool, int, float)) or v is None:
+            out[k] = v
+        elif isinstance(v, np.generic):
+            out[k] = v.item()
+    return out
+
+
+def _row_exact(e: Explanation, classes) -> np.ndarray:
+    """Each row's exact flag: from its class's block when classes were explained separately."""
+    n = len(e)
+    blocks = e.params.get("blocks")
+    if not blocks or e.target is None or classes is None:
+        return np.full(n, bool(e.params.get("exact", False)))
+    by_class = {b["class"]: bool(b["exact"]) for b in blocks}
+    labels = np.asarray(classes)[e.target]
+    return np.array([by_class.get(str(lab.item() if isinstance(lab, np.generic) else lab), False)
+                     for lab in labels], dtype=bool)
+
+
+def _table(explanations, row_ids: np.ndarray, prediction: np.ndarray, schema, classes=None):
+    import pyarrow as pa
+
+    cols = {k: [] for k in schema.names}
+    d = schema.field("values").type.list_size
+    for e in explanations:
+        n = len(e)
+        cols["row_id"].append(pa.array(row_ids, pa.int64()))
+        cols["method"].append(pa.array([e.method] * n, pa.string()))
+        cols["target"].append(pa.nulls(n, pa.int64()) if e.target is None else pa.array(e.target, pa.int64()))
+        cols["base_value"].append(pa.array(e.base_values, pa.float64()))
+        cols["prediction"].append(pa.array(prediction, pa.float64()))
+        cols["exact"].append(pa.array(_row_exact(e, classes), pa.bool_()))
+        for name, arr in (("values", e.values), ("data", np.asarray(e.codes, dtype=float))):
+            flat = pa.array(np.ascontiguousarray(arr, dtype=float).reshape(-1), pa.float64())
+            cols[name].append(pa.FixedSizeListArray.from_arrays(flat, d))
+    return pa.table({k: pa.concat_arrays(v) for k, v in cols.items()}, schema=schema)
+
+
+def explain_batch(plan, Xa: np.ndarray, offset: int, *, bar=None):
+    """Explain validated rows whose first has index ``offset`` in the whole input; the Explanations and table."""
+    targets, prediction = plan.targets_for(Xa)
+    explanations = plan.explain_rows(Xa, row_offset=offset, bar=bar, targets=targets, prediction=prediction)
+    schema = _schema(Xa.shape[1], metadata(plan, explanations))
+    return explanations, _table(explanations, np.arange(offset, offset + len(Xa)), prediction, schema,
+                                plan.adapter.classes)
+
+
+def metadata(plan, explanations) -> dict:
+    """The JSON kept in the schema: enough to rebuild Explanations without the model."""
+    return {"format": FORMAT, "model_name": plan.adapter.name, "output": plan.output,
+            "feature_names": list(plan.names), "image_shape": None if plan.image_shape is None else
+            list(plan.image_shape), "methods": {e.method: _json_safe(dict(e.params)) for e in explanations},
+            "random_state": plan.random_state if plan.random_state is None else int(plan.random_state)}
