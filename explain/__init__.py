@@ -12,7 +12,7 @@ from .comparison import Comparison, compare
 from .adapters.base import Adapter
 from .adapters.callable import CallableAdapter
 from .errors import (AdditivityError, ApproximationWarning, BackgroundError, DataError, ExplainError, MethodNotApplicableError,
-                     NotFittedError, OutputError, TargetError, UnknownMethodError, UnknownMetricError,
+                     NotFittedError, OutputError, ParameterError, TargetError, UnknownMethodError, UnknownMetricError,
                      UnsupportedModelError)
 from .explanation import Explanation, ExplanationSet
 from .io.parquet import ExplanationReader, read_explanations, to_parquet
@@ -49,6 +49,7 @@ __all__ = [
     "ImageDisplay",
     "datasets",
     "ExplainError",
+    "ParameterError",
     "NotFittedError",
     "UnsupportedModelError",
     "DataError",

@@ -8,15 +8,16 @@ mean over explained rows (or seeds), the spread their standard deviation. The
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .engine.api import check_method_params, explain
+from .engine.api import ExplainConfig, explain_with
 from ._utils.progress import progress_bar
-from ._utils.validation import suggest
+from ._utils.validation import Instance, Integer, check_keywords, suggest, validate_params
 from .errors import DataError, ExplainError
 from .metrics import agreement as agr
 from .metrics import registry, robustness
@@ -207,6 +208,9 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
     -------
     Comparison
     """
+    validate_params("compare", COMPARE_PARAMS, {"n_seeds": n_seeds, "robustness_rows": robustness_rows,
+                                                 "options": options, "parallel": parallel})
+    check_keywords("compare", parallel or {}, ("n_jobs", "batch_size", "backend"))
     named = _named_models(models)
     wanted = _resolve_metrics(metrics)
     options = dict(options or {})
@@ -214,18 +218,17 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
                                                               list(methods))
     if "random" not in method_list:
         method_list = method_list + ["random"]
-    method_params = check_method_params(method_params)
     _check_removal(removal)
-    unknown = set(parallel or {}) - {"n_jobs", "batch_size", "backend"}
-    if unknown:
-        raise ValueError(f"parallel takes n_jobs, batch_size and backend, not {sorted(unknown)}")
+    # one validated config for every model and every re-explanation (compare draws the only progress bar)
+    config = ExplainConfig.build("compare", methods=method_list, random_state=random_state,
+                                 method_params=method_params, output=output, feature_groups=feature_groups,
+                                 progress=False, **(parallel or {}))
+    method_params = config.method_params
     explanations, rows, agreements, timing_rows, notes = {}, [], {}, [], []
     with progress_bar(progress, total=len(named) * len(method_list), desc="compare", unit="model x method") as bar:
         for name, model in named.items():
             try:
-                result = explain(model, X, methods=method_list, background=background, random_state=random_state,
-                                 method_params=method_params, name=name, output=output,
-                                 feature_groups=feature_groups, progress=False, **(parallel or {}))
+                result = explain_with(model, X, dataclasses.replace(config, name=name), background=background)
             except ExplainError as exc:
                 raise type(exc)(f"model {name!r}: {exc}") from exc
             explanations[name] = result
@@ -260,6 +263,14 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
                        "n_seeds": n_seeds, "k": options.get("k"), "robustness_rows": robustness_rows,
                        "notes": notes, "output": output, "removal": removal if isinstance(removal, str) else "array",
                        "outputs": outputs}, timings)
+
+
+COMPARE_PARAMS = {  # compare()'s own options; explain()'s are checked by ExplainConfig
+    "n_seeds": [Integer(1)],
+    "robustness_rows": [Integer(0)],
+    "options": [None, Instance(dict)],
+    "parallel": [None, Instance(dict, name="a dict with n_jobs, batch_size and/or backend")],
+}
 
 
 def _check_removal(removal):
@@ -342,7 +353,7 @@ def _score_model(name, model, adapter, result, ctx, wanted, k, X, y, random_stat
             rows.append([name, e.method, reg.spec.name, float(reg.fn(e)), np.nan])
         if kinds["reference"]:
             rows.append(ground_truth_row(name, e, reference, result, notes, _row))
-        rerun = _rerun(model, e, background, method_params, name)
+        rerun = _rerun(model, e, result.validated)
         for reg in kinds["rerun"]:
             rows.append(_row(name, e.method, reg.spec.name, clock.measure(
                 name, e.method, reg.spec.name, lambda fn=reg.fn: fn(e, ctx, rerun, robustness_rows))))
@@ -363,20 +374,24 @@ def _score_model(name, model, adapter, result, ctx, wanted, k, X, y, random_stat
     return rows
 
 
-def _rerun(model, e, background, method_params, name):
-    """Re-explain other rows (or the same rows with another model or seed) with e's method and target."""
+def _rerun(model, e, validated):
+    """Re-explain other rows (or the same rows with another model or seed) with e's method and target.
+
+    Every re-explanation is ``dataclasses.replace`` of the config the first explanation ran with, so its
+    feature groups, output, method parameters and parallel options carry over; only the method, target,
+    seed and feature names change.
+    """
     codec = e.codec
+    background = validated.background
     bg = background if codec is None else codec.decode(background)  # mixed tables go back as the user's frames
+    config = dataclasses.replace(validated.config, methods=(e.method,), output=e.output, progress=False,
+                                 image_shape=None, feature_names=None if e.image_shape else tuple(e.feature_names))
 
     def run(Z, *, random_state=None, other_model=None, targets=None):
         images = Z.reshape((len(Z),) + e.image_shape) if e.image_shape else Z
         if codec is not None:
             images = codec.decode(Z)
-        target = e.target if targets is None else targets
-        r = explain(model if other_model is None else other_model, images, methods=e.method,
-                    background=bg, target=target, output=e.output,
-                    random_state=e.params.get("random_state") if random_state is None else random_state,
-                    method_params=method_params, name=name, progress=False,
-                    feature_names=None if e.image_shape else e.feature_names)
-        return r[e.method]
+        seed = e.params.get("random_state") if random_state is None else random_state
+        variant = dataclasses.replace(config, target=e.target if targets is None else targets, random_state=seed)
+        return explain_with(model if other_model is None else other_model, images, variant, background=bg)[e.method]
     return run

@@ -5,6 +5,8 @@ Each error subclasses the builtin a user would catch for that kind of mistake
 against scikit-learn's conventions keeps working::
 
     ExplainError
+    ├── ParameterError            (ValueError)  a public parameter has a bad value or type
+    │   └── OutputPathError       (FileExistsError) the output path holds files that are not ours
     ├── NotFittedError            (ValueError, AttributeError; sklearn's NotFittedError)  not fitted
     ├── UnsupportedModelError     (TypeError)   no adapter knows this model
     ├── DataError                 (ValueError)  X: shape, columns, NaN/inf, dtype, empty
@@ -25,6 +27,8 @@ from __future__ import annotations
 
 __all__ = [
     "ExplainError",
+    "ParameterError",
+    "OutputPathError",
     "NotFittedError",
     "UnsupportedModelError",
     "DataError",
@@ -41,6 +45,20 @@ __all__ = [
 
 class ExplainError(Exception):
     """Base class of every error explain raises on purpose."""
+
+
+class ParameterError(ExplainError, ValueError):
+    """A public parameter has a value (or type) outside its declared constraints.
+
+    Raised by the one declarative check of public parameters
+    (``explain._utils.validation.validate_params``); the message says which
+    parameter, what was expected, what came and, for a misspelt option, the
+    closest valid one. ``except ValueError`` catches it too.
+    """
+
+
+class OutputPathError(ParameterError, FileExistsError):
+    """The path to write to already holds files that explain did not write; choose another path."""
 
 
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError  # noqa: E402  (sklearn is a core dependency)

@@ -294,6 +294,7 @@ class Validated:
     image_shape: tuple | None
     groups: np.ndarray | None
     feature_names: tuple
+    config: object = None  # the ExplainConfig explain() ran with (re-explanations replace() it)
 
     def __post_init__(self):
         for name in ("X", "background"):

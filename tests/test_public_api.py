@@ -7,7 +7,7 @@ def test_exported_names():
     assert sorted(explain.__all__) == sorted([
         "explain", "compare", "Comparison", "Explanation", "ExplanationSet", "Adapter", "CallableAdapter", "method_names", "datasets",
         "Report", "build_report", "load_report_json", "AttributionDisplay",
-        "ExplainError", "NotFittedError", "UnsupportedModelError", "DataError", "BackgroundError",
+        "ExplainError", "ParameterError", "NotFittedError", "UnsupportedModelError", "DataError", "BackgroundError",
         "TargetError", "OutputError", "UnknownMethodError", "MethodNotApplicableError", "AdditivityError",
         "ApproximationWarning", "UnknownMetricError", "BeeswarmDisplay", "WaterfallDisplay", "ImageDisplay",
         "load_report", "diff", "ReportDiff", "to_parquet", "read_explanations", "ExplanationReader",

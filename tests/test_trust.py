@@ -71,10 +71,12 @@ class _ExactForSomeClasses(Method):
 def _run(method, adapter, X, bg, output, targets, names, random_state, options, prediction, context):
     """One method through the engine on already validated rows (what explain() does after validation)."""
     from explain.engine.chunks import Parallelism
+    from explain.engine.config import ExplainConfig
     from explain.engine.plan import Plan
 
+    config = ExplainConfig(method_params={method.name: options}, random_state=random_state)
     plan = Plan(adapter=adapter, X=X, background=bg, names=tuple(names), output=output, methods=[method],
-                method_params={method.name: options}, target=None, random_state=random_state, entropy=random_state,
+                config=config, entropy=random_state,
                 image_shape=context["image_shape"], groups=context["groups"],
                 parallel=Parallelism(batch_size=context.get("batch_size", "auto")))
     return plan.run(method, X, targets, prediction)

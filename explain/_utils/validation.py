@@ -1,4 +1,10 @@
-"""Checks at the entry: turn what the user passed into float arrays, or say clearly why not."""
+"""Checks at the entry: public parameters against their declared constraints, and data into float arrays.
+
+``validate_params`` is the one check of public parameters (in the spirit of
+scikit-learn's ``validate_params``): each public function declares a table
+``{parameter: [constraint, ...]}`` and every message (which parameter, what was
+expected, what came, the closest valid option) is generated from that table.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +14,126 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import BackgroundError, DataError
+from ..errors import BackgroundError, DataError, ParameterError
 
-__all__ = ["check_data", "suggest"]
+__all__ = ["check_data", "suggest", "validate_params", "check_keywords", "Options", "Integer", "Instance",
+           "Satisfies"]
 
 
 def suggest(word: str, choices: Sequence[str]) -> str:
     """' Did you mean 'x'?' for the closest choice, or ''."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" Did you mean {close[0]!r}?" if close else ""
+
+
+# -- declarative checks of public parameters ---------------------------------------------------------
+
+class Options:
+    """One of a fixed set of values (compared by equality, never by truthiness: True is not 1)."""
+
+    def __init__(self, *values):
+        self.values = values
+
+    def is_satisfied_by(self, value) -> bool:
+        return any(type(value) is type(v) and value == v for v in self.values) or \
+            any(isinstance(value, (int, np.integer)) and not isinstance(value, bool) and isinstance(v, int)
+                and not isinstance(v, bool) and value == v for v in self.values)
+
+    def __str__(self) -> str:
+        return _or_list([repr(v) for v in self.values])
+
+
+class Integer:
+    """An integer (not a bool) in ``[low, high]`` (either bound may be None)."""
+
+    def __init__(self, low=None, high=None):
+        self.low, self.high = low, high
+
+    def is_satisfied_by(self, value) -> bool:
+        if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
+            return False
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+    def __str__(self) -> str:
+        if self.low is not None and self.high is not None:
+            return f"an int in [{self.low}, {self.high}]"
+        if self.low is not None:
+            return "a positive int" if self.low == 1 else f"an int >= {self.low}"
+        return "an int" if self.high is None else f"an int <= {self.high}"
+
+
+class Instance:
+    """An instance of one of ``types`` (None is spelt as the constraint ``None``)."""
+
+    def __init__(self, *types, name=None):
+        self.types, self.name = types, name
+
+    def is_satisfied_by(self, value) -> bool:
+        return isinstance(value, self.types)
+
+    def __str__(self) -> str:
+        return self.name or " or ".join(f"a {t.__name__}" for t in self.types)
+
+
+class Satisfies:
+    """A value accepted by ``predicate``, described by ``description``."""
+
+    def __init__(self, predicate, description: str):
+        self.predicate, self.description = predicate, description
+
+    def is_satisfied_by(self, value) -> bool:
+        try:
+            return bool(self.predicate(value))
+        except Exception:  # a predicate that cannot judge the value rejects it
+            return False
+
+    def __str__(self) -> str:
+        return self.description
+
+
+def _satisfies(constraint, value) -> bool:
+    return value is None if constraint is None else constraint.is_satisfied_by(value)
+
+
+def _or_list(parts) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
+
+
+def _describe(constraints) -> str:
+    parts = []
+    for c in constraints:
+        parts += [repr(v) for v in c.values] if isinstance(c, Options) else ["None" if c is None else str(c)]
+    return _or_list(parts)
+
+
+def validate_params(caller: str, table: dict, values: dict) -> None:
+    """Check every ``values[name]`` against ``table[name]`` (a list of constraints, one must hold).
+
+    Raises
+    ------
+    ParameterError
+        For the first parameter that no constraint accepts: names the function
+        and the parameter, says what was expected and what came, and for a
+        misspelt option the closest valid one.
+    """
+    for name, constraints in table.items():
+        if name not in values:
+            continue
+        value = values[name]
+        if any(_satisfies(c, value) for c in constraints):
+            continue
+        options = [str(v) for c in constraints if isinstance(c, Options) for v in c.values if isinstance(v, str)]
+        hint = suggest(value, options) if isinstance(value, str) else ""
+        shown = repr(value) if len(repr(value)) <= 80 else f"a {type(value).__name__}"
+        raise ParameterError(f"{caller}(): {name} must be {_describe(constraints)}, got {shown}.{hint}")
+
+
+def check_keywords(caller: str, given, allowed) -> None:
+    """Refuse keywords ``caller`` does not take, with the closest one it does."""
+    unknown = [k for k in given if k not in allowed]
+    if unknown:
+        raise ParameterError(f"{caller}() got unexpected keyword(s) {sorted(unknown)}."
+                             f"{suggest(str(unknown[0]), list(allowed))} It takes: {', '.join(allowed)}.")
 
 
 def _columns_from_frame(X: pd.DataFrame, expected_names, what, error):
@@ -87,7 +204,7 @@ def check_data(X, *, n_features=None, feature_names=None, expected_names=None,
         try:
             arr = np.asarray(X)
         except Exception as exc:  # ragged lists etc.
-            raise error(f"{what} could not be read as an array: {exc}") from None
+            raise error(f"{what} could not be read as an array: {exc}") from exc
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
             raise error(f"{what} has dtype {arr.dtype}, expected numbers. Convert it with "
                         f"np.asarray({what}, dtype=float) or pass a DataFrame with numeric columns.")

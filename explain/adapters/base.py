@@ -14,6 +14,7 @@ A new family is one module with an Adapter subclass plus one registration in
 
 from __future__ import annotations
 
+import copy
 from typing import Callable, ClassVar
 
 import numpy as np
@@ -92,7 +93,7 @@ class Adapter:
         self.columnwise = preprocess is None or all(
             step in ("passthrough", None) or bool(set(class_paths(step)) & COLUMNWISE_STEPS)
             for _, step in preprocess.steps)
-        self.codec = None  # set by explain() for mixed-type tables: decodes float codes for the model
+        self.codec = None  # set by bind() for mixed-type tables: decodes float codes for the model
         if preprocess is not None:
             self.allows_missing = True
         # input column of each column the final estimator sees (-1: constant on the data); None: mixed
@@ -107,18 +108,56 @@ class Adapter:
     #: NaN through and the first prediction reports a model that cannot take it.
     allows_missing: bool = False
 
+    #: True on an adapter returned by :meth:`bind` (owned by a plan); the caller's adapter stays unbound.
+    bound: bool = False
+    #: Column names a bound adapter matches DataFrames by, when they differ from the model's stored ones.
+    _names_in: list | None = None
+
     def setup(self) -> None:
         """Read the fitted model's facts (task, classes, outputs); runs after check_fitted."""
 
-    def prepare(self, X: np.ndarray, image_shape) -> None:
-        """Hook: bind to the validated input form (torch learns its input shape here).
+    def bind(self, X: np.ndarray, *, image_shape=None, codec=None, names_in=None, probe=None) -> "Adapter":
+        """A NEW adapter bound to the validated input form; this adapter (the caller's) is left as it was.
 
-        Called by ``get_adapter(model, X=...)`` and ``explain()``; not meant to be called by hand.
+        What a plan learns about the model from the data lives on the copy: the
+        mixed-type codec, the input column each transformed column reads, the
+        column names to match, and the family's own facts (a torch model's input
+        shape, task, classes and batch size from one forward pass). The model is
+        shared, never written.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Validated rows in flat form (float; category codes under a codec).
+        image_shape : tuple of int, optional
+            Shape of one image when the columns of ``X`` are pixels.
+        codec : Codec, optional
+            Decodes the code columns of a mixed-type table for the model.
+        names_in : list of str, optional
+            Column names DataFrames are matched by (see :meth:`input_names`).
+        probe : ndarray, optional
+            Rows to learn column groups from (default ``X``).
         """
+        bound = copy.copy(self)
+        bound.codec = codec
+        if names_in is not None and names_in != self.feature_names_in:
+            bound._names_in = list(names_in)
+        X = np.asarray(X, dtype=float).reshape(len(X), -1)
+        bound.learn_column_groups(X if probe is None else np.asarray(probe, dtype=float))
+        bound._bind(X, None if image_shape is None else tuple(image_shape))
+        bound.bound = True
+        return bound
+
+    def _bind(self, X: np.ndarray, image_shape) -> None:
+        """Hook: learn family facts from validated rows, on the copy :meth:`bind` made (never the caller's)."""
 
     def adapt_input(self, X):
-        """Hook to accept a model-specific input form before validation (default: as is)."""
+        """Hook to accept a model-specific input form before validation (default: as is). Must not mutate."""
         return X
+
+    def input_names(self, X) -> list[str] | None:
+        """Column names to match the DataFrame ``X`` by (default: the model's); :meth:`bind` keeps them."""
+        return self.feature_names_in
 
     # -- recognition ----------------------------------------------------------------
     @classmethod
@@ -135,6 +174,8 @@ class Adapter:
     @property
     def feature_names_in(self) -> list[str] | None:
         """Column names the model was fitted with (DataFrames are matched by these)."""
+        if self._names_in is not None:
+            return list(self._names_in)
         names = getattr(self.model, "feature_names_in_", None)
         return None if names is None else [str(n) for n in names]
 
@@ -153,10 +194,10 @@ class Adapter:
                      + [self.estimator]):
             try:
                 check_is_fitted(part)
-            except SkNotFitted:
+            except SkNotFitted as exc:
                 raise NotFittedError(
                     f"This {type(part).__name__} is not fitted yet. Call .fit(X, y) on it "
-                    "before explaining it.") from None
+                    "before explaining it.") from exc
             except TypeError:  # not a scikit-learn estimator: the subclass checks
                 pass
 

@@ -6,8 +6,17 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .._utils.validation import Instance, Integer, Options, Satisfies, validate_params
 from ..errors import DataError
 from .base import Adapter
+
+CALLABLE_PARAMS = {
+    "fn": [Satisfies(callable, "a callable f(X) -> predictions")],
+    "task": [Options("regression", "classification")],
+    "output": [None, Options("raw", "probability", "margin")],
+    "n_features": [None, Integer(1)],
+    "name": [None, Instance(str)],
+}
 
 __all__ = ["CallableAdapter"]
 
@@ -49,10 +58,8 @@ class CallableAdapter(Adapter):
     def __init__(self, fn: Callable, *, task: str = "regression", output: str | None = None,
                  classes: Sequence | None = None, n_features: int | None = None,
                  feature_names: Sequence[str] | None = None, name: str | None = None):
-        if not callable(fn):
-            raise TypeError(f"CallableAdapter needs a callable, got {type(fn).__name__}")
-        if task not in ("regression", "classification"):
-            raise ValueError(f"task must be 'regression' or 'classification', got {task!r}")
+        validate_params("CallableAdapter", CALLABLE_PARAMS, {"fn": fn, "task": task, "output": output,
+                                                             "n_features": n_features, "name": name})
         super().__init__(fn, name=name or getattr(fn, "__name__", "callable"))
         self.fn = fn
         self.task = task
@@ -74,10 +81,15 @@ class CallableAdapter(Adapter):
     def feature_names_in(self):
         return self._names
 
-    def resolve_target(self, target, X, output, predicted=None):
-        if self.task == "classification" and self.classes is None:
-            width = np.asarray(self.fn(X[:1])).reshape(1, -1).shape[1]
+    def _bind(self, X, image_shape) -> None:
+        """On the copy ``bind`` made: classes 0..k-1 from the output width, when none were given."""
+        if self.task == "classification" and self.classes is None and len(X):
+            width = np.asarray(self._predict(X[:1], self.natural_output)).reshape(1, -1).shape[1]
             self.classes = np.arange(max(width, 2))
+
+    def resolve_target(self, target, X, output, predicted=None):
+        if self.task == "classification" and self.classes is None:  # unbound: learn the classes on a copy
+            return self.bind(X).resolve_target(target, X, output, predicted)
         return super().resolve_target(target, X, output, predicted)
 
     @property

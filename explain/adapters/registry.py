@@ -46,9 +46,9 @@ def get_adapter(model, *, name: str | None = None, X=None, image_shape=None) -> 
     """Return a ready adapter for ``model`` (an Adapter passes through): the one entry point.
 
     It checks the model is fitted and reads its facts; given ``X`` (flat rows,
-    float) it also binds the adapter to that input form (a torch model learns
-    its input shape and classes from one forward pass), so ``predict`` works
-    straight away. Nothing else needs calling, in any order.
+    float) it returns a new adapter bound to that input form (``Adapter.bind``:
+    a torch model learns its input shape and classes from one forward pass), so
+    ``predict`` works straight away. An Adapter passed in is never changed.
 
     Parameters
     ----------
@@ -69,7 +69,7 @@ def get_adapter(model, *, name: str | None = None, X=None, image_shape=None) -> 
     """
     adapter = _find_adapter(model, name)
     if X is not None:
-        adapter.prepare(np.asarray(X, dtype=float).reshape(len(X), -1), image_shape)
+        adapter = adapter.bind(np.asarray(X, dtype=float).reshape(len(X), -1), image_shape=image_shape)
     return adapter
 
 

@@ -13,14 +13,22 @@ the probability.
 from __future__ import annotations
 
 import contextlib
-import warnings
 
 import numpy as np
 
+from .._utils.validation import Instance, Integer, Options, validate_params
+from .._utils.warn import warn
 from ..errors import DataError
 from .base import Adapter
 
 __all__ = ["TorchAdapter"]
+
+
+TORCH_PARAMS = {
+    "batch_size": [Options("auto"), Integer(1)],
+    "task": [Options("auto", "classification", "regression")],
+    "name": [None, Instance(str)],
+}
 
 
 class TorchAdapter(Adapter):
@@ -45,9 +53,8 @@ class TorchAdapter(Adapter):
 
     def __init__(self, model, *, estimator=None, preprocess=None, name=None, batch_size="auto", task="auto",
                  classes=None):
+        validate_params("TorchAdapter", TORCH_PARAMS, {"batch_size": batch_size, "task": task, "name": name})
         super().__init__(model, estimator=estimator, preprocess=preprocess, name=name)
-        if not (batch_size == "auto" or (isinstance(batch_size, int) and batch_size > 0)):
-            raise ValueError(f"batch_size must be 'auto' or a positive int, got {batch_size!r}")
         self._batch_size = batch_size
         self.batch_size = 256 if batch_size == "auto" else int(batch_size)
         self._task = task
@@ -80,14 +87,20 @@ class TorchAdapter(Adapter):
         p = next(self.model.parameters(), None)
         return p.dtype if p is not None else torch.float32
 
+    def _warn_training(self) -> None:
+        warn(f"{self.name} was in training mode; it is explained in eval mode (dropout off, "
+             "batch-norm statistics frozen) and put back in training mode afterwards.", UserWarning)
+
     @contextlib.contextmanager
     def evaluating(self):
-        """Eval mode for the duration, then every module's training flag as it was."""
+        """Eval mode for the duration, then every module's training flag as it was.
+
+        A bound adapter said once, when it was bound, that a model in training mode is explained in eval
+        mode (once per ``explain()`` call); an unbound one says it at every use.
+        """
         flags = [(m, m.training) for m in self.model.modules()]
-        if self.model.training:
-            warnings.warn(f"{self.name} was in training mode; it is explained in eval mode (dropout off, "
-                          "batch-norm statistics frozen) and put back in training mode afterwards.",
-                          UserWarning, stacklevel=4)
+        if self.model.training and not self.bound:
+            self._warn_training()
         self.model.eval()
         try:
             yield self.model
@@ -125,9 +138,13 @@ class TorchAdapter(Adapter):
 
         return _Output()
 
-    def prepare(self, X: np.ndarray, image_shape) -> None:
-        """Learn the input shape and, from one forward pass, the task and classes."""
+    def _bind(self, X: np.ndarray, image_shape) -> None:
+        """On the copy ``bind`` made: learn the input shape and, from one forward pass, the task and classes."""
         import torch
+
+        if self.model.training:  # said once per bind (one explain() call), not at every forward pass
+            self._warn_training()
+        self.bound = True
 
         self.input_shape = tuple(image_shape) if image_shape is not None else (X.shape[1],)
         first = self._first_layer_channels()
@@ -136,16 +153,13 @@ class TorchAdapter(Adapter):
             raise DataError(f"{self.name} takes images with {first} channel(s); X has {self.input_shape[0]} "
                             f"(images of shape {self.input_shape}). Pass X as (N, {first}, H, W).")
         try:
-            with warnings.catch_warnings():  # the engine says it once, when the methods run
-                warnings.filterwarnings("ignore", message=".* was in training mode; it is explained in eval mode",
-                                        category=UserWarning)
-                with self.evaluating(), torch.no_grad():
-                    out = self.model(self.to_tensor(X[:1]))
+            with self.evaluating(), torch.no_grad():
+                out = self.model(self.to_tensor(X[:1]))
         except Exception as exc:
             hint = ("pass images as an array of shape (N, C, H, W)" if image_shape is None else
                     f"images of shape {tuple(image_shape)} do not fit it")
             raise DataError(f"{self.name} could not run on the input ({type(exc).__name__}: {exc}); {hint}.") \
-                from None
+                from exc
         if self._batch_size == "auto":
             self.batch_size = auto_batch_size(int(np.prod(self.input_shape)), self.model)
         k = 1 if out.ndim == 1 else int(out.shape[1])

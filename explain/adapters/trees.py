@@ -84,9 +84,9 @@ class TreeAdapter(Adapter):
             return int(est.num_features() if self.library == "xgboost" else est.num_feature())
         return super().n_features_in
 
-    def adapt_input(self, X):
+    def input_names(self, X):
         """LightGBM stores its names with spaces turned into underscores, yet predicts from the user's
-        DataFrame: match the user's columns to the stored names and keep the user's."""
+        DataFrame: match the user's columns to the stored names and keep the user's (``bind`` holds them)."""
         import pandas as pd
 
         if self.library == "lightgbm" and isinstance(X, pd.DataFrame):
@@ -94,8 +94,8 @@ class TreeAdapter(Adapter):
             if stored is not None:
                 user = {re.sub(r"\s", "_", str(c)): str(c) for c in X.columns}
                 if set(stored) != set(map(str, X.columns)) and set(stored) <= set(user):
-                    self._user_names = [user[n] for n in stored]
-        return X
+                    return [user[n] for n in stored]
+        return self.feature_names_in
 
     def _stored_names(self):
         if self.booster:
@@ -106,9 +106,8 @@ class TreeAdapter(Adapter):
 
     @property
     def feature_names_in(self):
-        user = getattr(self, "_user_names", None)
-        if user is not None:
-            return list(user)
+        if self._names_in is not None:
+            return list(self._names_in)
         if self.booster:
             names = self.estimator.feature_names if self.library == "xgboost" else self.estimator.feature_name()
             if not names or all(re.fullmatch(r"(Column_|f)\d+", str(n)) for n in names):

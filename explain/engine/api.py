@@ -8,11 +8,12 @@ accuracy (raising for exact methods, reporting the gap for the others).
 
 from __future__ import annotations
 
-from .plan import ADDITIVITY_RTOL, check_method_params, prepare, resolve_methods
+from .config import ExplainConfig, check_method_params
+from .plan import ADDITIVITY_RTOL, prepare, resolve_methods
 from .._utils.progress import progress_bar
 from ..explanation import ExplanationSet
 
-__all__ = ["explain", "resolve_methods", "check_method_params", "ADDITIVITY_RTOL"]
+__all__ = ["explain", "explain_with", "ExplainConfig", "resolve_methods", "check_method_params", "ADDITIVITY_RTOL"]
 
 
 def explain(model, X, *, methods="auto", background=None, target=None, output="auto",
@@ -93,11 +94,22 @@ def explain(model, X, *, methods="auto", background=None, target=None, output="a
     >>> result["coefficients"].values.shape
     (5, 30)
     """
-    plan = prepare(model, X, methods=methods, background=background, target=target, output=output,
-                   feature_names=feature_names, random_state=random_state, method_params=method_params, name=name,
-                   image_shape=image_shape, feature_groups=feature_groups, n_jobs=n_jobs, batch_size=batch_size,
-                   backend=backend)
-    with progress_bar(progress, total=plan.X.shape[0] * len(plan.methods), desc=plan.adapter.name) as bar:
+    # the signature above is the one list of options; tests pin it to ExplainConfig's fields
+    config = ExplainConfig(methods=methods, target=target, output=output, feature_names=feature_names,
+                           random_state=random_state, method_params=method_params, name=name,
+                           image_shape=image_shape, feature_groups=feature_groups, n_jobs=n_jobs,
+                           batch_size=batch_size, progress=progress, backend=backend)
+    return explain_with(model, X, config, background=background)
+
+
+def explain_with(model, X, config: ExplainConfig, *, background=None) -> ExplanationSet:
+    """``explain()`` with its options already validated as an :class:`ExplainConfig`.
+
+    ``compare()`` re-explains with ``explain_with(model, Z, dataclasses.replace(first.validated.config, ...))``,
+    so every option of the first explanation (feature groups, output, n_jobs, method parameters) carries over.
+    """
+    plan = prepare(model, X, config, background=background)
+    with progress_bar(config.progress, total=plan.X.shape[0] * len(plan.methods), desc=plan.adapter.name) as bar:
         explanations = plan.explain_rows(plan.X, bar=bar)
     return ExplanationSet(explanations, model_name=plan.adapter.name, validated=plan.validated)
 

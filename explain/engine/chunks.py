@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..adapters.base import Adapter, CountingFunction
-from ..errors import DataError
+from ..errors import DataError, UnsupportedModelError
 from .._utils.rng import is_isolated, mark_isolated
 from ..methods.base import Method, Task
 
@@ -73,25 +73,11 @@ class ChunkResult:
 
 @dataclass(frozen=True)
 class Parallelism:
-    """How chunks run: validated once by ``explain()``."""
+    """How chunks run (from the validated ``ExplainConfig``; ``n_jobs=-1`` already resolved to the cores)."""
 
     n_jobs: int | None = None
     batch_size: int | str = "auto"
     backend: str = "loky"
-
-    @classmethod
-    def check(cls, n_jobs, batch_size, backend) -> "Parallelism":
-        if backend not in ("loky", "dask"):
-            raise ValueError(f"backend must be 'loky' (processes on this machine) or 'dask' (a distributed "
-                             f"cluster), got {backend!r}.")
-        if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool)
-                                   or n_jobs == 0 or n_jobs < -1):
-            raise ValueError(f"n_jobs must be None, a positive int or -1 (all cores), got {n_jobs!r}.")
-        if not (batch_size == "auto" or (isinstance(batch_size, (int, np.integer)) and not
-                                         isinstance(batch_size, bool) and batch_size > 0)):
-            raise ValueError(f"batch_size must be 'auto' or a positive number of rows, got {batch_size!r}.")
-        n = None if n_jobs is None else (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
-        return cls(n_jobs=n, batch_size=batch_size, backend=backend)
 
     @property
     def workers(self) -> int:
@@ -280,7 +266,8 @@ def _forked(job, X, targets, prediction, chunks, row_offset, threads, reason):
     from concurrent.futures import ProcessPoolExecutor
 
     if "fork" not in multiprocessing.get_all_start_methods():
-        raise TypeError(f"{job.method.name!r} runs in a worker process, and {job.adapter.name} cannot be pickled "
+        raise UnsupportedModelError(
+            f"{job.method.name!r} runs in a worker process, and {job.adapter.name} cannot be pickled "
                         f"({type(reason).__name__}: {reason}); use another method or a picklable model") from reason
     _JOBS.clear()
     _JOBS["inherited"] = job

@@ -8,16 +8,17 @@ it one batch after another without re-validating the model or the background.
 
 from __future__ import annotations
 
-import copy
-import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .chunks import Job, Parallelism, run_method
+from .config import ExplainConfig, check_method_params
 from .._utils.images import pixel_names, resolve_groups, split_images
-from .._utils.validation import check_data, suggest
+from .._utils.validation import check_data, frame_in_model_order, suggest
+from .._utils.warn import warn
+from .._utils.codec import Codec, needs_codec
 from ..adapters import Adapter, get_adapter
 from ..errors import (AdditivityError, ApproximationWarning, BackgroundError, DataError, MethodNotApplicableError,
                      UnknownMethodError)
@@ -76,36 +77,6 @@ def resolve_methods(methods, adapter, output: str, n_features: int, *, images=Fa
     return chosen
 
 
-def check_method_params(method_params) -> dict:
-    """Validate ``{method: {option: value}}``: known methods, and options each method reads.
-
-    A misspelt method or option raises instead of being ignored (``num_sample``
-    would otherwise run LIME with its default 5,000 samples).
-    """
-    if method_params is None:
-        return {}
-    if not isinstance(method_params, dict):
-        raise UnknownMethodError(f"method_params must be a dict {{method: {{option: value}}}}, "
-                                 f"got {type(method_params).__name__}.")
-    known = method_names()
-    out = {}
-    for name, opts in method_params.items():
-        if name not in known:
-            raise UnknownMethodError(f"method_params names unknown method {name!r}.{suggest(str(name), known)} "
-                                     f"Valid methods: {', '.join(known)}.")
-        if not isinstance(opts, dict):
-            raise UnknownMethodError(f"method_params[{name!r}] must be a dict of options, got "
-                                     f"{type(opts).__name__}.")
-        valid = get_method(name).options
-        for key in opts:
-            if key not in valid:
-                allowed = ", ".join(valid) if valid else "none"
-                raise UnknownMethodError(f"method {name!r} has no option {key!r}.{suggest(str(key), valid)} "
-                                         f"Its options: {allowed}.")
-        out[name] = dict(opts)
-    return out
-
-
 def _default_background(X: np.ndarray, random_state) -> np.ndarray:
     if X.shape[0] <= MAX_DEFAULT_BACKGROUND:
         return X.copy()
@@ -127,18 +98,15 @@ def _check_local_accuracy(method, exact, values, base, prediction, params):
             "float32-representable for tree models; otherwise report this as a bug with the model and data.")
 
 
-def _codec_for(adapter, X, background):
+def _codec_for(adapter, X, background, names_in):
     """A Codec when X is a DataFrame with string, category, boolean or nullable columns, else None."""
-    from .._utils.validation import frame_in_model_order
-    from .._utils.codec import Codec, needs_codec
-
     if not needs_codec(X):
         return None
-    X = frame_in_model_order(X, adapter.feature_names_in)
+    X = frame_in_model_order(X, names_in)
     if background is not None and not isinstance(background, pd.DataFrame):
         raise BackgroundError("X is a DataFrame with non-numeric columns, so the background must be a DataFrame "
                               "with the same columns (pass your training rows, e.g. X_train).")
-    frames = [X] + ([frame_in_model_order(background, adapter.feature_names_in, "background")]
+    frames = [X] + ([frame_in_model_order(background, names_in, "background")]
                     if background is not None else [])
     codec = Codec.from_frames(*frames)
     text = [c.name for c in codec.columns if c.kind == "categorical" and not pd.api.types.is_bool_dtype(c.dtype)]
@@ -204,7 +172,12 @@ PREDICT_ROWS = 65_536  # rows per model call when predicting every row once (bou
 
 @dataclass
 class Plan:
-    """What ``explain()`` validated, ready to explain rows (one batch at a time if need be)."""
+    """What ``explain()`` validated, ready to explain rows (one batch at a time if need be).
+
+    ``adapter`` is a bound adapter the plan owns (``Adapter.bind``), never the
+    caller's object; ``config`` is the validated :class:`ExplainConfig`, carried
+    unchanged to every backend and to every re-explanation.
+    """
 
     adapter: Adapter
     X: np.ndarray
@@ -212,18 +185,30 @@ class Plan:
     names: tuple
     output: str
     methods: list
-    method_params: dict
-    target: object
-    random_state: object
+    config: ExplainConfig
     entropy: int
     image_shape: tuple | None
     groups: np.ndarray | None
     parallel: Parallelism
+    _warned: set = field(default_factory=set, repr=False, compare=False)  # warnings are said once per plan
+
+    @property
+    def method_params(self) -> dict:
+        return self.config.method_params
+
+    @property
+    def target(self):
+        return self.config.target
+
+    @property
+    def random_state(self):
+        return self.config.random_state
 
     @property
     def validated(self) -> Validated:
         return Validated(adapter=self.adapter, X=self.X, background=self.background, output=self.output,
-                         image_shape=self.image_shape, groups=self.groups, feature_names=self.names)
+                         image_shape=self.image_shape, groups=self.groups, feature_names=self.names,
+                         config=self.config)
 
     def check_rows(self, X) -> np.ndarray:
         """Validate another batch of rows against the model and columns this plan was built on."""
@@ -249,6 +234,12 @@ class Plan:
             targets, prediction = self.targets_for(X)
         return [self.run(m, X, targets, prediction, row_offset=row_offset, bar=bar) for m in self.methods]
 
+    def warn_once(self, key, message: str, category=UserWarning) -> None:
+        """Issue a warning once per plan (one ``explain()`` or ``to_parquet`` call), at the caller's line."""
+        if key not in self._warned:
+            self._warned.add(key)
+            warn(message, category)
+
     def run(self, method: Method, X, targets, prediction, *, row_offset=0, bar=None) -> Explanation:
         """One method over all rows of X (chunked by the engine), checked and wrapped as an Explanation."""
         options = dict(self.method_params.get(method.name, {}))
@@ -271,58 +262,58 @@ class Plan:
         if method.additive:
             _check_local_accuracy(method.name, exact, merged.values, merged.base, prediction, params)
         if "approximate" in params:
-            warnings.warn(f"{method.name!r} on {self.adapter.name} is approximate, not exact: {params['approximate']} "
-                          f"(largest local-accuracy gap {params.get('additivity_gap', float('nan')):.3g}).",
-                          ApproximationWarning, stacklevel=4)
+            self.warn_once(("approximate", method.name),
+                           f"{method.name!r} on {self.adapter.name} is approximate, not exact: {params['approximate']} "
+                           f"(largest local-accuracy gap {params.get('additivity_gap', float('nan')):.3g}).",
+                           ApproximationWarning)
         return Explanation(merged.values, merged.base, X, list(self.names), output=self.output, method=method.name,
                            model_name=self.adapter.name, target=targets, seconds=seconds,
                            n_model_evals=merged.n_evals, params=params, image_shape=self.image_shape,
                            codec=self.adapter.codec)
 
 
-def prepare(model, X, *, methods="auto", background=None, target=None, output="auto", feature_names=None,
-            random_state=0, method_params=None, name=None, image_shape=None, feature_groups=None, n_jobs=None,
-            batch_size="auto", backend="loky") -> Plan:
-    """Validate everything ``explain()`` takes (see its docstring) and return the :class:`Plan`."""
-    parallel = Parallelism.check(n_jobs, batch_size, backend)
-    adapter = get_adapter(model, name=name)
+def prepare(model, X, config: ExplainConfig, *, background=None) -> Plan:
+    """Validate the model and data against ``config`` (see ``explain()``) and return the :class:`Plan`.
+
+    Nothing the caller passed is changed: the plan owns a bound adapter (``Adapter.bind``) and its own
+    float copies of ``X`` and ``background``.
+    """
+    image_shape = config.image_shape
+    adapter = get_adapter(model, name=config.name)  # may be the caller's Adapter: only read here
     X_in, image_shape = split_images(X, image_shape)
     X_in = adapter.adapt_input(X_in)
+    names_in = adapter.input_names(X_in)
     bg_in = None
     if background is not None:
         bg_in = adapter.adapt_input(split_images(background, image_shape, what="background")[0])
-    codec = _codec_for(adapter, X_in, bg_in) if image_shape is None else None
-    if codec is not None:  # a mixed-type table: one code column per original column; the model sees it decoded
-        if isinstance(model, Adapter):
-            adapter = copy.copy(adapter)
-        adapter.codec = codec
-    defaults = adapter.default_feature_names if image_shape is None else pixel_names(image_shape)
+    codec = _codec_for(adapter, X_in, bg_in, names_in) if image_shape is None else None
+    # a mixed-type table: one code column per original column; the model sees it decoded
+    defaults = pixel_names(image_shape) if image_shape is not None else \
+        names_in if names_in != adapter.feature_names_in else adapter.default_feature_names
     Xa, names = check_data(X_in, n_features=adapter.n_features_in,
-                           feature_names=feature_names, expected_names=adapter.feature_names_in,
+                           feature_names=config.feature_names, expected_names=names_in,
                            default_names=defaults, allow_nan=adapter.allows_missing, codec=codec)
-    if image_shape is not None and feature_names is None and adapter.feature_names_in is None:
+    if image_shape is not None and config.feature_names is None and names_in is None:
         names = pixel_names(image_shape)
-    method_params = check_method_params(method_params)
     if background is None:
-        bg = _default_background(Xa, random_state)
+        bg = _default_background(Xa, config.random_state)
         if bg.shape[0] < MIN_DEFAULT_BACKGROUND:
-            warnings.warn(
-                f"no background was given, so the {bg.shape[0]} explained row(s) serve as the background: "
-                "attributions measure differences from these rows only (a single row gets all-zero values). "
-                "Pass your training data: explain(model, X, background=X_train).", UserWarning, stacklevel=3)
+            warn(f"no background was given, so the {bg.shape[0]} explained row(s) serve as the background: "
+                 "attributions measure differences from these rows only (a single row gets all-zero values). "
+                 "Pass your training data: explain(model, X, background=X_train).", UserWarning)
     else:
-        bg, _ = check_data(bg_in, n_features=Xa.shape[1], expected_names=adapter.feature_names_in,
+        bg, _ = check_data(bg_in, n_features=Xa.shape[1], expected_names=names_in,
                            what="background", allow_nan=adapter.allows_missing, codec=codec)
     # one memory layout everywhere (C order): numpy's SIMD loops can round differently on strided rows,
     # and rows shipped to worker processes arrive C-ordered
     Xa, bg = np.ascontiguousarray(Xa, dtype=float), np.ascontiguousarray(bg, dtype=float)
-    adapter.learn_column_groups(np.vstack([Xa[:PROBE_ROWS], bg]))
-    groups = resolve_groups(feature_groups, image_shape, Xa.shape[1])
-    adapter.prepare(Xa, image_shape)
-    output = adapter.check_output(output)
-    chosen = resolve_methods(methods, adapter, output, Xa.shape[1], images=image_shape is not None,
+    adapter = adapter.bind(Xa, image_shape=image_shape, codec=codec, names_in=names_in,
+                           probe=np.vstack([Xa[:PROBE_ROWS], bg]))
+    groups = resolve_groups(config.feature_groups, image_shape, Xa.shape[1])
+    output = adapter.check_output(config.output)
+    chosen = resolve_methods(config.methods, adapter, output, Xa.shape[1], images=image_shape is not None,
                              grouped=groups is not None)
-    entropy = fresh_entropy() if random_state is None else int(random_state)
+    entropy = fresh_entropy() if config.random_state is None else int(config.random_state)
+    parallel = Parallelism(n_jobs=config.workers_n_jobs, batch_size=config.batch_size, backend=config.backend)
     return Plan(adapter=adapter, X=Xa, background=bg, names=tuple(names), output=output, methods=chosen,
-                method_params=method_params, target=target, random_state=random_state, entropy=entropy,
-                image_shape=image_shape, groups=groups, parallel=parallel)
+                config=config, entropy=entropy, image_shape=image_shape, groups=groups, parallel=parallel)

@@ -18,8 +18,9 @@ import shutil
 import numpy as np
 
 from ..engine.chunks import Parallelism
+from ..engine.config import ExplainConfig
 from ..engine.plan import prepare
-from ..errors import DataError
+from ..errors import DataError, ExplainError, OutputPathError
 
 __all__ = ["dask_to_parquet"]
 
@@ -39,8 +40,12 @@ def _explain_part(plan, part, offset: int, out_file: str) -> int:
     return len(Xa)
 
 
-def dask_to_parquet(model, ddf, path, *, methods="auto", background=None, target=None, n_jobs=2, **kwargs) -> str:
-    """Explain every partition of ``ddf`` on the cluster; one part file per partition under ``path``."""
+def dask_to_parquet(model, ddf, path, config: ExplainConfig, *, background=None) -> str:
+    """Explain every partition of ``ddf`` on the cluster; one part file per partition under ``path``.
+
+    ``config`` (validated by ``to_parquet``) travels inside the plan to every worker; ``config.n_jobs`` is the
+    number of workers of a LocalCluster started for the call (2 when None).
+    """
     from ..engine.dask import dask_client
 
     path = os.fspath(path)
@@ -49,13 +54,13 @@ def dask_to_parquet(model, ddf, path, *, methods="auto", background=None, target
         raise DataError("the Dask DataFrame has no rows to explain")
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     first = ddf.get_partition(int(np.flatnonzero(lengths)[0])).compute()
-    plan = prepare(model, first, methods=methods, background=background, target=target, **kwargs)
+    plan = prepare(model, first, config, background=background)
     plan = dataclasses.replace(plan, X=plan.X[:0], parallel=Parallelism())  # workers explain their own rows
     tmp = path + ".partial"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     try:
-        with dask_client(n_jobs) as (client, _):
+        with dask_client(config.workers_n_jobs or 2) as (client, _):
             plan_future = client.scatter(plan, broadcast=True, hash=False)
             parts = client.compute(ddf.to_delayed())
             futures = [client.submit(_explain_part, plan_future, part, int(offsets[k]),
@@ -63,11 +68,12 @@ def dask_to_parquet(model, ddf, path, *, methods="auto", background=None, target
                        for k, part in enumerate(parts)]
             written = sum(f.result() for f in futures)
         if written != int(lengths.sum()):
-            raise RuntimeError(f"{written} rows written but the frame has {int(lengths.sum())}")
+            raise ExplainError(f"{written} rows written but the frame has {int(lengths.sum())}; the partitions "
+                               "changed while they were explained (recompute the frame and try again)")
         if os.path.isdir(path):  # replace an earlier run's parts, never someone else's directory
             foreign = [f for f in os.listdir(path) if not (f.startswith("part-") and f.endswith(".parquet"))]
             if foreign:
-                raise FileExistsError(f"{path!r} exists and holds files that are not explanation parts "
+                raise OutputPathError(f"{path!r} exists and holds files that are not explanation parts "
                                       f"({foreign[:3]}); choose another path")
             shutil.rmtree(path)
         os.replace(tmp, path)

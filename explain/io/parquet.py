@@ -25,8 +25,10 @@ import os
 
 import numpy as np
 
+from ..engine.config import ExplainConfig
 from ..engine.plan import prepare
 from .._utils.progress import progress_bar
+from .._utils.validation import Integer, validate_params
 from ..errors import DataError
 from ..explanation import Explanation
 from ._arrow import FORMAT, _schema, explain_batch
@@ -59,8 +61,7 @@ def _batches(X, batch_rows: int):
     return (arr[s:s + batch_rows] for s in range(0, arr.shape[0], batch_rows)), int(arr.shape[0])
 
 
-def to_parquet(model, X, path, *, methods="auto", background=None, target=None, batch_size=DEFAULT_BATCH_ROWS,
-               n_jobs=None, progress="auto", backend="loky", **kwargs) -> str:
+def to_parquet(model, X, path, *, background=None, batch_size=DEFAULT_BATCH_ROWS, **options) -> str:
     """Explain ``X`` batch by batch and write the explanations to Parquet.
 
     Parameters
@@ -74,15 +75,16 @@ def to_parquet(model, X, path, *, methods="auto", background=None, target=None, 
         The Parquet file to write (a directory of parts for a Dask DataFrame).
         Written to a temporary name and renamed when complete: a failed run
         leaves no half-written file behind.
-    methods, background, target
+    background : array-like, optional
         As for :func:`explain`. Without a background, at most 100 rows of the
-        first batch serve as one. ``target`` must be one class for all rows.
+        first batch serve as one.
     batch_size : int, default=65536
         Rows read and explained at a time; memory is bounded by it.
-    n_jobs, progress, backend
-        As for :func:`explain` (applied within each batch).
-    **kwargs
-        Any other :func:`explain` keyword (output, random_state, method_params, ...).
+    **options
+        Any :func:`explain` option (methods, target, output, random_state,
+        method_params, n_jobs, progress, backend, ...), validated into one
+        :class:`~explain.engine.config.ExplainConfig` (n_jobs applies within
+        each batch; ``target`` must be one class for all rows).
 
     Returns
     -------
@@ -91,27 +93,25 @@ def to_parquet(model, X, path, *, methods="auto", background=None, target=None, 
     """
     import pyarrow.parquet as pq
 
-    if target is not None and np.ndim(target) > 0:
+    validate_params("to_parquet", {"batch_size": [Integer(1)]}, {"batch_size": batch_size})
+    config = ExplainConfig.build("to_parquet", **options)
+    if config.target is not None and np.ndim(config.target) > 0:
         raise DataError("to_parquet takes one target for all rows (a class label or index), not one per row")
-    if not (isinstance(batch_size, (int, np.integer)) and batch_size > 0):
-        raise ValueError(f"batch_size must be a positive number of rows, got {batch_size!r}")
     if type(X).__module__.startswith("dask."):
         from .dask_parquet import dask_to_parquet
 
-        return dask_to_parquet(model, X, path, methods=methods, background=background, target=target,
-                               n_jobs=n_jobs, **kwargs)
+        return dask_to_parquet(model, X, path, config, background=background)
     path = os.fspath(path)
     batches, total = _batches(X, int(batch_size))
     first = next(batches, None)
     if first is None:
         raise DataError("X has no rows to explain")
-    plan = prepare(model, first, methods=methods, background=background, target=target, n_jobs=n_jobs,
-                   batch_size="auto", backend=backend, **kwargs)
+    plan = prepare(model, first, config, background=background)
     tmp = path + ".partial"
     writer = None
     offset = 0
     try:
-        with progress_bar(progress, total=total * len(plan.methods), desc=plan.adapter.name) as bar:
+        with progress_bar(config.progress, total=total * len(plan.methods), desc=plan.adapter.name) as bar:
             for k, rows in enumerate(_chain(first, batches)):
                 Xa = plan.X if k == 0 else plan.check_rows(rows)
                 explanations, table = explain_batch(plan, Xa, offset, bar=bar)
