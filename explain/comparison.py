@@ -344,7 +344,6 @@ def _score_model(name, model, adapter, result, ctx, wanted, k, X, y, random_stat
     kinds = registry.wanted_by_kind(wanted)
     rows = []
     reference = reference_values(result, ctx, clock, name) if kinds["reference"] else None
-    background = result.validated.background
     for e in result:
         for reg in kinds["row"]:
             values = clock.measure(name, e.method, reg.spec.name, lambda fn=reg.fn: (fn(e, ctx), []))

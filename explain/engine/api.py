@@ -83,6 +83,13 @@ def explain(model, X, *, methods="auto", background=None, target=None, output="a
     -------
     ExplanationSet
         One :class:`Explanation` per method, in the order the methods ran.
+        ``result.validated.config`` is the validated :class:`ExplainConfig`.
+
+    Raises
+    ------
+    ParameterError
+        An option outside its declared constraints (``n_jobs=0``, ``backend="x"``);
+        every error raised on purpose is an :class:`~explain.errors.ExplainError`.
 
     Examples
     --------
