@@ -17,7 +17,7 @@ import pandas as pd
 
 from .engine.api import ExplainConfig, explain_with
 from ._utils.progress import progress_bar
-from ._utils.validation import Instance, Integer, check_keywords, suggest, validate_params
+from ._utils.validation import Instance, Integer, Options, check_keywords, suggest, validate_params
 from .errors import DataError, ExplainError
 from .metrics import agreement as agr
 from .metrics import registry, robustness
@@ -209,7 +209,7 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
     Comparison
     """
     validate_params("compare", COMPARE_PARAMS, {"n_seeds": n_seeds, "robustness_rows": robustness_rows,
-                                                 "options": options, "parallel": parallel})
+                                                 "options": options, "parallel": parallel, "progress": progress})
     check_keywords("compare", parallel or {}, ("n_jobs", "batch_size", "backend"))
     named = _named_models(models)
     wanted = _resolve_metrics(metrics)
@@ -270,6 +270,7 @@ COMPARE_PARAMS = {  # compare()'s own options; explain()'s are checked by Explai
     "robustness_rows": [Integer(0)],
     "options": [None, Instance(dict)],
     "parallel": [None, Instance(dict, name="a dict with n_jobs, batch_size and/or backend")],
+    "progress": [Options("auto", True, False)],
 }
 
 

@@ -98,6 +98,8 @@ def test_compare_and_to_parquet_check_through_the_same_table(digits, tmp_path):
         compare({"glm": model}, X[:2], parallel={"n_job": 2})
     with pytest.raises(ParameterError, match=r"n_seeds must be a positive int, got 0"):
         compare({"glm": model}, X[:2], n_seeds=0)
+    with pytest.raises(ParameterError, match=r"compare\(\): progress must be 'auto', True or False, got 'yes'"):
+        compare({"glm": model}, X[:2], progress="yes")
     with pytest.raises(ParameterError, match=r"backend must be 'loky' or 'dask', got 'dusk'. Did you mean 'dask'"):
         compare({"glm": model}, X[:2], parallel={"backend": "dusk"})
     with pytest.raises(ParameterError, match=r"to_parquet\(\) got unexpected keyword\(s\) \['feature_group'\]"):
