@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["MetricSpec", "MetricContext", "METRICS", "FAMILIES", "explained_output"]
+__all__ = ["MetricSpec", "MetricContext", "METRICS", "FAMILIES", "explained_output", "ratio_to_control"]
 
 BATCH_ROWS = 100_000
 
@@ -149,3 +149,8 @@ def explained_output(ctx: MetricContext, Z: np.ndarray, targets: np.ndarray | No
 def repeat_targets(e, times: int) -> np.ndarray | None:
     """Each row's target repeated for its block of perturbed copies."""
     return None if e.target is None else np.repeat(np.asarray(e.target), times)
+
+
+def ratio_to_control(value: float, control: float) -> float:
+    """A method's score divided by the control's (NaN when the control's is zero or not finite)."""
+    return value / control if control and np.isfinite(control) else np.nan
