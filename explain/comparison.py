@@ -1,9 +1,11 @@
 """``compare()``: explain several models with several methods and score every explanation.
 
 Scores are tidy rows (model, method, metric, value, spread): the value is the
-mean over explained rows (or seeds), the spread their standard deviation. The
-"random" method is always included as the control. See
-``explain.metrics.base.METRICS`` for every metric's definition and direction.
+mean over explained rows (or seeds), the spread their standard deviation. Every
+control method (a Method whose class says ``control = True``: the registered
+"random") is always included. See ``explain.metrics.base.METRICS`` for every
+metric's definition and direction and ``explain.metrics.registry`` for how each
+is scored (one protocol, ``Metric.score(e, ScoringContext)``).
 """
 
 from __future__ import annotations
@@ -242,10 +244,11 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
             k = int(options.get("k", min(5, v.X.shape[1])))
             agreements[name] = agr.agreement_matrices(result, k)
             sc = ScoringContext(
-                name, model, result, ctx, k, X, y, random_state, n_seeds, robustness_rows,
-                rerun_factory=lambda e, model=model, name=name, bg=v.background: _rerun(model, e, bg, method_params,
-                                                                                        name),
-                clock=_Clock(ctx), notes=notes, agreements=agreements[name])
+                model_name=name, model=model, result=result, ctx=ctx, k=k, X=X, y=y, random_state=random_state,
+                n_seeds=n_seeds, robustness_rows=robustness_rows, clock=_Clock(ctx), notes=notes,
+                agreements=agreements[name],
+                rerun_factory=lambda e, model=model, name=name, bg=v.background: _rerun(
+                    model, e, bg, method_params, name))
             rows += _score_model(sc, metric_entries(wanted))
             timing_rows += sc.clock.rows
             if bar is not None:

@@ -108,7 +108,7 @@ class MetricContext:
     background: np.ndarray
     random_state: int | None = 0
     options: dict = field(default_factory=dict)
-    n_evals: int = 0  # rows sent through the model by metrics, for cost accounting
+    n_evals: int = 0  # rows sent through the model by metrics (re-explanations included), for cost accounting
     removal: object = "mean"  # "mean", "zero", "sample" or an array: what a removed feature becomes
 
     @property
