@@ -21,6 +21,7 @@ from ..methods.base import is_control
 from ..metrics.agreement import agreement_matrix
 from ..metrics.base import METRICS
 from . import figures
+from .method_notes import method_notes_table
 
 __all__ = ["Section", "Report", "build_report", "provenance"]
 
@@ -213,12 +214,10 @@ def _model_section(name: str, result: ExplanationSet, rows: list[int], compariso
         table = table.assign(mean_abs_contribution=table["input_column"].map(imp).astype(float))
         children.append(Section("table", "Inference table (beside the attributions)",
                                 {"table": _table(table), "note": e.params.get("inference_note", "")}))
-    from .method_notes import method_notes_table
-
     scores = comparison.scores if comparison is not None else None
     children.append(Section("table", "Method notes for the reviewer (game, assumptions, exactness, internals, "
-                                     "measured gap, seed spread, cost)", {"table": _table(method_notes_table(result, scores)),
-                                                            "note": ""}))
+                                     "measured gap, seed spread, cost)",
+                            {"table": _table(method_notes_table(result, scores)), "note": ""}))
     return Section("model", name, {"facts": facts, "notes": method_notes(result)}, children)
 
 
