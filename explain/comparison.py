@@ -1,9 +1,11 @@
 """``compare()``: explain several models with several methods and score every explanation.
 
 Scores are tidy rows (model, method, metric, value, spread): the value is the
-mean over explained rows (or seeds), the spread their standard deviation. The
-"random" method is always included as the control. See
-``explain.metrics.base.METRICS`` for every metric's definition and direction.
+mean over explained rows (or seeds), the spread their standard deviation. Every
+control method (a Method whose class says ``control = True``: the registered
+"random") is always included. See ``explain.metrics.base.METRICS`` for every
+metric's definition and direction and ``explain.metrics.registry`` for how each
+is scored (one protocol, ``Metric.score(e, ScoringContext)``).
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from .engine.api import ExplainConfig, explain_with
 from ._utils.progress import progress_bar
 from ._utils.validation import Instance, Integer, Options, check_keywords, suggest, validate_params
 from .errors import DataError, ExplainError
+from .methods.base import control_methods, is_control
 from .metrics import agreement as agr
-from .metrics import registry, robustness
-from .metrics.ground_truth import ground_truth_row, reference_values
-from .metrics.sanity import sanity_scores
 from .metrics.base import FAMILIES, METRICS, MetricContext
+from .metrics.registry import get_metric, metric_entries
+from .metrics.scoring import ScoringContext
 
 __all__ = ["compare", "Comparison"]
 
@@ -92,10 +94,10 @@ class Comparison:
         extra = {}
         for model in self.models:
             matrix = self._agreements[model]["rank_correlation"]
-            names = [m for m in matrix.index if m != "random"]
+            names = [m for m in matrix.index if not is_control(m)]
             sub = matrix.loc[names, names].to_numpy()
             off = sub[~np.eye(len(names), dtype=bool)]
-            control = s[(s.model == model) & (s.method == "random") & (s.metric == "deletion")]["value"]
+            control = s[(s.model == model) & s.method.map(is_control) & (s.metric == "deletion")]["value"]
             extra[model] = {"method_agreement": float(off.mean()) if off.size else np.nan,
                             "random_deletion": float(control.iloc[0]) if len(control) else np.nan}
         out = rows.reindex(self.models).join(pd.DataFrame(extra).T)
@@ -127,7 +129,7 @@ def _resolve_metrics(metrics) -> list[str]:
         else:
             raise _unknown_metric(name)
     for name in list(out):  # a derived score needs the score it is computed from
-        source = registry.REGISTRY[name].source
+        source = get_metric(name).source
         if source is not None and source not in out:
             out.insert(out.index(name), source)
     return list(dict.fromkeys(out))
@@ -216,8 +218,7 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
     options = dict(options or {})
     method_list = ["auto"] if methods in (None, "auto") else ([methods] if isinstance(methods, str) else
                                                               list(methods))
-    if "random" not in method_list:
-        method_list = method_list + ["random"]
+    method_list = method_list + [c for c in control_methods() if c not in method_list]
     _check_removal(removal)
     # one validated config for every model and every re-explanation (compare draws the only progress bar)
     config = ExplainConfig.build("compare", methods=method_list, random_state=random_state,
@@ -244,14 +245,14 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
             ctx = MetricContext(v.adapter, v.output, np.asarray(v.background), random_state, options,
                                 removal=removal)
             k = int(options.get("k", min(5, v.X.shape[1])))
-            clock = _Clock(ctx)
-            rows += _score_model(name, model, v.adapter, result, ctx, wanted, k, X, y, random_state,
-                                 n_seeds, method_params, robustness_rows, clock, notes)
-            timing_rows += clock.rows
             agreements[name] = agr.agreement_matrices(result, k)
-            rows += agr.agreement_rows(name, result, agreements[name], wanted, _row)
-            rows += _model_scores(name, result, ctx, wanted, clock)
-            rows += _ratios_to_random(name, rows, wanted)
+            sc = ScoringContext(
+                model_name=name, model=model, result=result, ctx=ctx, k=k, X=X, y=y, random_state=random_state,
+                n_seeds=n_seeds, robustness_rows=robustness_rows, clock=_Clock(ctx), notes=notes,
+                agreements=agreements[name],
+                rerun_factory=lambda e, model=model, v=v: _rerun(model, e, v))
+            rows += _score_model(sc, metric_entries(wanted))
+            timing_rows += sc.clock.rows
             if bar is not None:
                 bar.update(len(result))
     scores = pd.DataFrame(rows, columns=["model", "method", "metric", "value", "spread"])
@@ -286,29 +287,6 @@ def _unit(metric: str, output: str) -> str:
         if unit == "output" else unit
 
 
-def _model_scores(name, result, ctx, wanted, clock):
-    """Properties of the model rather than of a method (kind "model": scored once, method '(model)')."""
-    rows = []
-    e = next(iter(result))
-    for reg in registry.wanted_by_kind(wanted)["model"]:
-        value = clock.measure(name, "(model)", reg.spec.name, lambda fn=reg.fn: (fn(e, ctx), []))
-        rows.append([name, "(model)", reg.spec.name, value, np.nan])
-    return rows
-
-
-def _ratios_to_random(name, rows, wanted):
-    """Kind "derived": a score divided by the random control's, per method of this model."""
-    out = []
-    for reg in registry.wanted_by_kind(wanted)["derived"]:
-        values = {r[1]: r[3] for r in rows if r[0] == name and r[2] == reg.source}
-        control = values.get("random", np.nan)
-        for method, value in values.items():
-            if method != "random":
-                out.append([name, method, reg.spec.name,
-                            value / control if control and np.isfinite(control) else np.nan, np.nan])
-    return out
-
-
 def _check_same_rows(explanations):
     shapes = {name: next(iter(r)).shape for name, r in explanations.items()}
     if len(set(shapes.values())) > 1:
@@ -317,7 +295,10 @@ def _check_same_rows(explanations):
 
 
 def _row(model, method, metric, values):
+    """A score row: the mean and standard deviation of the finite values (one number: spread NaN)."""
     values = np.asarray(values, dtype=float)
+    if values.ndim == 0:
+        return [model, method, metric, float(values), np.nan]
     finite = values[np.isfinite(values)]
     value = float(finite.mean()) if finite.size else np.nan
     spread = float(finite.std()) if finite.size > 1 else np.nan
@@ -325,52 +306,47 @@ def _row(model, method, metric, values):
 
 
 class _Clock:
-    """Times each metric and counts the model rows it needed (metric calls and re-explanations)."""
+    """Times each metric and counts the model rows it needed (its own calls and its re-explanations).
+
+    Measures nest: work shared by several metrics (``ScoringContext.shared``) is recorded as its own row and
+    not counted again in the metric that triggered it.
+    """
 
     def __init__(self, ctx):
-        self.ctx, self.rows = ctx, []
+        self.ctx, self.rows, self._inner = ctx, [], []
 
     def measure(self, model, method, metric, fn):
-        """Run ``fn() -> (value, re-explanations it made)``; record its time and model rows; return value."""
+        """Run ``fn() -> value``; record its time and model rows (nested measures excluded); return value."""
         evals0, start = self.ctx.n_evals, time.perf_counter()
-        value, reruns = fn()
-        evals = self.ctx.n_evals - evals0 + sum(r.n_model_evals for r in reruns)
-        self.rows.append([model, method, metric, time.perf_counter() - start, evals])
+        self._inner.append([0.0, 0])
+        try:
+            value = fn()
+        finally:
+            inner_seconds, inner_evals = self._inner.pop()
+        seconds, evals = time.perf_counter() - start, self.ctx.n_evals - evals0
+        if self._inner:
+            self._inner[-1][0] += seconds
+            self._inner[-1][1] += evals
+        self.rows.append([model, method, metric, seconds - inner_seconds, evals - inner_evals])
         return value
 
 
-def _score_model(name, model, adapter, result, ctx, wanted, k, X, y, random_state, n_seeds,
-                 method_params, robustness_rows, clock, notes):
-    """One loop over the registry's kinds: per-explanation metrics, then the model's own."""
-    kinds = registry.wanted_by_kind(wanted)
+def _score_model(sc: ScoringContext, metrics) -> list:
+    """One loop over one protocol: every wanted metric scores every explanation (a model metric the first
+    only), phase by phase; the only place score rows are built."""
     rows = []
-    reference = reference_values(result, ctx, clock, name) if kinds["reference"] else None
-    for e in result:
-        for reg in kinds["row"]:
-            values = clock.measure(name, e.method, reg.spec.name, lambda fn=reg.fn: (fn(e, ctx), []))
-            rows.append(_row(name, e.method, reg.spec.name, values))
-        for reg in kinds["cost"]:
-            rows.append([name, e.method, reg.spec.name, float(reg.fn(e)), np.nan])
-        if kinds["reference"]:
-            rows.append(ground_truth_row(name, e, reference, result, notes, _row))
-        rerun = _rerun(model, e, result.validated)
-        for reg in kinds["rerun"]:
-            rows.append(_row(name, e.method, reg.spec.name, clock.measure(
-                name, e.method, reg.spec.name, lambda fn=reg.fn: fn(e, ctx, rerun, robustness_rows))))
-        # the algorithm that actually ran decides (a "shap" that fell back to KernelSHAP is stochastic)
-        if kinds["seeds"] and e.params.get("stochastic"):
-            def seeded_runs():
-                runs = [rerun(e.codes, random_state=None if random_state is None else random_state + s)
-                        for s in range(1, n_seeds)]
-                return runs, runs
-
-            runs = [e] + clock.measure(name, e.method, "seed_stability", seeded_runs)
-            cv, topk = robustness.seed_stability(runs, k)
-            for reg in kinds["seeds"]:
-                rows.append(_row(name, e.method, reg.spec.name, cv if reg.spec.name == "seed_cv" else topk))
-        if kinds["sanity"]:
-            rows += clock.measure(name, e.method, "sanity", lambda: sanity_scores(name, model, adapter, e, ctx,
-                                                                                   wanted, X, y, rerun, _row))
+    for phase in sorted({m.phase for m in metrics}):
+        batch = [m for m in metrics if m.phase == phase]
+        for i, e in enumerate(sc.result):
+            for metric in batch:
+                if metric.once and i > 0:
+                    continue
+                method = "(model)" if metric.once else e.method
+                value = sc.clock.measure(sc.model_name, method, metric.name,
+                                         lambda metric=metric, e=e: metric.score(e, sc))
+                if value is not None:
+                    rows.append(_row(sc.model_name, method, metric.name, value))
+                    sc.values[(method, metric.name)] = rows[-1][3]
     return rows
 
 

@@ -3,7 +3,8 @@
 Every method has one call shape, ``attribute(task) -> Attribution``, where a
 :class:`Task` is one block of rows explained for one target class in one output
 space, and declares its capabilities as class attributes (``exact``,
-``additive``, ``stochastic``), the way captum's attribution classes do. The
+``additive``, ``stochastic``) and its facts for a reviewer (``game``,
+``assumptions``, ``reads_internals``, ``control``), the way captum's attribution classes do. The
 engine (``explain.engine.api``) groups rows by target, times the call, counts model
 evaluations and checks local accuracy; methods only compute.
 
@@ -21,8 +22,8 @@ from ..adapters.base import Adapter, CountingFunction
 from .._utils.registry import Registry
 from .._utils.rng import row_rng, row_seed
 
-__all__ = ["Method", "Task", "Attribution", "get_method", "method_names", "register_method", "METHODS", "closed_form", "capability_reason"]
-
+__all__ = ["Method", "Task", "Attribution", "get_method", "method_class", "method_names", "control_methods",
+           "is_control", "register_method", "METHODS", "closed_form", "capability_reason"]
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,20 @@ class Method:
     options : tuple of str
         The keyword options the method reads from ``method_params``; any other
         key is refused by ``explain()`` rather than silently ignored.
+    game : str
+        What the values are: the game or quantity the method solves (e.g.
+        "interventional Shapley values over the background").
+    assumptions : str
+        What must hold for the values to mean that (read by the report's method notes).
+    reads_internals : bool
+        Computes from the model's parameters, trees, kernel expansion or
+        gradients rather than from its predictions alone (for ``"shap"``: when
+        the model allows an exact algorithm). Such a method may send no rows
+        through ``predict``.
+    control : bool
+        A control, not an explanation (the ``"random"`` baseline): ``compare()``
+        always adds it, scores other methods against it and leaves it out of
+        agreement; reports leave it out of tables and figures.
     """
 
     name: ClassVar[str] = ""
@@ -145,6 +160,10 @@ class Method:
     global_rng: ClassVar[bool] = False
     chunk_rows: ClassVar[int] = 4096
     options: ClassVar[tuple[str, ...]] = ()
+    game: ClassVar[str] = ""
+    assumptions: ClassVar[str] = ""
+    reads_internals: ClassVar[bool] = False
+    control: ClassVar[bool] = False
 
     def applies(self, adapter: Adapter, output: str, n_features: int) -> str | None:
         """None if the method can explain this model in this output, else the reason why not."""
@@ -202,6 +221,21 @@ def method_names() -> list[str]:
 def get_method(name: str) -> Method:
     """Instantiate a registered method by name (the caller checks the name first)."""
     return METHODS.load(name)()
+
+
+def method_class(name: str) -> type[Method]:
+    """The registered Method subclass of ``name``, to read its facts (class attributes) without instantiating."""
+    return METHODS.load(name)
+
+
+def is_control(name: str) -> bool:
+    """True when ``name`` is a registered control method (its class says ``control = True``)."""
+    return name in METHODS and bool(method_class(name).control)
+
+
+def control_methods() -> list[str]:
+    """Names of the registered control methods, in registration order (``["random"]``)."""
+    return [name for name in METHODS if is_control(name)]
 
 
 def closed_form(task: Task) -> Attribution:

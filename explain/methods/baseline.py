@@ -19,6 +19,9 @@ class RandomAttribution(Method):
 
     name = "random"
     stochastic = True
+    control = True
+    game = "none: the control"
+    assumptions = "a method no better than this measures nothing"
     supports_groups = True  # with feature_groups: one draw per group, spread evenly over its features
 
     def attribute(self, task: Task) -> Attribution:

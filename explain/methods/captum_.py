@@ -74,6 +74,7 @@ class _Captum(Method):
     captum_name = ""
     per_row_targets = True
     needs_gradients = True
+    reads_internals = True  # gradients; the perturbation methods below say False
     baseline = "mean"  # "mean" of the background, "background" (all rows), or None
     has_convergence_delta = False
     options = ("block_rows",)
@@ -147,6 +148,7 @@ class IntegratedGradients(_Captum):
 
     name, captum_name, additive, has_convergence_delta = "integrated_gradients", "IntegratedGradients", True, True
     options = ("block_rows", "n_steps", "method")
+    game, assumptions = "gradient path from the background mean (Aumann-Shapley)", "a differentiable model"
 
     def kwargs(self, task, batch_size):
         return {"n_steps": int(task.options.get("n_steps", 50)),
@@ -158,6 +160,7 @@ class Saliency(_Captum):
 
     name, captum_name, baseline = "saliency", "Saliency", None
     options = ("block_rows", "abs")
+    game, assumptions = "local gradient magnitude", "not a decomposition of the output"
 
     def kwargs(self, task, batch_size):
         return {"abs": bool(task.options.get("abs", True))}
@@ -167,12 +170,14 @@ class InputXGradient(_Captum):
     """Input times gradient."""
 
     name, captum_name, baseline = "input_x_gradient", "InputXGradient", None
+    game, assumptions = "gradient x input", "first-order, from zero"
 
 
 class DeepLift(_Captum):
     """DeepLift (rescale rule) from the background mean."""
 
     name, captum_name, additive, has_convergence_delta = "deeplift", "DeepLift", True, True
+    game, assumptions = "DeepLift rescale rule from the background mean", "a ReLU network; approximate"
 
 
 class DeepLiftShap(_Captum):
@@ -180,6 +185,7 @@ class DeepLiftShap(_Captum):
 
     name, captum_name, baseline = "deeplift_shap", "DeepLiftShap", "background"
     additive, has_convergence_delta = True, True
+    game, assumptions = "DeepLift averaged over background rows", "approximate SHAP for networks"
 
     def rows_per_block(self, task, batch_size):
         return max(1, batch_size // max(1, task.background.shape[0]))  # captum expands rows x background
@@ -199,6 +205,7 @@ class GradientShap(_Captum):
     name, captum_name, baseline = "gradient_shap", "Saliency", "background"
     additive, has_convergence_delta, stochastic = True, True, True
     options = ("block_rows", "n_samples", "stdevs")
+    game, assumptions = "expected gradients over the background", "sampling: approximate, seed-dependent"
 
     def rows_per_block(self, task, batch_size):
         return int(task.options.get("block_rows", max(1, batch_size // int(task.options.get("n_samples", 50)))))
@@ -252,6 +259,9 @@ class Occlusion(_Captum):
     """Occlusion with the background mean: windows (``sliding_window``, default one pixel) or feature_groups."""
 
     name, captum_name, needs_gradients, supports_groups = "occlusion", "Occlusion", False, True
+    reads_internals = False
+    game = "one-at-a-time removal to the background mean (mode for categories)"
+    assumptions = "ignores interactions"
     options = ("block_rows", "sliding_window", "strides", "perturbations_per_eval")
 
     def rows_per_block(self, task, batch_size):  # captum evaluates rows x perturbations_per_eval at once
@@ -279,6 +289,8 @@ class FeatureAblation(_Captum):
     """Replace each feature (or group) by the background mean and record the output change."""
 
     name, captum_name, needs_gradients, supports_groups = "feature_ablation", "FeatureAblation", False, True
+    reads_internals = False
+    game, assumptions = "one-at-a-time removal to the background mean", "ignores interactions"
     options = ("block_rows", "perturbations_per_eval")
 
     def attribute(self, task):

@@ -143,6 +143,9 @@ class KernelExact(Method):
     name = "shap.kernel_exact"
     additive = True
     exact = True
+    reads_internals = True
+    game = "interventional Shapley values over the background"
+    assumptions = "a product kernel"
 
     def applies(self, adapter, output, n_features):
         return capability_reason(adapter, "provides_kernel_expansion", "the product-kernel method",

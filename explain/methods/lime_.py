@@ -25,6 +25,8 @@ class Lime(Method):
 
     name = "lime"
     stochastic = True
+    game = "a local linear surrogate around the row (observational sampling from the background)"
+    assumptions = "the model is locally linear at LIME's kernel width; seed-dependent"
     chunk_rows = 32
     options = ("num_samples", "sample_around_instance", "kernel_width")
     supports_groups = True

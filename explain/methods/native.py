@@ -16,6 +16,8 @@ class _Native(Method):
     family = ""
     exact = True
     additive = True
+    reads_internals = True
+    game = "interventional (closed form of an additive model)"
 
     def applies(self, adapter, output, n_features):
         if adapter.native_method != self.name:
@@ -35,6 +37,7 @@ class Coefficients(_Native):
 
     name = "coefficients"
     family = "glm"
+    assumptions = "features enter the link additively; contributions are relative to the background mean"
 
     def attribute(self, task: Task) -> Attribution:
         result = closed_form(task)
@@ -49,6 +52,7 @@ class NaiveBayesContributions(_Native):
 
     name = "naive_bayes"
     family = "naive_bayes"
+    assumptions = "class-conditional independence of features, as the model assumes"
 
     def attribute(self, task: Task) -> Attribution:
         result = closed_form(task)

@@ -190,6 +190,10 @@ class Shap(Method):
     chunk_rows = 4096
     options = ("nsamples",)
     exact = False  # set per result: closed form, TreeSHAP and enumeration are exact
+    reads_internals = True  # closed form, trees, kernel expansion or gradients where the model allows
+    game = "interventional Shapley values over the background"
+    assumptions = ("absent features take background rows' values independently of the present ones "
+                   "(correlations ignored)")
 
     def attribute(self, task: Task) -> Attribution:
         a = task.adapter
@@ -227,6 +231,9 @@ class ShapTree(Method):
     name = "shap.tree"
     additive = True
     exact = True
+    reads_internals = True
+    game = "interventional Shapley values over the background"
+    assumptions = "as 'shap'; exact by construction"
 
     def applies(self, adapter, output, n_features):
         reason = capability_reason(adapter, "provides_trees", "TreeSHAP", "tree ensembles")
@@ -247,6 +254,8 @@ class ShapTreeLib(ShapTree):
     """
 
     name = "shap.tree_shap_lib"
+    game = "interventional Shapley values (shap's TreeExplainer)"
+    assumptions = "as 'shap'; checked by sum only"
 
     def attribute(self, task):
         return _tree_shap(task)
@@ -257,6 +266,8 @@ class ShapKernel(Method):
 
     name = "shap.kernel"
     additive = True
+    game = "interventional Shapley values, estimated by weighted regression (KernelSHAP)"
+    assumptions = "sampling: approximate, seed-dependent"
     options = ("nsamples",)
     stochastic = True
     chunk_rows = 32
@@ -272,6 +283,8 @@ class ShapPermutation(Method):
 
     name = "shap.permutation"
     additive = True
+    game = "interventional Shapley values, estimated by permutations"
+    assumptions = "sampling: approximate"
     options = ("max_evals",)
     stochastic = True
     chunk_rows = 32
@@ -299,6 +312,8 @@ class ShapExact(Method):
     name = "shap.exact"
     additive = True
     exact = True
+    game = "interventional Shapley values by shap's exact explainer"
+    assumptions = "cost 2^d"
 
     def applies(self, adapter, output, n_features):
         if n_features > 16:
@@ -320,6 +335,8 @@ class ShapPartition(Method):
 
     name = "shap.partition"
     additive = True
+    game = "Owens values over a pixel hierarchy, blurred pixels as absent"
+    assumptions = "image structure"
     options = ("masker", "max_evals", "batch_size")
     images_only = True
 

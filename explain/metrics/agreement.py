@@ -19,8 +19,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 __all__ = ["feature_agreement", "rank_agreement", "sign_agreement", "signed_rank_agreement", "rank_correlation",
-           "pairwise_rank_agreement", "AGREEMENT_METRICS", "agreement", "agreement_matrix", "agreement_matrices",
-           "agreement_rows"]
+           "pairwise_rank_agreement", "AGREEMENT_METRICS", "agreement", "agreement_matrix", "agreement_matrices"]
 
 
 def _top(A: np.ndarray, k: int) -> np.ndarray:
@@ -114,15 +113,3 @@ def agreement_matrices(result, k: int | None) -> dict:
     items = dict(result.items())
     return {metric: agreement_matrix(items, metric, k) for metric in AGREEMENT_METRICS}
 
-
-def agreement_rows(name, result, matrices, wanted, row_fn) -> list:
-    """Score rows: each method's agreement with the model's other methods (the random control left out)."""
-    rows = []
-    for metric, matrix in matrices.items():
-        if metric not in wanted:
-            continue
-        for method in result.methods:
-            others = [m for m in result.methods if m not in (method, "random")]
-            vals = matrix.loc[method, others].to_numpy(float) if others else np.array([np.nan])
-            rows.append(row_fn(name, method, metric, vals))
-    return rows

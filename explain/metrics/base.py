@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["MetricSpec", "MetricContext", "METRICS", "FAMILIES", "explained_output"]
+__all__ = ["MetricSpec", "MetricContext", "METRICS", "FAMILIES", "explained_output", "ratio_to_control"]
 
 BATCH_ROWS = 100_000
 
@@ -108,7 +108,7 @@ class MetricContext:
     background: np.ndarray
     random_state: int | None = 0
     options: dict = field(default_factory=dict)
-    n_evals: int = 0  # rows sent through the model by metrics, for cost accounting
+    n_evals: int = 0  # rows sent through the model by metrics (re-explanations included), for cost accounting
     removal: object = "mean"  # "mean", "zero", "sample" or an array: what a removed feature becomes
 
     @property
@@ -149,3 +149,8 @@ def explained_output(ctx: MetricContext, Z: np.ndarray, targets: np.ndarray | No
 def repeat_targets(e, times: int) -> np.ndarray | None:
     """Each row's target repeated for its block of perturbed copies."""
     return None if e.target is None else np.repeat(np.asarray(e.target), times)
+
+
+def ratio_to_control(value: float, control: float) -> float:
+    """A method's score divided by the control's (NaN when the control's is zero or not finite)."""
+    return value / control if control and np.isfinite(control) else np.nan

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["reference_values", "ground_truth_row", "GROUND_TRUTH_MAX_FEATURES", "GROUND_TRUTH_ROWS"]
+__all__ = ["reference_values", "ground_truth_error", "GROUND_TRUTH_MAX_FEATURES", "GROUND_TRUTH_ROWS"]
 
 
 GROUND_TRUTH_MAX_FEATURES = 10  # exact enumeration as the independent reference up to this many features
 GROUND_TRUTH_ROWS = 5  # rows on which it is computed (2^d x background model rows each)
 
 
-def reference_values(result, ctx, clock, name):
+def reference_values(result, ctx):
     """The independent reference: exact enumeration of the interventional game on a few rows, or None."""
     from ..methods._enumeration import enumerate_shapley
 
@@ -27,40 +27,42 @@ def reference_values(result, ctx, clock, name):
     first = next(iter(result))
     n = min(len(first), int(ctx.options.get("ground_truth_rows", GROUND_TRUTH_ROWS)))
     targets = None if first.target is None else np.asarray(first.target)[:n]
+    values = np.empty((n, d))
+    for t in ([None] if targets is None else np.unique(targets)):
+        rows = np.arange(n) if t is None else np.flatnonzero(targets == t)
+        fn = v.adapter.output_function(v.output, None if t is None else int(t))
 
-    def run():
-        values = np.empty((n, d))
-        for t in ([None] if targets is None else np.unique(targets)):
-            rows = np.arange(n) if t is None else np.flatnonzero(targets == t)
-            fn = v.adapter.output_function(v.output, None if t is None else int(t))
-
-            def f(Z, fn=fn):
-                ctx.n_evals += len(Z)
-                return fn(Z)
-            values[rows] = enumerate_shapley(f, v.X[rows], v.background)[0]
-        return values, []
-    return clock.measure(name, "(reference)", "ground_truth_error", run)
+        def f(Z, fn=fn):
+            ctx.n_evals += len(Z)
+            return fn(Z)
+        values[rows] = enumerate_shapley(f, v.X[rows], v.background)[0]
+    return values
 
 
-def ground_truth_row(name, e, reference, result, notes, row_fn):
-    """ground_truth_error of e against an independent reference, or an empty cell and the reason."""
+def _relative_error(values, ref):
+    return np.abs(values[:len(ref)] - ref).mean(axis=1) / max(np.abs(ref).mean(), 1e-300)
+
+
+def ground_truth_error(e, sc):
+    """Per-row error of e against an independent reference, or NaN (and a note in ``sc.notes``) without one.
+
+    The reference is computed once per model (timed as method "(reference)").
+    """
+    name, result = sc.model_name, sc.result
+    reference = sc.shared("reference", "(reference)", "ground_truth_error", lambda: reference_values(result, sc.ctx))
     algorithm = str(e.params.get("algorithm", ""))
     if reference is not None:
         if algorithm.startswith("exact enumeration"):
-            notes.append(f"{name}/{e.method}: ground_truth_error left empty: the method ran the reference "
-                         "algorithm (exact enumeration) itself, so the comparison would be with itself.")
-            return [name, e.method, "ground_truth_error", np.nan, np.nan]
-        ref = reference
-        err = np.abs(e.flat_values[:len(ref)] - ref).mean(axis=1) / max(np.abs(ref).mean(), 1e-300)
-        return row_fn(name, e.method, "ground_truth_error", err)
+            sc.notes.append(f"{name}/{e.method}: ground_truth_error left empty: the method ran the reference "
+                            "algorithm (exact enumeration) itself, so the comparison would be with itself.")
+            return np.nan
+        return _relative_error(e.flat_values, reference)
     others = [r for r in result if r.method != e.method and r.params.get("exact")
               and str(r.params.get("algorithm", "")) != algorithm]
     if not others:
-        notes.append(f"{name}/{e.method}: ground_truth_error left empty: more than {GROUND_TRUTH_MAX_FEATURES} "
-                     "features (no enumeration) and no exact explanation by a different algorithm.")
-        return [name, e.method, "ground_truth_error", np.nan, np.nan]
-    ref = others[0].flat_values
-    err = np.abs(e.flat_values - ref).mean(axis=1) / max(np.abs(ref).mean(), 1e-300)
-    notes.append(f"{name}/{e.method}: ground_truth_error against {others[0].method!r} "
-                 f"({others[0].params.get('algorithm')}).")
-    return row_fn(name, e.method, "ground_truth_error", err)
+        sc.notes.append(f"{name}/{e.method}: ground_truth_error left empty: more than {GROUND_TRUTH_MAX_FEATURES} "
+                        "features (no enumeration) and no exact explanation by a different algorithm.")
+        return np.nan
+    sc.notes.append(f"{name}/{e.method}: ground_truth_error against {others[0].method!r} "
+                    f"({others[0].params.get('algorithm')}).")
+    return _relative_error(e.flat_values, others[0].flat_values)

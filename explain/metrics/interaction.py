@@ -16,7 +16,7 @@ import numpy as np
 
 from .base import MetricContext, explained_output
 
-__all__ = ["interaction_strength", "first_order_part"]
+__all__ = ["interaction_strength", "first_order_part", "interaction_of", "INTERACTION_MAX_FEATURES"]
 
 BLOCK = 1 << 20  # rows built at once
 
@@ -54,3 +54,13 @@ def interaction_strength(X: np.ndarray, ctx: MetricContext, targets=None) -> flo
     if den <= 1e-300:
         return float("nan")
     return float(((f_x - f_1) ** 2).sum() / den)
+
+
+INTERACTION_MAX_FEATURES = 256  # n x d x background model rows: beyond this (large images) it is left out
+
+
+def interaction_of(e, sc) -> float:
+    """Interaction strength of the model over e's rows and targets (NaN above ``interaction_max_features``)."""
+    if e.shape[1] > int(sc.ctx.options.get("interaction_max_features", INTERACTION_MAX_FEATURES)):
+        return float("nan")
+    return interaction_strength(e.codes, sc.ctx, None if e.target is None else np.asarray(e.target))

@@ -16,7 +16,8 @@ import numpy as np
 from .agreement import feature_agreement
 from .base import MetricContext
 
-__all__ = ["sensitivity_of", "sensitivity_perturbations", "max_sensitivity", "seed_stability"]
+__all__ = ["sensitivity_of", "sensitivity_perturbations", "max_sensitivity", "seed_stability", "seed_cv",
+           "seed_topk_agreement"]
 
 
 def sensitivity_perturbations(X: np.ndarray, ctx: MetricContext) -> np.ndarray:
@@ -52,12 +53,36 @@ def seed_stability(runs: list, k: int) -> tuple[np.ndarray, np.ndarray]:
     return cv, np.mean(pairs, axis=0)
 
 
-def sensitivity_of(e, ctx: MetricContext, rerun, n_rows: int):
-    """Max-sensitivity of e on its first ``n_rows`` rows: re-explains the perturbed rows in one call."""
-    rows = min(n_rows, len(e))
+def sensitivity_of(e, sc) -> np.ndarray:
+    """Max-sensitivity of e on its first ``sc.robustness_rows`` rows: re-explains the perturbed rows in one call."""
+    rows = min(sc.robustness_rows, len(e))
     X = e.codes[:rows]
-    noise = sensitivity_perturbations(X, ctx)
+    noise = sensitivity_perturbations(X, sc.ctx)
     n, s, d = noise.shape
     targets = None if e.target is None else np.repeat(np.asarray(e.target)[:rows], s)
-    again = rerun((X[:, None, :] + noise).reshape(-1, d), targets=targets)
-    return max_sensitivity(e.flat_values[:rows], again.flat_values.reshape(n, s, d)), [again]
+    again = sc.rerun(e, (X[:, None, :] + noise).reshape(-1, d), targets=targets)
+    return max_sensitivity(e.flat_values[:rows], again.flat_values.reshape(n, s, d))
+
+
+def _seed_stability_of(e, sc):
+    """(cv, top-k agreement) per row over e and its re-explanations with seeds random_state + 1, ...; None
+    when the algorithm that actually ran is deterministic (a "shap" that fell back to KernelSHAP is not)."""
+    if not e.params.get("stochastic"):
+        return None
+
+    def runs():
+        seeds = [None if sc.random_state is None else sc.random_state + s for s in range(1, sc.n_seeds)]
+        return seed_stability([e] + [sc.rerun(e, e.codes, random_state=seed) for seed in seeds], sc.k)
+    return sc.shared(("seeds", e.method), e.method, "seed_stability", runs)
+
+
+def seed_cv(e, sc):
+    """Coefficient of variation per row across seeds (None for a deterministic method)."""
+    out = _seed_stability_of(e, sc)
+    return None if out is None else out[0]
+
+
+def seed_topk_agreement(e, sc):
+    """Mean top-k feature agreement per row between runs with different seeds (None for a deterministic method)."""
+    out = _seed_stability_of(e, sc)
+    return None if out is None else out[1]

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-__all__ = ["spearman_rows", "randomisation_similarity", "sanity_scores"]
+__all__ = ["spearman_rows", "randomisation_similarity", "model_randomisation", "model_randomisation_abs",
+           "data_randomisation"]
 
 
 def spearman_rows(A, B, absolute):
@@ -35,35 +36,45 @@ def randomisation_similarity(A, B) -> np.ndarray:
     return np.abs(spearman_rows(A, B, False))
 
 
-def sanity_scores(name, model, adapter, e, ctx, wanted, X, y, rerun, row_fn):
-    """Score rows for the sanity metrics in ``wanted``, and the re-explanations they needed."""
-    rows, runs = [], []
-    X_flat = e.codes
-    if {"model_randomisation", "model_randomisation_abs"} & set(wanted):
-        randomized = adapter.randomized_model(ctx.rng(4))
-        if randomized is not None:
-            runs.append(rerun(X_flat, other_model=randomized))
-            other = runs[-1].flat_values
-            if "model_randomisation" in wanted:
-                rows.append(row_fn(name, e.method, "model_randomisation",
-                                   randomisation_similarity(e.flat_values, other)))
-            if "model_randomisation_abs" in wanted:
-                rows.append(row_fn(name, e.method, "model_randomisation_abs",
-                                 spearman_rows(e.flat_values, other, True)))
-    if "data_randomisation" in wanted and y is not None and hasattr(model, "get_params"):
-        from sklearn.base import clone
+def _randomised_values(e, sc):
+    """e's method on the same rows of a model with randomised parameters, once per method; None when the
+    adapter cannot randomise its model."""
+    def run():
+        randomized = sc.adapter.randomized_model(sc.ctx.rng(4))
+        return None if randomized is None else sc.rerun(e, e.codes, other_model=randomized).flat_values
+    return sc.shared(("randomised", e.method), e.method, "sanity", run)
 
-        y = np.asarray(y)
-        if len(y) == len(X_flat) and len(np.unique(y)) > 1:
-            # refit in the model's column order: the re-explanation passes rows in that order
-            named = isinstance(X, pd.DataFrame) and set(e.feature_names) <= set(map(str, X.columns))
-            fit_X = X_flat if e.image_shape else (X[list(e.feature_names)] if named else X_flat)
-            refit = clone(model).fit(fit_X, ctx.rng(5).permutation(y))
-            same_classes = np.array_equal(np.asarray(getattr(refit, "classes_", [])),
-                                          np.asarray(getattr(model, "classes_", [])))
-            if same_classes:  # a refit on too few rows may lose a class; then the check is not defined
-                runs.append(rerun(X_flat, other_model=refit))
-                other = runs[-1].flat_values
-                rows.append(row_fn(name, e.method, "data_randomisation",
-                                   randomisation_similarity(e.flat_values, other)))
-    return rows, runs
+
+def model_randomisation(e, sc):
+    """|Spearman rho| per row to the randomised model's explanation (None when the model cannot be randomised)."""
+    other = _randomised_values(e, sc)
+    return None if other is None else randomisation_similarity(e.flat_values, other)
+
+
+def model_randomisation_abs(e, sc):
+    """Spearman rho per row of |a| to the randomised model's |a| (None when the model cannot be randomised)."""
+    other = _randomised_values(e, sc)
+    return None if other is None else spearman_rows(e.flat_values, other, True)
+
+
+def data_randomisation(e, sc):
+    """|Spearman rho| per row to the explanation of a clone refitted on permuted labels; None without labels,
+    for a model that cannot be cloned, or when the refit loses a class."""
+    model, X, y, X_flat = sc.model, sc.X, sc.y, e.codes
+    if y is None or not hasattr(model, "get_params"):
+        return None
+    from sklearn.base import clone
+
+    y = np.asarray(y)
+    if len(y) != len(X_flat) or len(np.unique(y)) < 2:
+        return None
+    # refit in the model's column order: the re-explanation passes rows in that order
+    named = isinstance(X, pd.DataFrame) and set(e.feature_names) <= set(map(str, X.columns))
+    fit_X = X_flat if e.image_shape else (X[list(e.feature_names)] if named else X_flat)
+    refit = clone(model).fit(fit_X, sc.ctx.rng(5).permutation(y))
+    same_classes = np.array_equal(np.asarray(getattr(refit, "classes_", [])),
+                                  np.asarray(getattr(model, "classes_", [])))
+    if not same_classes:  # a refit on too few rows may lose a class; then the check is not defined
+        return None
+    other = sc.rerun(e, X_flat, other_model=refit).flat_values
+    return randomisation_similarity(e.flat_values, other)

@@ -17,9 +17,11 @@ import numpy as np
 import pandas as pd
 
 from ..explanation import ExplanationSet
+from ..methods.base import is_control
 from ..metrics.agreement import agreement_matrix
 from ..metrics.base import METRICS
 from . import figures
+from .method_notes import method_notes_table
 
 __all__ = ["Section", "Report", "build_report", "provenance"]
 
@@ -212,12 +214,10 @@ def _model_section(name: str, result: ExplanationSet, rows: list[int], compariso
         table = table.assign(mean_abs_contribution=table["input_column"].map(imp).astype(float))
         children.append(Section("table", "Inference table (beside the attributions)",
                                 {"table": _table(table), "note": e.params.get("inference_note", "")}))
-    from .method_notes import method_notes_table
-
     scores = comparison.scores if comparison is not None else None
-    children.append(Section("table", "Method notes for the reviewer (game, assumptions, exactness, measured gap, "
-                                     "seed spread, cost)", {"table": _table(method_notes_table(result, scores)),
-                                                            "note": ""}))
+    children.append(Section("table", "Method notes for the reviewer (game, assumptions, exactness, internals, "
+                                     "measured gap, seed spread, cost)",
+                            {"table": _table(method_notes_table(result, scores)), "note": ""}))
     return Section("model", name, {"facts": facts, "notes": method_notes(result)}, children)
 
 
@@ -227,7 +227,7 @@ def _row_table(es, row: int, k: int = 8) -> dict:
     order = np.argsort(-np.abs(first.flat_values[row]), kind="stable")[:k]
     table = pd.DataFrame({"feature = value": [figures.feature_value(first, row, j) for j in order]})
     for e in es:
-        if e.method != "random":
+        if not is_control(e.method):
             table[e.method] = [f"{e.flat_values[row, j]:+.4g}" for j in order]
     return _table(table)
 
@@ -247,7 +247,7 @@ def _images_section(results: dict, n_images: int = 4) -> Section | None:
     panels, titles = [], []
     for name, r in image_sets.items():
         for e in r:
-            if e.method == "random":
+            if is_control(e.method):
                 continue
             v = e.flat_values[:n].reshape((n,) + shape)
             panels.append(v.sum(axis=1) if len(shape) == 3 else v)  # channels summed

@@ -7,6 +7,8 @@ import os
 
 import numpy as np
 
+from ..methods.base import is_control
+
 __all__ = ["model_card"]
 
 
@@ -27,7 +29,7 @@ def model_card(report, figure_dir=None) -> str:
              "  scores:"]
     if report.scores is not None:
         for row in report.scores.itertuples(index=False):
-            if row.method in ("random",):
+            if is_control(row.method):
                 continue
             lines.append(f"    - {{model: {_yaml_value(row.model)}, method: {_yaml_value(row.method)}, "
                          f"metric: {_yaml_value(row.metric)}, value: {_yaml_value(row.value)}}}")
@@ -35,7 +37,7 @@ def model_card(report, figure_dir=None) -> str:
     for name, result in report.explanations.items():
         lines += [f"### {_md_cell(name)}", ""]
         for e in result:
-            if e.method == "random":
+            if is_control(e.method):
                 continue
             top = e.global_importance().head(5)
             exact = "exact" if e.params.get("exact") else "approximate"

@@ -14,25 +14,35 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..metrics.base import METRICS
+
 __all__ = ["MEASURES", "summarise", "verdict", "threats", "HEADLINE"]
+
+
+def _metric(name: str, label: str) -> tuple[str, str, str]:
+    """A measure that is a compare() metric: its direction and unit are the MetricSpec's, never repeated here."""
+    spec = METRICS[name]
+    return spec.direction, spec.unit, label
+
 
 # name: (direction in which a model is EASIER to explain, unit, label)
 MEASURES = {
     "accuracy": ("higher", "share correct", "held-out accuracy (context, not explainability)"),
-    "deletion_vs_random": ("lower", "ratio to random", "normalised deletion area / random control's"),
-    "insertion_vs_random": ("higher", "ratio to random", "normalised insertion area / random control's"),
-    "deletion_normalised": ("lower", "share of f(x) - f(removed)", "normalised deletion area"),
-    "insertion_normalised": ("higher", "share of f(x) - f(removed)", "normalised insertion area"),
-    "faithfulness_correlation": ("higher", "correlation", "faithfulness correlation"),
+    "deletion_vs_random": _metric("deletion_vs_random", "normalised deletion area / random control's"),
+    "insertion_vs_random": _metric("insertion_vs_random", "normalised insertion area / random control's"),
+    "deletion_normalised": _metric("deletion_normalised", "normalised deletion area"),
+    "insertion_normalised": _metric("insertion_normalised", "normalised insertion area"),
+    "faithfulness_correlation": _metric("faithfulness_correlation", "faithfulness correlation"),
     "exact": ("higher", "share of runs", "the best method's values are exact Shapley values"),
     "additivity_gap": ("lower", "probability", "largest local-accuracy gap of the best method"),
-    "seconds_per_row": ("lower", "seconds", "time of the best method per row"),
-    "method_agreement": ("higher", "correlation", "rank correlation of the best method with LIME and occlusion"),
+    "seconds_per_row": _metric("seconds_per_row", "time of the best method per row"),
+    # the study's name for the best method's rank_correlation with the other methods
+    "method_agreement": _metric("rank_correlation", "rank correlation of the best method with LIME and occlusion"),
     "refit_stability": ("higher", "correlation", "rank correlation of explanations across seeds' refits"),
-    "interaction_strength": ("lower", "share of variance", "output variance outside first-order effects"),
-    "features_for_90": ("lower", "features", "features carrying 90% of |attribution|"),
-    "sparseness": ("higher", "Gini", "Gini sparseness of |attribution|"),
-    "model_randomisation": ("lower", "|rho|", "similarity to the explanation of a randomised model"),
+    "interaction_strength": _metric("interaction_strength", "output variance outside first-order effects"),
+    "features_for_90": _metric("features_for_90", "features carrying 90% of |attribution|"),
+    "sparseness": _metric("sparseness", "Gini sparseness of |attribution|"),
+    "model_randomisation": _metric("model_randomisation", "similarity to the explanation of a randomised model"),
 }
 HEADLINE = ("deletion_vs_random", "faithfulness_correlation", "method_agreement", "refit_stability",
             "interaction_strength", "features_for_90")

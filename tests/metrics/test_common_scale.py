@@ -98,28 +98,49 @@ def test_features_for_90():
     assert np.isnan(features_for_90(e)[2])
 
 
-def test_the_registry_carries_every_metric_and_refuses_bad_registrations():
+def test_the_registry_carries_every_metric_and_refuses_bad_registrations(monkeypatch):
+    import copy
+
     from explain.metrics import registry
     from explain.metrics.base import METRICS
 
     assert set(registry.REGISTRY) == set(METRICS)
-    assert all(r.fn is not None for r in registry.REGISTRY.values() if r.kind in ("row", "cost", "pair", "model"))
+    assert all(callable(registry.get_metric(name).fn) for name in registry.REGISTRY)  # every kind has a function
+    monkeypatch.setattr(registry, "REGISTRY", copy.deepcopy(registry.REGISTRY))
+    path = "explain.metrics.complexity:entropy"
     with pytest.raises(ValueError, match="no MetricSpec"):
-        registry.register("my_metric", "row", lambda e, ctx: np.zeros(len(e)))
+        registry.register_metric("my_metric", path, kind="row")
     with pytest.raises(ValueError, match="registered twice"):
-        registry.register("deletion", "row", lambda e, ctx: np.zeros(len(e)))
+        registry.register_metric("deletion", path, kind="row")
     with pytest.raises(ValueError, match="unknown kind"):
-        registry.register("deletion", "rows", lambda e, ctx: np.zeros(len(e)))
+        registry.register_metric("deletion", path, kind="rows")
+    with pytest.raises(ValueError, match="needs its source"):
+        registry.register_metric("deletion_vs_random", "explain.metrics.base:ratio_to_control", kind="derived")
+    monkeypatch.setitem(METRICS, "my_metric", METRICS["entropy"])
+    for bad in ("explain.metrics.complexity.entropy", "explain/metrics:entropy", "", None):
+        with pytest.raises(ValueError, match="path must look like"):
+            registry.register_metric("my_metric", bad, kind="row")
+    with pytest.raises(ValueError, match="cannot load"):  # resolved at registration, not at first use
+        registry.register_metric("my_metric", "explain.metrics.complexity:no_such_function", kind="row")
+    with pytest.raises(ValueError, match="cannot load"):
+        registry.register_metric("my_metric", "explain.metrics.no_such_module:entropy", kind="row")
+    assert "my_metric" not in registry.REGISTRY  # a failed registration leaves nothing behind
+
+
+def _mean_abs(e, ctx):
+    return np.abs(e.flat_values).mean(axis=1)
 
 
 def test_a_new_row_metric_is_one_function_and_two_lines(data, monkeypatch):
+    import copy
+
     from explain.comparison import compare
     from explain.metrics import base, registry
 
     spec = base.MetricSpec("mean_abs", "complexity", "lower", "mean |a| per row", "output")
     monkeypatch.setitem(base.METRICS, "mean_abs", spec)
-    monkeypatch.setitem(registry.REGISTRY, "mean_abs",
-                        registry.Registered(spec, "row", lambda e, ctx: np.abs(e.flat_values).mean(axis=1)))
+    monkeypatch.setattr(registry, "REGISTRY", copy.deepcopy(registry.REGISTRY))
+    registry.register_metric("mean_abs", f"{__name__}:_mean_abs", kind="row")
     X = data
     model = LinearRegression().fit(X, X[:, 0])
     cmp = compare({"lin": model}, X[:4], background=X, methods=["shap"], metrics=["mean_abs"])
