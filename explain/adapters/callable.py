@@ -34,6 +34,10 @@ class CallableAdapter(Adapter):
         Expected column names.
     name : str, optional
         Display name (default: the function's name).
+    allow_nan : bool, default=False
+        Whether ``fn`` takes missing values (it imputes them itself): then NaN
+        in X and the background reach ``fn``, and LIME fills them with the
+        column mean for its sampling only. By default X with NaN is refused.
 
     Examples
     --------
@@ -48,7 +52,7 @@ class CallableAdapter(Adapter):
 
     def __init__(self, fn: Callable, *, task: str = "regression", output: str | None = None,
                  classes: Sequence | None = None, n_features: int | None = None,
-                 feature_names: Sequence[str] | None = None, name: str | None = None):
+                 feature_names: Sequence[str] | None = None, name: str | None = None, allow_nan: bool = False):
         if not callable(fn):
             raise TypeError(f"CallableAdapter needs a callable, got {type(fn).__name__}")
         if task not in ("regression", "classification"):
@@ -62,6 +66,9 @@ class CallableAdapter(Adapter):
         self.classes = None if classes is None else np.asarray(classes)
         self._n_features = n_features
         self._names = None if feature_names is None else [str(n) for n in feature_names]
+        if not isinstance(allow_nan, (bool, np.bool_)):
+            raise TypeError(f"allow_nan must be True or False, got {allow_nan!r}")
+        self.allows_missing = bool(allow_nan)
 
     def check_fitted(self) -> None:
         return None
