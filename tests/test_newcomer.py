@@ -6,16 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from explain import CallableAdapter, build_report, explain
 from explain.errors import BackgroundError, DataError
 
-from helpers import naive_shapley
+from helpers import naive_shapley, penguins_onehot
 
 
 # -- item 10: CallableAdapter(fn, allow_nan=True) --------------------------------------------------------------
@@ -105,14 +101,8 @@ def test_lime_still_runs_on_large_but_representable_values(ridge):
 
 # -- item 4: the report of a multiclass one-hot pipeline -------------------------------------------------------
 def test_report_of_multiclass_onehot_logistic_pipeline_on_penguins():
-    from explain.datasets import load_tabular
-
-    X, y = load_tabular("penguins")
-    cats = ["island", "sex"]
-    nums = [c for c in X.columns if c not in cats]
-    pre = ColumnTransformer([("c", OneHotEncoder(handle_unknown="ignore"), cats),
-                             ("n", make_pipeline(SimpleImputer(), StandardScaler()), nums)])
-    model = make_pipeline(pre, LogisticRegression(max_iter=1000)).fit(X, y)
+    model, X = penguins_onehot(LogisticRegression(max_iter=1000))
+    pre = model[0]
     rows = X.iloc[[0, 160, 300]]  # Adelie, Gentoo, Chinstrap: three explained classes
     e = explain(model, rows, background=X.iloc[::25], methods=["coefficients"])
     report = build_report(e)

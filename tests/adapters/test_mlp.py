@@ -7,22 +7,19 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy.special import expit
-from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.impute import SimpleImputer
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, RobustScaler, StandardScaler
+from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
 from explain import explain
 from explain.adapters import get_adapter
 from explain.errors import DataError, NotFittedError, UnsupportedModelError
 from explain.testing import adapter_checks, run_conformance
 
-from helpers import make_data, naive_shapley
+from helpers import make_data, naive_shapley, penguins_onehot
 
 ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
 TASKS = ["regression", "poisson", "binary", "multiclass"]
@@ -162,15 +159,7 @@ def test_gradient_methods_run_and_add_up():
 
 @pytest.fixture(scope="module")
 def penguins_mlp():
-    from explain.datasets import load_tabular
-
-    X, y = load_tabular("penguins")
-    cats = ["island", "sex"]
-    nums = [c for c in X.columns if c not in cats]
-    pre = ColumnTransformer([("c", OneHotEncoder(handle_unknown="ignore"), cats),
-                             ("n", make_pipeline(SimpleImputer(), StandardScaler()), nums)])
-    model = _fit(make_pipeline(pre, MLPClassifier(hidden_layer_sizes=(8,), max_iter=400, random_state=0)), X, y)
-    return model, X
+    return penguins_onehot(MLPClassifier(hidden_layer_sizes=(8,), max_iter=400, random_state=0))
 
 
 def test_penguins_onehot_pipeline_default_methods(penguins_mlp):
