@@ -16,7 +16,7 @@ from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
 from explain import explain
 from explain.adapters import get_adapter
-from explain.errors import DataError, NotFittedError, UnsupportedModelError
+from explain.errors import DataError, MethodNotApplicableError, NotFittedError, UnsupportedModelError
 from explain.testing import adapter_checks, run_conformance
 
 from helpers import make_data, naive_shapley, penguins_onehot
@@ -169,6 +169,8 @@ def test_penguins_onehot_pipeline_default_methods(penguins_mlp):
     assert r.methods == ["shap", "lime"]  # a category code has no gradient: the model-agnostic defaults
     adapter = r.validated.adapter
     assert not adapter.supports_gradients
+    with pytest.raises(MethodNotApplicableError, match="needs gradients"):  # said before any work is done
+        explain(model, rows, background=bg, methods=["integrated_gradients"])
     codec, codes, bg_codes = adapter.codec, np.asarray(r.validated.X), np.asarray(r.validated.background)
     np.testing.assert_allclose(adapter.predict(codes, "probability"), model.predict_proba(rows),
                                rtol=1e-12, atol=1e-12)
