@@ -73,3 +73,25 @@ def seeded_cnn(n_classes: int = 3, n_images: int = 12, n_background: int = 20, s
     images = rng.uniform(size=(n_images, 1, 8, 8)).astype(np.float32)
     background = rng.uniform(size=(n_background, 1, 8, 8)).astype(np.float32)
     return model, images, background
+
+
+def penguins_onehot(estimator):
+    """Palmer penguins (species, 0..2) fitted by ``estimator`` behind one-hot categories and scaled numbers."""
+    import warnings
+
+    from sklearn.compose import ColumnTransformer
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from explain.datasets import load_tabular
+
+    X, y = load_tabular("penguins")
+    cats = ["island", "sex"]
+    pre = ColumnTransformer([("c", OneHotEncoder(handle_unknown="ignore"), cats),
+                             ("n", make_pipeline(SimpleImputer(), StandardScaler()),
+                              [c for c in X.columns if c not in cats])])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return make_pipeline(pre, estimator).fit(X, y), X

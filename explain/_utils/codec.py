@@ -45,8 +45,9 @@ def needs_codec(frame) -> bool:
     """Whether a DataFrame has columns that are not plain float/int (strings, categories, booleans, nullable)."""
     if not isinstance(frame, pd.DataFrame):
         return False
-    return any(_is_categorical(frame[c]) or isinstance(frame[c].dtype, pd.api.extensions.ExtensionDtype)
-               for c in frame.columns)
+    # by position: with duplicated names frame[c] is a DataFrame (validation refuses them, naming them)
+    return any(_is_categorical(frame.iloc[:, j]) or isinstance(frame.dtypes.iloc[j], pd.api.extensions.ExtensionDtype)
+               for j in range(frame.shape[1]))
 
 
 def _values_of(series: pd.Series) -> list:

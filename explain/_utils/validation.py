@@ -136,8 +136,20 @@ def check_keywords(caller: str, given, allowed) -> None:
                              f"{suggest(str(unknown[0]), list(allowed))} It takes: {', '.join(allowed)}.")
 
 
+def _check_unique(names: Sequence[str], what: str, error, source: str = "columns") -> None:
+    """Refuse repeated names: a column must be found by its name (``X["age"]`` must be one column)."""
+    counts = pd.Series(list(names), dtype=object).value_counts(sort=False)
+    repeated = [str(n) for n, c in counts.items() if c > 1]
+    if repeated:
+        fix = (f"Rename or drop the copies, e.g. {what} = {what}.loc[:, ~{what}.columns.duplicated()]."
+               if source == "columns" else "Pass one distinct name per column.")
+        raise error(f"{what} has duplicated {source} {repeated[:10]} ({len(repeated)} name(s) used more than "
+                    f"once, compared as text); every column needs its own name. {fix}")
+
+
 def _columns_from_frame(X: pd.DataFrame, expected_names, what, error):
     cols = [str(c) for c in X.columns]
+    _check_unique(cols, what, error)
     if expected_names is None:
         return X, cols
     expected = [str(c) for c in expected_names]
@@ -240,6 +252,7 @@ def _checked(arr, names, n_features, what, error, allow_empty, allow_nan, featur
         if len(feature_names) != arr.shape[1]:
             raise error(f"feature_names has {len(feature_names)} names but {what} has "
                         f"{arr.shape[1]} columns.")
+        _check_unique(feature_names, "feature_names", error, "names")
         names = feature_names
     if names is None:
         fallback = expected_names if expected_names is not None else default_names
@@ -253,5 +266,7 @@ def _checked(arr, names, n_features, what, error, allow_empty, allow_nan, featur
         first_row = int(np.flatnonzero(~finite[:, cols[0]])[0])
         raise error(f"{what} has {kinds} values in column(s) {[names[c] for c in cols[:10]]} "
                     f"(first at row {first_row}, column {names[cols[0]]!r}). Impute or drop "
-                    "those rows before explaining; this model does not take missing values.")
+                    "those rows before explaining; this model does not take missing values"
+                    + (" (a function that imputes them itself: CallableAdapter(fn, allow_nan=True))."
+                       if has_nan else "."))
     return arr, names

@@ -16,6 +16,7 @@ CALLABLE_PARAMS = {
     "output": [None, Options("raw", "probability", "margin")],
     "n_features": [None, Integer(1)],
     "name": [None, Instance(str)],
+    "allow_nan": [Options(True, False)],
 }
 
 __all__ = ["CallableAdapter"]
@@ -43,6 +44,10 @@ class CallableAdapter(Adapter):
         Expected column names.
     name : str, optional
         Display name (default: the function's name).
+    allow_nan : bool, default=False
+        Whether ``fn`` takes missing values (it imputes them itself): then NaN
+        in X and the background reach ``fn``, and LIME fills them with the
+        column mean for its sampling only. By default X with NaN is refused.
 
     Examples
     --------
@@ -57,9 +62,10 @@ class CallableAdapter(Adapter):
 
     def __init__(self, fn: Callable, *, task: str = "regression", output: str | None = None,
                  classes: Sequence | None = None, n_features: int | None = None,
-                 feature_names: Sequence[str] | None = None, name: str | None = None):
+                 feature_names: Sequence[str] | None = None, name: str | None = None, allow_nan: bool = False):
         validate_params("CallableAdapter", CALLABLE_PARAMS, {"fn": fn, "task": task, "output": output,
-                                                             "n_features": n_features, "name": name})
+                                                             "n_features": n_features, "name": name,
+                                                             "allow_nan": allow_nan})
         super().__init__(fn, name=name or getattr(fn, "__name__", "callable"))
         self.fn = fn
         self.task = task
@@ -69,6 +75,7 @@ class CallableAdapter(Adapter):
         self.classes = None if classes is None else np.asarray(classes)
         self._n_features = n_features
         self._names = None if feature_names is None else [str(n) for n in feature_names]
+        self.allows_missing = bool(allow_nan)
 
     def check_fitted(self) -> None:
         return None

@@ -28,6 +28,7 @@ register_adapter("statsmodels", "explain.adapters.glm:StatsmodelsAdapter")
 register_adapter("naive_bayes", "explain.adapters.naive_bayes:NaiveBayesAdapter")
 register_adapter("trees", "explain.adapters.trees:TreeAdapter")
 register_adapter("kernels", "explain.adapters.kernels:KernelAdapter")
+register_adapter("mlp", "explain.adapters.mlp:MLPAdapter")
 register_adapter("torch", "explain.adapters.torch:TorchAdapter")
 register_adapter("wrappers", "explain.adapters.wrappers:WrapperAdapter")
 

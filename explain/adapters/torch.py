@@ -60,6 +60,8 @@ class TorchAdapter(Adapter):
         self._task = task
         self._classes = classes
         self.input_shape: tuple | None = None
+        #: the torch module that computes the outputs (the model itself here; a twin for other families)
+        self.network = model
 
     def check_fitted(self) -> None:
         return None
@@ -77,14 +79,14 @@ class TorchAdapter(Adapter):
     def device(self):
         import torch
 
-        p = next(self.model.parameters(), None)
+        p = next(self.network.parameters(), None)
         return p.device if p is not None else torch.device("cpu")
 
     @property
     def dtype(self):
         import torch
 
-        p = next(self.model.parameters(), None)
+        p = next(self.network.parameters(), None)
         return p.dtype if p is not None else torch.float32
 
     def _warn_training(self) -> None:
@@ -98,12 +100,12 @@ class TorchAdapter(Adapter):
         A bound adapter said once, when it was bound, that a model in training mode is explained in eval
         mode (once per ``explain()`` call); an unbound one says it at every use.
         """
-        flags = [(m, m.training) for m in self.model.modules()]
-        if self.model.training and not self.bound:
+        flags = [(m, m.training) for m in self.network.modules()]
+        if self.network.training and not self.bound:
             self._warn_training()
-        self.model.eval()
+        self.network.eval()
         try:
-            yield self.model
+            yield self.network
         finally:
             for module, flag in flags:
                 module.training = flag
@@ -122,7 +124,7 @@ class TorchAdapter(Adapter):
         """An ``nn.Module`` giving the model's output in ``output`` space (for captum)."""
         import torch
 
-        model = self.model
+        model = self.network
 
         class _Output(torch.nn.Module):
             def __init__(self):
@@ -142,7 +144,7 @@ class TorchAdapter(Adapter):
         """On the copy ``bind`` made: learn the input shape and, from one forward pass, the task and classes."""
         import torch
 
-        if self.model.training:  # said once per bind (one explain() call), not at every forward pass
+        if self.network.training:  # said once per bind (one explain() call), not at every forward pass
             self._warn_training()
         self.bound = True
 
@@ -154,14 +156,14 @@ class TorchAdapter(Adapter):
                             f"(images of shape {self.input_shape}). Pass X as (N, {first}, H, W).")
         try:
             with self.evaluating(), torch.no_grad():
-                out = self.model(self.to_tensor(X[:1]))
+                out = self.network(self.to_tensor(X[:1]))
         except Exception as exc:
             hint = ("pass images as an array of shape (N, C, H, W)" if image_shape is None else
                     f"images of shape {tuple(image_shape)} do not fit it")
             raise DataError(f"{self.name} could not run on the input ({type(exc).__name__}: {exc}); {hint}.") \
                 from exc
         if self._batch_size == "auto":
-            self.batch_size = auto_batch_size(int(np.prod(self.input_shape)), self.model)
+            self.batch_size = auto_batch_size(int(np.prod(self.input_shape)), self.network)
         k = 1 if out.ndim == 1 else int(out.shape[1])
         task = self._task if self._task != "auto" else ("classification" if k >= 2 else "regression")
         if task == "classification":
@@ -172,7 +174,7 @@ class TorchAdapter(Adapter):
             self.task, self.classes, self.outputs, self.natural_output = "regression", None, ("raw",), "raw"
 
     def _first_layer_channels(self):
-        for m in self.model.modules():
+        for m in self.network.modules():
             if hasattr(m, "in_channels"):
                 return int(m.in_channels)
             if hasattr(m, "in_features"):

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import MethodNotApplicableError
+from ..errors import BackgroundError, DataError, MethodNotApplicableError
 from .base import Attribution, Method, Task
 
 __all__ = ["Lime"]
 
 IMAGE_BLOCK = 1 << 24  # pixel values of perturbed images built at once (128 MB)
+#: Largest squared standardised distance of a row from the background mean LIME can take: its kernel works on
+#: squared distances (sums of products, doubled), which overflow float64 beyond about 1e308.
+MAX_SQUARED_DISTANCE = 1e300
 
 
 class Lime(Method):
@@ -46,12 +49,14 @@ class Lime(Method):
         fill = reference_row(task.background, task.adapter.codec)
         background = np.where(np.isnan(task.background), fill, task.background)
         X = np.where(np.isnan(task.X), fill, task.X)
-        explainer = LimeTabularExplainer(
-            background, mode="regression", feature_names=list(task.feature_names),
-            categorical_features=list(categorical), discretize_continuous=False, random_state=0,
-            sample_around_instance=bool(opts.pop("sample_around_instance", False)),
-            kernel_width=opts.pop("kernel_width", None))
+        with np.errstate(over="ignore", invalid="ignore"):  # a huge value overflows its scaler: refused just below
+            explainer = LimeTabularExplainer(
+                background, mode="regression", feature_names=list(task.feature_names),
+                categorical_features=list(categorical), discretize_continuous=False, random_state=0,
+                sample_around_instance=bool(opts.pop("sample_around_instance", False)),
+                kernel_width=opts.pop("kernel_width", None))
         mean, scale = explainer.scaler.mean_, explainer.scaler.scale_
+        _check_scale(task, X, background, mean, scale)
         slopes = np.zeros((n, d))
         intercept = np.empty(n)
         score = np.empty(n)
@@ -78,6 +83,31 @@ class Lime(Method):
             params["filled_missing"] = "missing values were filled with the column mean (mode) for LIME's sampling"
         return Attribution(values, np.full(n, base), params,
                            row_params={"slopes": slopes, "intercept": intercept, "local_r2": score})
+
+
+def _check_scale(task: Task, X: np.ndarray, background: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> None:
+    """Refuse values so large that LIME's standardised distances overflow (its sample weights become NaN)."""
+    names = list(task.feature_names)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        z_bg, z = (background - mean) / scale, (X - mean) / scale
+        far_bg = np.flatnonzero(~((z_bg * z_bg).sum(axis=1) <= MAX_SQUARED_DISTANCE))
+        far = np.flatnonzero(~((z * z).sum(axis=1) <= MAX_SQUARED_DISTANCE))
+    fix = ("Check the value (a data-entry error?), clip or rescale the column, or use methods that do not sample "
+           "around the background (e.g. 'shap', or the model's own method).")
+    if far_bg.size or not np.all(np.isfinite(scale)):
+        bad = np.flatnonzero(~np.isfinite(scale))
+        j = int(bad[0]) if bad.size else int(np.nanargmax(np.abs(np.nan_to_num(z_bg[far_bg[0]], nan=np.inf))))
+        row = int(np.nanargmax(np.abs(background[:, j])))
+        raise BackgroundError(
+            f"background column {names[j]!r} has a value too large for LIME ({background[row, j]:.3g} at background "
+            f"row {row}): the column's mean and spread, and LIME's kernel distances, overflow float64. {fix}")
+    if far.size:
+        i = int(far[0])
+        j = int(np.nanargmax(np.abs(np.nan_to_num(z[i], nan=np.inf))))
+        raise DataError(
+            f"X row {task.row_id(i)}, column {names[j]!r}: value {X[i, j]:.3g} lies {abs(z[i, j]):.3g} background "
+            f"standard deviations from the background mean ({mean[j]:.3g}), too far for LIME (its kernel distances "
+            f"overflow float64). {fix}")
 
 
 def _lime_image(task: Task) -> Attribution:

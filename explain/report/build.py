@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import platform
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 
@@ -210,6 +211,9 @@ def _model_section(name: str, result: ExplanationSet, rows: list[int], compariso
     if "coefficients" in result and "inference" in result["coefficients"].params:
         e = result["coefficients"]
         table = e.params["inference"]
+        if isinstance(table, Mapping):  # a multiclass fit: one table per explained class, stacked
+            table = pd.concat([t.assign(**{"class": label}) for label, t in table.items()], ignore_index=True)
+            table = table[["class"] + [c for c in table.columns if c != "class"]]
         imp = e.global_importance()
         table = table.assign(mean_abs_contribution=table["input_column"].map(imp).astype(float))
         children.append(Section("table", "Inference table (beside the attributions)",
