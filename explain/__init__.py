@@ -15,6 +15,7 @@ from .errors import (AdditivityError, ApproximationWarning, BackgroundError, Dat
                      NotFittedError, OutputError, ParameterError, TargetError, UnknownMethodError, UnknownMetricError,
                      UnsupportedModelError)
 from .explanation import Explanation, ExplanationSet
+from .interactions import Interactions, interactions
 from .io.parquet import ExplanationReader, read_explanations, to_parquet
 from .methods.base import method_names
 from .report.build import Report, build_report
@@ -28,6 +29,8 @@ __version__ = "0.1.0"
 __all__ = [
     "explain",
     "compare",
+    "interactions",
+    "Interactions",
     "to_parquet",
     "read_explanations",
     "ExplanationReader",

@@ -11,6 +11,7 @@ def test_exported_names():
         "TargetError", "OutputError", "UnknownMethodError", "MethodNotApplicableError", "AdditivityError",
         "ApproximationWarning", "UnknownMetricError", "BeeswarmDisplay", "WaterfallDisplay", "ImageDisplay",
         "load_report", "diff", "ReportDiff", "to_parquet", "read_explanations", "ExplanationReader",
+        "interactions", "Interactions",
     ])
     for name in explain.__all__:
         assert hasattr(explain, name), name

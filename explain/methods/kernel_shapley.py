@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import MethodNotApplicableError
 from .base import Attribution, Method, Task, capability_reason
 
-__all__ = ["KernelExact", "product_kernel_shapley"]
+__all__ = ["KernelExact", "product_kernel_shapley", "player_log_factors"]
 
 CHUNK_ELEMENTS = 1 << 22  # (background x support x features) log-factors held at once: 32 MB
 
@@ -81,6 +81,27 @@ def accumulate(log_a, log_c, coef, t, w):  # pragma: no cover - compiled
 _ACCUMULATE = accumulate  # compiled on first use, cached on disk by numba
 
 
+def player_log_factors(expansion, groups=None):
+    """``log_factors(P, S) -> (len(P), len(S), players)``: log k_j(p_j, s_ij), one factor per player.
+
+    The kernel is a product over columns, so a group of columns (``groups``: player of each column, -1 for a
+    column constant on the data) is still one factor: the sum of its columns' log-factors.
+    """
+    if groups is None:
+        return lambda P, Ss: _log_factors(P, Ss, expansion.weights, expansion.power)
+    groups = np.asarray(groups)
+    G = np.zeros((len(groups), int(groups.max()) + 1))
+    G[np.flatnonzero(groups >= 0), groups[groups >= 0]] = 1.0
+    # a column constant on the data scales every support vector's product by the same factor for x and
+    # background alike: fold it into player 0's factor (scaling a_0 and c_0 together scales the game)
+    G[np.flatnonzero(groups < 0), 0] = 1.0
+    members = [np.flatnonzero(G[:, g]) for g in range(G.shape[1])]
+    # per-group sums over a fixed axis (not a matmul, whose rounding can vary with the number of rows)
+    return lambda P, Ss: np.stack(
+        [_log_factors(P, Ss, expansion.weights, expansion.power)[..., cols].sum(axis=-1) for cols in members],
+        axis=-1)
+
+
 def product_kernel_shapley(X: np.ndarray, background: np.ndarray, expansion, groups=None
                            ) -> tuple[np.ndarray, np.ndarray]:
     """Exact interventional Shapley values of a product-kernel expansion.
@@ -102,21 +123,9 @@ def product_kernel_shapley(X: np.ndarray, background: np.ndarray, expansion, gro
     base : ndarray (n,), mean f(background)
     """
     S, coef = np.asarray(expansion.support, float), np.asarray(expansion.coef, float) * expansion.scale
-    log_factors = lambda P, Ss: _log_factors(P, Ss, expansion.weights, expansion.power)
-    if groups is not None:  # one factor per player: sum the log-factors of its columns
-        groups = np.asarray(groups)
-        G = np.zeros((len(groups), int(groups.max()) + 1))
-        G[np.flatnonzero(groups >= 0), groups[groups >= 0]] = 1.0
-        # a column constant on the data scales every support vector's product by the same factor for x and
-        # background alike: fold it into player 0's factor (scaling a_0 and c_0 together scales the game)
-        G[np.flatnonzero(groups < 0), 0] = 1.0
-        members = [np.flatnonzero(G[:, g]) for g in range(G.shape[1])]
-        # per-group sums over a fixed axis (not a matmul, whose rounding can vary with the number of rows)
-        log_factors = lambda P, Ss, members=members: np.stack(
-            [_log_factors(P, Ss, expansion.weights, expansion.power)[..., cols].sum(axis=-1) for cols in members],
-            axis=-1)
+    log_factors = player_log_factors(expansion, groups)
     n = X.shape[0]
-    d = X.shape[1] if groups is None else int(groups.max()) + 1
+    d = X.shape[1] if groups is None else int(np.max(groups)) + 1
     nodes, wts = np.polynomial.legendre.leggauss(max(1, (d + 1) // 2))
     t, w = (nodes + 1.0) / 2.0, wts / 2.0
     B = background.shape[0]

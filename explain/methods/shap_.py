@@ -25,6 +25,23 @@ __all__ = ["Shap", "ShapTree", "ShapTreeLib", "ShapKernel", "ShapPermutation", "
 MAX_EXACT_FEATURES = 12
 
 
+def tree_game(a, target, ens=None):
+    """(trees, output column, sign, players, n_players) of the game explained for class ``target``.
+
+    A ColumnTransformer in front routes x or the background row per input column: ``players`` maps the
+    trees' columns to input columns, with one dummy player (the last) for columns constant on the data.
+    """
+    ens = a.tree_ensemble() if ens is None else ens
+    if ens.n_outputs == 1:
+        column, sign = 0, (-1.0 if a.task == "classification" and target == 0 else 1.0)
+    else:
+        column, sign = int(target or 0), 1.0
+    if a.column_origin is None:
+        return ens, column, sign, None, None
+    n = a.n_inputs
+    return ens, column, sign, np.where(a.column_origin >= 0, a.column_origin, n), n + 1
+
+
 def _own_tree_shap(task: Task) -> Attribution:
     """Our exact interventional TreeSHAP (``explain.methods.tree_shapley``) in the model's own split rules."""
     from .tree_shapley import tree_shapley
@@ -37,18 +54,11 @@ def _own_tree_shap(task: Task) -> Attribution:
         ens = a.tree_ensemble()
     except (ValueError, NotImplementedError) as exc:
         raise MethodNotApplicableError(f"cannot read the trees of {a.name}: {exc}") from exc
-    if ens.n_outputs == 1:
-        column, sign = 0, (-1.0 if a.task == "classification" and task.target == 0 else 1.0)
-    else:
-        column, sign = int(task.target or 0), 1.0
-    players, n_players = None, None
-    if a.column_origin is not None:  # a ColumnTransformer: route x or the background row per input column
-        n_players = a.n_inputs
-        players = np.where(a.column_origin >= 0, a.column_origin, n_players)  # constant columns: a dummy player
+    ens, column, sign, players, n_players = tree_game(a, task.target, ens)
     values = tree_shapley(ens, a.tree_input(task.X), a.tree_input(task.background), column, sign=sign,
-                          players=players, n_players=None if players is None else n_players + 1)
+                          players=players, n_players=n_players)
     if players is not None:
-        values = values[:, :n_players]
+        values = values[:, :a.n_inputs]
     base = float(np.mean(task.f(task.background)))
     return Attribution(values, np.full(task.X.shape[0], base),
                        {"algorithm": "exact interventional TreeSHAP (explain's own, leaf patterns)",
