@@ -7,15 +7,21 @@ import warnings
 import numpy as np
 
 from .._utils.rng import row_rng
+from ..engine.config import ExplainConfig
 from ..engine.plan import prepare
-from ..errors import ApproximationWarning, DataError, MethodNotApplicableError
+from .._utils.validation import Integer, Options, validate_params
+from ..errors import ApproximationWarning, MethodNotApplicableError
 from .games import enumerate_game, first_order, indices_from_table, sample_indices
 from .result import Interactions
 
 __all__ = ["interactions", "MAX_ENUMERATION_PLAYERS"]
 
 MAX_ENUMERATION_PLAYERS = 12
-_ALGORITHMS = ("auto", "exact", "enumeration", "sampling")
+INTERACTION_PARAMS = {
+    "index": [Options("SII", "STII")],
+    "algorithm": [Options("auto", "exact", "enumeration", "sampling")],
+    "n_samples": [Integer(2)],  # a standard error needs two draws
+}
 
 
 def interactions(model, X, *, background=None, index="SII", output="auto", target=None, feature_names=None,
@@ -60,15 +66,13 @@ def interactions(model, X, *, background=None, index="SII", output="auto", targe
     >>> inter.values.shape, bool(inter.exact.all())
     ((3, 5, 5), True)
     """
-    if index not in ("SII", "STII"):
-        raise MethodNotApplicableError(f"index must be 'SII' or 'STII', got {index!r}.")
-    if algorithm not in _ALGORITHMS:
-        raise MethodNotApplicableError(f"algorithm must be one of {_ALGORITHMS}, got {algorithm!r}.")
-    if not (isinstance(n_samples, (int, np.integer)) and not isinstance(n_samples, bool) and n_samples >= 2):
-        raise DataError(f"n_samples must be an int >= 2 (a standard error needs two draws), got {n_samples!r}.")
-    plan = prepare(model, X, methods="random", background=background, target=target, output=output,
-                   feature_names=feature_names, random_state=random_state, name=name, image_shape=image_shape,
-                   feature_groups=feature_groups)
+    validate_params("interactions", INTERACTION_PARAMS, {"index": index, "algorithm": algorithm,
+                                                         "n_samples": n_samples})
+    # the plan validates model, data and options exactly as explain() does; it runs no attribution method
+    config = ExplainConfig.build("interactions", methods="random", target=target, output=output,
+                                 feature_names=feature_names, random_state=random_state, name=name,
+                                 image_shape=image_shape, feature_groups=feature_groups, progress=False)
+    plan = prepare(model, X, config, background=background)
     a, Xa, B = plan.adapter, plan.X, plan.background
     if plan.groups is not None:
         col_player, p = np.asarray(plan.groups, dtype=np.int64), int(plan.groups.max()) + 1
