@@ -66,7 +66,7 @@ def test_quick_study_from_the_command_line(tmp_path):
         assert set(summary[summary.dataset == dataset].family) == set(families)
     assert "Verdict (generated from the numbers below)" in (tmp_path / "study.md").read_text()
     html = (tmp_path / "study.html").read_text()
-    assert "ratio to random" in html and "share of variance" in html  # units printed with the numbers
+    assert "ratio to random" in html and "share of squared deviation" in html  # units printed with the numbers
 
 
 def test_the_committed_full_study():

@@ -222,7 +222,7 @@ class MLPAdapter(TorchAdapter):
         if self._batch_size == "auto":
             self.batch_size = auto_batch_size(max(max(W.shape) for W in est.coefs_), self.network)
 
-    def prepare(self, X: np.ndarray, image_shape) -> None:
+    def _bind(self, X: np.ndarray, image_shape) -> None:
         """Tabular rows only: the twin takes flat rows (nothing to learn from a forward pass)."""
         if image_shape is not None:
             raise DataError(f"{self.name} is a scikit-learn MLP on tabular rows; it does not take images "

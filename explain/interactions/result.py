@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .._utils.frozen import _freeze, _frozen_array
+from ..metrics.interaction import interaction_share
 
 __all__ = ["Interactions"]
 
@@ -164,9 +165,7 @@ class Interactions:
         (e.g. a pure XOR). NaN when every row equals E f.
         """
         a = self._first.sum(axis=1)
-        r = self._prediction - self._base - a
-        den = float(a @ a + r @ r)
-        return float(r @ r) / den if den > 0 else float("nan")
+        return interaction_share(a, self._prediction - self._base - a)
 
     def global_pairs(self) -> pd.DataFrame:
         """Mean |index| per pair over rows, largest first: columns feature_i, feature_j, mean_abs, mean."""

@@ -79,10 +79,11 @@ _SPECS = [
     ("sparseness", "complexity", "higher", "Gini index of sorted |a| (Chalasani et al. 2020): higher is sparser"),
     ("features_for_90", "complexity", "lower", "how many features carry 90% of the attribution mass sum |a|",
      "features"),
-    ("interaction_strength", "interaction", "lower", "share of the output's variance over the explained rows not "
-     "captured by its first-order part E f + sum_j (PD_j(x_j) - E f), with centred partial dependence over the "
-     "background (Molnar et al. 2019); 0 for a model additive in the explained output; a property of the model, "
-     "scored once (method '(model)')", "share of variance"),
+    ("interaction_strength", "interaction", "lower", "share of the explained rows' squared deviation from E f "
+     "that the first-order part sum_j (v({j}) - v({})) of the interventional game does not carry: "
+     "sum r^2 / (sum a^2 + sum r^2), in [0, 1]; 0 for a model additive in the explained output, 1 for a pure "
+     "interaction; the same quantity as explain.interactions(...).strength(); a property of the model, scored "
+     "once (method '(model)')", "share of squared deviation"),
     ("ground_truth_error", "ground_truth", "lower", "mean |a - exact| / mean |exact| against an independent "
      "reference: exact enumeration of the interventional Shapley values (at most 10 features, a few rows), or "
      "an exact explanation by a different algorithm; empty (with a note) where only a self-comparison exists"),

@@ -211,3 +211,22 @@ def test_bad_options_raise_explain_errors(data):
     net = CallableAdapter(lambda Z: np.tanh(Z).prod(axis=1), task="regression")
     with pytest.raises(ExplainError, match="no exact interactions"):
         explain.interactions(net, wide[:2], background=wide[:5], algorithm="exact")
+
+
+def test_compare_interaction_strength_is_the_bounded_share_of_interactions_strength():
+    """compare()'s interaction_strength and Interactions.strength() are one quantity, in [0, 1], also for
+    Naive Bayes in probability space (the old partial-dependence ratio reached 3.13 there)."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.naive_bayes import GaussianNB
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = X[:, :8]
+    model = GaussianNB().fit(X, y)
+    scores = explain.compare({"nb": model}, X[:30], methods=["shap"], metrics=["interaction_strength"],
+                             background=X[100:140], output="probability").scores
+    value = scores.loc[scores.metric == "interaction_strength", "value"].iloc[0]
+    inter = explain.interactions(model, X[:30], background=X[100:140], output="probability")
+    assert 0.0 <= value <= 1.0
+    assert value == pytest.approx(inter.strength(), abs=1e-10)
+    margin = explain.interactions(model, X[:30], background=X[100:140], output="margin")
+    assert margin.strength() == pytest.approx(0.0, abs=1e-12) and np.all(margin.pairs == 0)

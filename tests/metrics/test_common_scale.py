@@ -64,7 +64,7 @@ def test_glm_has_no_interaction_on_its_link_scale_but_some_in_probability(data):
     margin = compare({"glm": model}, X[:40], output="margin", **kw).scores
     prob = compare({"glm": model}, X[:40], output="probability", **kw).scores
     assert margin.value.iloc[0] == pytest.approx(0.0, abs=1e-10)
-    assert prob.value.iloc[0] > 1e-4 and prob.unit.iloc[0] == "share of variance"
+    assert prob.value.iloc[0] > 1e-4 and prob.unit.iloc[0] == "share of squared deviation"
 
 
 def test_removal_choices_and_ratio_to_random(data):
