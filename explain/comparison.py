@@ -23,6 +23,7 @@ from .metrics import registry, robustness
 from .metrics.ground_truth import ground_truth_row, reference_values
 from .metrics.sanity import sanity_scores
 from .metrics.base import FAMILIES, METRICS, MetricContext
+from .metrics.scale import resolve_outputs, score_unit
 
 __all__ = ["compare", "Comparison"]
 
@@ -192,9 +193,12 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
         One tqdm bar over models x methods (explained and scored); "auto"
         shows it in terminals and notebooks after two seconds, never under
         pytest (see ``explain._utils.progress``).
-    output : {"auto", "probability", "margin"}, default="auto"
-        The space every model is explained and scored in. "auto" is each family's natural space (their
-        numbers then do not compare across families); "probability" puts every classifier on one scale.
+    output : {"auto", "natural", "probability", "margin", "raw"}, default="auto"
+        The space every model is explained and scored in. "auto": one model in its natural space; several
+        models in one common output: the prediction for regressors, for classifiers the probability of the
+        explained class (the log-odds only when every model's natural margin is the log-odds). "natural":
+        each model in its own space, with an ``OutputScaleWarning`` when those differ (output-dependent
+        scores such as deletion then do not compare across models). See ``explain.metrics.scale``.
     removal : {"mean", "zero", "sample"} or array, default="mean"
         What a "removed" feature becomes in every perturbation metric: the background mean (a category's
         mode), zero, the average over background rows ("sample", the game Shapley values use), or a row.
@@ -219,12 +223,13 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
     unknown = set(parallel or {}) - {"n_jobs", "batch_size", "backend"}
     if unknown:
         raise ValueError(f"parallel takes n_jobs, batch_size and backend, not {sorted(unknown)}")
+    scale = resolve_outputs(named, X, output)  # one output for every model, decided once
     explanations, rows, agreements, timing_rows, notes = {}, [], {}, [], []
     with progress_bar(progress, total=len(named) * len(method_list), desc="compare", unit="model x method") as bar:
         for name, model in named.items():
             try:
                 result = explain(model, X, methods=method_list, background=background, random_state=random_state,
-                                 method_params=method_params, name=name, output=output,
+                                 method_params=method_params, name=name, output=scale.outputs[name],
                                  feature_groups=feature_groups, progress=False, **(parallel or {}))
             except ExplainError as exc:
                 raise type(exc)(f"model {name!r}: {exc}") from exc
@@ -253,13 +258,13 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
                 bar.update(len(result))
     scores = pd.DataFrame(rows, columns=["model", "method", "metric", "value", "spread"])
     outputs = {name: next(iter(r)).output for name, r in explanations.items()}
-    scores["unit"] = [_unit(metric, outputs[model]) for model, metric in zip(scores["model"], scores["metric"])]
+    scores["unit"] = [_unit(metric, scale.units[model]) for model, metric in zip(scores["model"], scores["metric"])]
     timings = pd.DataFrame(timing_rows, columns=["model", "method", "metric", "seconds", "model_evals"])
     return Comparison(scores, explanations, agreements,
                       {"metrics": wanted, "methods": method_list, "random_state": random_state,
                        "n_seeds": n_seeds, "k": options.get("k"), "robustness_rows": robustness_rows,
                        "notes": notes, "output": output, "removal": removal if isinstance(removal, str) else "array",
-                       "outputs": outputs}, timings)
+                       "outputs": outputs, "scale": scale.describe()}, timings)
 
 
 def _check_removal(removal):
@@ -268,10 +273,8 @@ def _check_removal(removal):
                         f"got {removal!r}.{suggest(removal, ['mean', 'zero', 'sample'])}")
 
 
-def _unit(metric: str, output: str) -> str:
-    unit = METRICS[metric].unit if metric in METRICS else "-"
-    return {"margin": "margin (log-odds / decision function)", "raw": "model output"}.get(output, output) \
-        if unit == "output" else unit
+def _unit(metric: str, output_unit: str) -> str:
+    return score_unit(METRICS[metric].unit if metric in METRICS else "-", output_unit)
 
 
 def _model_scores(name, result, ctx, wanted, clock):
