@@ -134,8 +134,6 @@ def resolve_outputs(models: dict, X, output: str = "auto") -> OutputChoice:
             + ("Pass output='probability' (or leave output='auto') for one common scale."
                if output == "natural" else reason[0].upper() + reason[1:] + "."),
             OutputScaleWarning, stacklevel=3)
-    elif len(adapters) > 1:
-        reason += f"; every score in the explained output is in {next(iter(units.values()))}"
     return OutputChoice(outputs, units, common, reason)
 
 

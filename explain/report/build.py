@@ -203,7 +203,7 @@ def _scale_section(comparison) -> Section | None:
                 f"compare across models: the scorecard shows them per model with the unit in each cell and ranks "
                 f"none of them. Why: {scale['reason']}.")
     return Section("text", "Output: the scale of every score", {
-        "paragraphs": [head, "Scores without an output unit (correlations, shares, ranks, ratios to the random "
+        "level": 2, "paragraphs": [head, "Scores without an output unit (correlations, shares, ranks, ratios to the random "
                              "control, normalised areas) compare across models either way."],
         "bullets": [f"{name}: explained in output={scale['outputs'][name]!r} ({unit})" for name, unit in units.items()]})
 
