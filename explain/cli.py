@@ -151,7 +151,8 @@ def _report(args) -> list[str]:
     rows = X.iloc[: args.rows]
     methods = _split(args.methods) or "auto"
     metrics = _split(args.metrics) or "all"
-    params = {"methods": methods, "metrics": metrics, "rows": len(rows), "background": min(len(X), 100)}
+    params = {"methods": methods, "metrics": metrics, "rows": len(rows), "background": min(len(X), 100),
+              "output": args.output}
     prov = provenance(X=rows if len(rows) else None, models=models, seed=args.seed,
                       parameters=params, command=_command(), timestamp=not args.no_timestamp)
     background = X.sample(min(len(X), 100), random_state=args.seed) if len(X) > 100 else X
@@ -160,7 +161,8 @@ def _report(args) -> list[str]:
                                 progress=_progress(args)) for name, m in models.items()}
     else:
         source = compare(models, rows, methods=methods, metrics=metrics, background=background,
-                         y=None if y is None else y[: len(rows)], random_state=args.seed, progress=_progress(args))
+                         y=None if y is None else y[: len(rows)], random_state=args.seed, progress=_progress(args),
+                         output=args.output)
     report = build_report(source, title=args.title, provenance_fields=prov)
     return _write(report, args.out)
 
@@ -179,7 +181,12 @@ def _demo(args) -> list[str]:
     X = tab.X_test.iloc[: args.rows]
     rng = np.random.default_rng(args.seed)
     background = tab.X_train.iloc[np.sort(rng.choice(len(tab.X_train), 100, replace=False))]
-    cmp = compare(dict(tab), X, background=background, y=tab.y_test[: args.rows], random_state=args.seed,
+    models, calibrated = _with_probability(dict(tab), tab.X_train, tab.y_train)
+    accuracy = {name: float(np.mean(models[name].predict(tab.X_test) == tab.y_test)) for name in calibrated}
+    y = tab.y_test[: args.rows]
+    if calibrated and np.unique(y, return_counts=True)[1].min() < 3:  # a calibrated model (cv=3) refits
+        y = None  # for the data-randomisation check only with three rows of each class: skipped on fewer
+    cmp = compare(models, X, background=background, y=y, random_state=args.seed,
                   n_seeds=2, robustness_rows=3, method_params={"lime": {"num_samples": 1000}},
                   progress=_progress(args))
     img = datasets.model_zoo("images", random_state=args.seed)
@@ -190,16 +197,44 @@ def _demo(args) -> list[str]:
         methods = ["shap", "integrated_gradients", "occlusion"] if name == "cnn" else ["shap", "occlusion"]
         image_results[name] = explain(model, images, methods=methods, background=img_bg, random_state=args.seed,
                                       name=name, progress=_progress(args))
-    prov = provenance(X=X.to_numpy(float), models={**dict(tab), **{f"images/{k}": v for k, v in img.items()}},
+    prov = provenance(X=X.to_numpy(float), models={**models, **{f"images/{k}": v for k, v in img.items()}},
                       seed=args.seed, parameters={"rows": len(X), "background": len(background),
-                                                  "accuracy": {**tab.scores, **{f"images/{k}": v for k, v in
-                                                                                img.scores.items()}}},
+                                                  "output": cmp.params["scale"]["reason"], "calibrated": calibrated,
+                                                  "accuracy": {**tab.scores, **accuracy, **{
+                                                      f"images/{k}": v for k, v in img.scores.items()}}},
                       command=_command(), timestamp=not args.no_timestamp)
     report = build_report(cmp, title="explain demo: breast cancer and digits", provenance_fields=prov,
                           images=image_results)
     if not args.quiet:
-        print(cmp.scorecard().T.to_string(float_format=lambda v: f"{v:.3g}"))
+        print(_scorecard_text(cmp))
     return _write(report, args.out)
+
+
+def _with_probability(models: dict, X_train, y_train) -> tuple[dict, dict]:
+    """The demo compares every model in one output, the probability: a classifier without ``predict_proba``
+    (the zoo's SVM) gets one by Platt scaling on cross-validated decision values
+    (``CalibratedClassifierCV(ensemble=False)``: the same SVM refitted on all rows, as the study does);
+    the user's models are never changed. Returns the models and, per wrapped model, what was done."""
+    from sklearn.base import clone
+    from sklearn.calibration import CalibratedClassifierCV
+
+    from .adapters import get_adapter
+
+    out, calibrated = dict(models), {}
+    for name, model in models.items():
+        adapter = get_adapter(model)
+        if adapter.task == "classification" and "probability" not in adapter.outputs:
+            out[name] = CalibratedClassifierCV(clone(model), ensemble=False, cv=3).fit(X_train, y_train)
+            calibrated[name] = "CalibratedClassifierCV(method='sigmoid', cv=3, ensemble=False) for its probability"
+    return out, calibrated
+
+
+def _scorecard_text(cmp) -> str:
+    """The scorecard for the terminal: metrics as rows, with each row's unit (or each cell's, where they differ)."""
+    from .report.build import scorecard_table
+
+    table, _ = scorecard_table(cmp, digits=3)
+    return f"Output: {cmp.params['scale']['reason']}.\n" + table.to_string(index=False)
 
 
 def _study(args) -> list[str]:
@@ -288,6 +323,8 @@ def main(argv=None) -> int:
     rep.add_argument("--metrics", action="append", help="comma-separated metrics or families, or 'none'")
     rep.add_argument("--rows", type=int, default=50)
     rep.add_argument("--title", default="Explanation report")
+    rep.add_argument("--output", default="auto", choices=["auto", "natural", "probability", "margin", "raw"],
+                     help="output every model is scored in (auto: one common output for several models)")
     study = sub.add_parser("study", parents=[common], help="are deep models harder to explain? every family, "
                                                              "several data sets and seeds, one common scale")
     study.add_argument("--quick", action="store_true", help="the small configuration the tests run")

@@ -26,6 +26,7 @@ from .metrics import agreement as agr
 from .metrics.base import FAMILIES, METRICS, MetricContext
 from .metrics.registry import get_metric, metric_entries
 from .metrics.scoring import ScoringContext
+from .metrics.scale import resolve_outputs, score_unit
 
 __all__ = ["compare", "Comparison"]
 
@@ -195,9 +196,12 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
         One tqdm bar over models x methods (explained and scored); "auto"
         shows it in terminals and notebooks after two seconds, never under
         pytest (see ``explain._utils.progress``).
-    output : {"auto", "probability", "margin"}, default="auto"
-        The space every model is explained and scored in. "auto" is each family's natural space (their
-        numbers then do not compare across families); "probability" puts every classifier on one scale.
+    output : {"auto", "natural", "probability", "margin", "raw"}, default="auto"
+        The space every model is explained and scored in. "auto": one model in its natural space; several
+        models in one common output: the prediction for regressors, for classifiers the probability of the
+        explained class (the log-odds only when every model's natural margin is the log-odds). "natural":
+        each model in its own space, with an ``OutputScaleWarning`` when those differ (output-dependent
+        scores such as deletion then do not compare across models). See ``explain.metrics.scale``.
     removal : {"mean", "zero", "sample"} or array, default="mean"
         What a "removed" feature becomes in every perturbation metric: the background mean (a category's
         mode), zero, the average over background rows ("sample", the game Shapley values use), or a row.
@@ -220,16 +224,18 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
                                                               list(methods))
     method_list = method_list + [c for c in control_methods() if c not in method_list]
     _check_removal(removal)
+    scale = resolve_outputs(named, X, output)  # one output for every model, decided once
     # one validated config for every model and every re-explanation (compare draws the only progress bar)
     config = ExplainConfig.build("compare", methods=method_list, random_state=random_state,
-                                 method_params=method_params, output=output, feature_groups=feature_groups,
+                                 method_params=method_params, output="auto", feature_groups=feature_groups,
                                  progress=False, **(parallel or {}))
     method_params = config.method_params
     explanations, rows, agreements, timing_rows, notes = {}, [], {}, [], []
     with progress_bar(progress, total=len(named) * len(method_list), desc="compare", unit="model x method") as bar:
         for name, model in named.items():
             try:
-                result = explain_with(model, X, dataclasses.replace(config, name=name), background=background)
+                result = explain_with(model, X, dataclasses.replace(config, name=name, output=scale.outputs[name]),
+                                      background=background)
             except ExplainError as exc:
                 raise type(exc)(f"model {name!r}: {exc}") from exc
             explanations[name] = result
@@ -257,13 +263,13 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
                 bar.update(len(result))
     scores = pd.DataFrame(rows, columns=["model", "method", "metric", "value", "spread"])
     outputs = {name: next(iter(r)).output for name, r in explanations.items()}
-    scores["unit"] = [_unit(metric, outputs[model]) for model, metric in zip(scores["model"], scores["metric"])]
+    scores["unit"] = [_unit(metric, scale.units[model]) for model, metric in zip(scores["model"], scores["metric"])]
     timings = pd.DataFrame(timing_rows, columns=["model", "method", "metric", "seconds", "model_evals"])
     return Comparison(scores, explanations, agreements,
                       {"metrics": wanted, "methods": method_list, "random_state": random_state,
                        "n_seeds": n_seeds, "k": options.get("k"), "robustness_rows": robustness_rows,
                        "notes": notes, "output": output, "removal": removal if isinstance(removal, str) else "array",
-                       "outputs": outputs}, timings)
+                       "outputs": outputs, "scale": scale.describe()}, timings)
 
 
 COMPARE_PARAMS = {  # compare()'s own options; explain()'s are checked by ExplainConfig
@@ -281,10 +287,8 @@ def _check_removal(removal):
                         f"got {removal!r}.{suggest(removal, ['mean', 'zero', 'sample'])}")
 
 
-def _unit(metric: str, output: str) -> str:
-    unit = METRICS[metric].unit if metric in METRICS else "-"
-    return {"margin": "margin (log-odds / decision function)", "raw": "model output"}.get(output, output) \
-        if unit == "output" else unit
+def _unit(metric: str, output_unit: str) -> str:
+    return score_unit(METRICS[metric].unit if metric in METRICS else "-", output_unit)
 
 
 def _check_same_rows(explanations):

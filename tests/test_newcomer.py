@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
+from explain.errors import ParameterError
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from explain import CallableAdapter, build_report, explain
@@ -36,7 +38,7 @@ def test_callable_adapter_allow_nan_lets_an_imputing_function_see_nan():
         np.testing.assert_allclose(e.values[i], ref, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(e.base_values[i], base, rtol=1e-10, atol=1e-12)
     assert np.isnan(e.data).sum() == 2
-    with pytest.raises(TypeError, match="allow_nan"):
+    with pytest.raises(ParameterError, match="allow_nan"):
         CallableAdapter(f, allow_nan="yes")
 
 

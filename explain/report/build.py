@@ -21,10 +21,11 @@ from ..explanation import ExplanationSet
 from ..methods.base import is_control
 from ..metrics.agreement import agreement_matrix
 from ..metrics.base import METRICS
+from ..metrics.scale import output_unit, scorecard_units, shared_unit
 from . import figures
 from .method_notes import method_notes_table
 
-__all__ = ["Section", "Report", "build_report", "provenance"]
+__all__ = ["Section", "Report", "build_report", "provenance", "scorecard_table"]
 
 # Wall-clock fields vary run to run; they are left out so a report is reproducible byte for byte.
 _VOLATILE_METRICS = {"seconds_per_row"}
@@ -148,28 +149,72 @@ def provenance(*, X=None, models=None, seed=None, parameters=None, command=None,
     return out
 
 
-def _scorecard_section(comparison) -> Section:
+def scorecard_table(comparison, *, digits: int = 4, drop=()) -> tuple[pd.DataFrame, list[str]]:
+    """The scorecard as text, metrics as rows (wide tables stay readable), with a unit column.
+
+    A row whose models share one unit shows it in the unit column and plain numbers; a row whose models
+    were explained in different outputs says "per cell: not comparable" and puts each cell's unit after
+    its number. Returns the table and the metrics of such mixed rows.
+    """
     card = comparison.scorecard()
-    card = card[[c for c in card.columns if c not in _VOLATILE_METRICS]]
+    card = card[[c for c in card.columns if c not in drop]]
+    units = scorecard_units(comparison.scores, comparison.models)
+    mixed = [m for m in card.columns if units.get(m) and shared_unit(units[m]) is None]
+    table = pd.DataFrame({"metric": list(card.columns),
+                          "unit": [shared_unit(units.get(m, {})) or ("per cell: not comparable" if m in mixed
+                                                                       else "-") for m in card.columns]})
+    for model in card.index:
+        table[str(model)] = [_cell(card.at[model, m], units[m].get(model) if m in mixed else None, digits)
+                             for m in card.columns]
+    return table, mixed
+
+
+def _scorecard_section(comparison) -> Section:
+    table, mixed = scorecard_table(comparison, drop=_VOLATILE_METRICS)
     meanings = [{"metric": m, "direction": METRICS[m].direction, "meaning": METRICS[m].meaning}
-                for m in card.columns if m in METRICS]
+                for m in table["metric"] if m in METRICS]
     meanings += [{"metric": "method_agreement", "direction": "higher",
                   "meaning": "mean rank correlation between the model's methods (random excluded)"},
                  {"metric": "random_deletion", "direction": "-",
                   "meaning": "deletion area of the random control, to read the deletion column against"}]
-    table = card.T.reset_index().rename(columns={"index": "metric"})  # metrics as rows: wide tables stay readable
-    table.columns.name = None
-    return Section("scorecard", "Scorecard", {"table": _table(table), "meanings": meanings})
+    for item in meanings:
+        if item["metric"] in mixed:
+            item["meaning"] += " (in each model's own output here: not comparable across models, not ranked)"
+    return Section("scorecard", "Scorecard", {"table": _table(table), "meanings": meanings, "mixed": mixed})
+
+
+def _cell(value, unit=None, digits: int = 4) -> str:
+    """A number for display ("–" when missing), followed by its unit when the row has no single unit."""
+    if isinstance(value, (float, np.floating)):
+        text = "–" if not np.isfinite(value) else f"{value:.{digits}g}"
+    else:
+        text = str(value)
+    return text if unit is None or text == "–" else f"{text} {unit}"
+
+
+def _scale_section(comparison) -> Section | None:
+    """The first screen: which output the scores are in, and why."""
+    scale = comparison.params.get("scale")
+    if not scale:
+        return None
+    units = scale["units"]
+    if scale["common"]:
+        head = (f"Every model is explained and scored in one output: {next(iter(units.values()))}. "
+                f"Why: {scale['reason']}.")
+    else:
+        head = ("The models are explained in different outputs, so deletion, insertion and infidelity do not "
+                f"compare across models: the scorecard shows them per model with the unit in each cell and ranks "
+                f"none of them. Why: {scale['reason']}.")
+    return Section("text", "Output: the scale of every score", {
+        "level": 2, "paragraphs": [head, "Scores without an output unit (correlations, shares, ranks, ratios to the random "
+                             "control, normalised areas) compare across models either way."],
+        "bullets": [f"{name}: explained in output={scale['outputs'][name]!r} ({unit})" for name, unit in units.items()]})
 
 
 def _table(df: pd.DataFrame, digits: int = 4) -> dict:
     """A DataFrame as {columns, rows} of strings, numbers rounded for display."""
-    def cell(v):
-        if isinstance(v, (float, np.floating)):
-            return "–" if not np.isfinite(v) else f"{v:.{digits}g}"
-        return str(v)
-    return {"columns": [str(c) for c in df.columns], "rows": [[cell(v) for v in row] for row in df.itertuples(
-        index=False)]}
+    return {"columns": [str(c) for c in df.columns], "rows": [[_cell(v, digits=digits) for v in row]
+                                                              for row in df.itertuples(index=False)]}
 
 
 def method_notes(result: ExplanationSet) -> list[str]:
@@ -191,7 +236,9 @@ def method_notes(result: ExplanationSet) -> list[str]:
 def _model_section(name: str, result: ExplanationSet, rows: list[int], comparison=None) -> Section:
     es = list(result)
     first = es[0]
-    facts = {"methods": ", ".join(result.methods), "output": first.output, "rows": len(first),
+    scale = comparison.params.get("scale") if comparison is not None else None
+    unit = scale["units"][name] if scale and name in scale["units"] else output_unit(first.output)
+    facts = {"methods": ", ".join(result.methods), "output": f"{first.output} ({unit})", "rows": len(first),
              "features": first.shape[1]}
     children = []
     if first.image_shape is None:
@@ -200,10 +247,10 @@ def _model_section(name: str, result: ExplanationSet, rows: list[int], compariso
                                 {"svg": figures.beeswarm_figure(es)}))
         rows = [r for r in rows if r < len(first)]
         if rows:
-            children.append(Section("figure", f"Rows {', '.join(map(str, rows))}: largest contributions",
-                                    {"svg": figures.waterfall_figure(es, rows)}))
+            children.append(Section("figure", f"Rows {', '.join(map(str, rows))}: largest contributions, in {unit}",
+                                    {"svg": figures.waterfall_figure(es, rows, unit=unit)}))
             children.append(Section("table", f"Row {rows[0]}: the original values and each method's contribution "
-                                    f"({first.output})", {"table": _row_table(es, rows[0]), "note": ""}))
+                                    f"(in {unit})", {"table": _row_table(es, rows[0]), "note": ""}))
     if len(es) > 1:
         matrix = comparison.agreement(name) if comparison is not None else agreement_matrix(dict(result.items()))
         children.append(Section("figure", "Agreement between methods (rank correlation of |attribution|)",
@@ -286,7 +333,8 @@ def build_report(source, *, title: str = "Explanation report", rows=(0, 1, 2), p
         results = dict(source)
     sections = [Section("provenance", "Provenance", {"fields": provenance_fields or {}})]
     if comparison is not None:
-        sections.append(_scorecard_section(comparison))
+        scale = _scale_section(comparison)
+        sections = ([scale] if scale is not None else []) + sections + [_scorecard_section(comparison)]
     for name, result in results.items():
         sections.append(_model_section(name, result, list(rows), comparison))
     grid = _images_section(dict(images or {}) or results)

@@ -32,7 +32,8 @@ def model_card(report, figure_dir=None) -> str:
             if is_control(row.method):
                 continue
             lines.append(f"    - {{model: {_yaml_value(row.model)}, method: {_yaml_value(row.method)}, "
-                         f"metric: {_yaml_value(row.metric)}, value: {_yaml_value(row.value)}}}")
+                         f"metric: {_yaml_value(row.metric)}, value: {_yaml_value(row.value)}, "
+                         f"unit: {_yaml_value(getattr(row, 'unit', '-'))}}}")
     lines += ["---", "", "## Explanations", ""]
     for name, result in report.explanations.items():
         lines += [f"### {_md_cell(name)}", ""]

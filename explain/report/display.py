@@ -33,6 +33,12 @@ def _label(name) -> str:
     return str(name).replace("$", r"\$")  # a feature name is text, never mathtext
 
 
+def _unit(explanation) -> str:
+    from ..metrics.scale import output_unit
+
+    return output_unit(explanation.output)
+
+
 class _Display:
     def _done(self, ax):
         self.ax_, self.figure_ = ax, ax.figure
@@ -47,6 +53,8 @@ class AttributionDisplay(_Display):
     names : list of str
     values : ndarray of shape (k,)
     title : str
+    xlabel : str
+        For one row's contributions, the output they are in ("contribution (probability)").
 
     Attributes
     ----------
@@ -54,8 +62,8 @@ class AttributionDisplay(_Display):
     figure_ : matplotlib Figure
     """
 
-    def __init__(self, names, values, title=""):
-        self.names, self.values, self.title = list(names), np.asarray(values, float), title
+    def __init__(self, names, values, title="", xlabel=""):
+        self.names, self.values, self.title, self.xlabel = list(names), np.asarray(values, float), title, xlabel
 
     @classmethod
     def from_explanation(cls, explanation, *, row: int | None = None, max_features: int = 10, ax=None, **kwargs):
@@ -67,7 +75,8 @@ class AttributionDisplay(_Display):
             v = explanation.flat_values[row]
             top = np.argsort(-np.abs(v), kind="stable")[:max_features]
             disp = cls([explanation.feature_names[j] for j in top], v[top],
-                       f"{explanation.model_name} · {explanation.method}: row {row}")
+                       f"{explanation.model_name} · {explanation.method}: row {row} ({explanation.output})",
+                       f"contribution ({_unit(explanation)})")
         return disp.plot(ax=ax, **kwargs)
 
     def plot(self, ax=None, **kwargs):
@@ -79,6 +88,8 @@ class AttributionDisplay(_Display):
         ax.set_yticks(y, [_label(n) for n in self.names])
         ax.axvline(0, color="#999", lw=0.5)
         ax.set_title(self.title)
+        if self.xlabel:
+            ax.set_xlabel(self.xlabel)
         return self._done(ax)
 
 
@@ -139,8 +150,9 @@ class WaterfallDisplay(_Display):
     names, values : the ``max_features`` largest contributions; the rest are summed in one bar.
     """
 
-    def __init__(self, names, values, base, title=""):
+    def __init__(self, names, values, base, title="", unit=""):
         self.names, self.values, self.base, self.title = list(names), np.asarray(values, float), float(base), title
+        self.unit = unit  # the explained output, shown on the x axis
         self.output = self.base + float(self.values.sum())
 
     @classmethod
@@ -155,7 +167,8 @@ class WaterfallDisplay(_Display):
             names.append(f"{len(rest)} other features")
             values.append(float(v[rest].sum()))
         disp = cls(names, values, explanation.base_values[row],
-                   f"{explanation.model_name} · {explanation.method}: row {row} ({explanation.output})")
+                   f"{explanation.model_name} · {explanation.method}: row {row} ({explanation.output})",
+                   _unit(explanation))
         return disp.plot(ax=ax, **kwargs)
 
     def plot(self, ax=None, **kwargs):
@@ -169,7 +182,7 @@ class WaterfallDisplay(_Display):
         ax.set_yticks(y, [_label(n) for n in self.names])
         ax.axvline(self.base, color="#999", lw=0.5, ls="--")
         ax.axvline(self.output, color="#333", lw=0.8)
-        ax.set_xlabel(f"base {self.base:.4g} → output {self.output:.4g}")
+        ax.set_xlabel(f"base {self.base:.4g} → output {self.output:.4g}" + (f" ({self.unit})" if self.unit else ""))
         ax.set_title(self.title)
         return self._done(ax)
 

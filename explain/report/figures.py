@@ -102,8 +102,16 @@ def feature_value(e, row: int, j: int) -> str:
     return f"{e.feature_names[j]} = {code:.4g}" if np.isfinite(code) else f"{e.feature_names[j]} = missing"
 
 
-def waterfall_figure(explanations, rows, k: int = 6) -> str:
-    """For each selected row (figure rows) and method (columns): the k largest contributions."""
+def waterfall_figure(explanations, rows, k: int = 6, *, unit: str | None = None) -> str:
+    """For each selected row (figure rows) and method (columns): the k largest contributions.
+
+    Each panel names the output the contributions are in (``unit``, by default the explanation's output)
+    in its title and on its x axis.
+    """
+    from ..metrics.scale import output_unit
+
+    unit = unit or output_unit(explanations[0].output)
+
     def draw(fig):
         axes = fig.subplots(len(rows), len(explanations), squeeze=False,
                             gridspec_kw={"wspace": 1.2, "hspace": 0.8})
@@ -115,7 +123,8 @@ def waterfall_figure(explanations, rows, k: int = 6) -> str:
                 ax.barh(range(len(top)), v[top], color=[RED if x > 0 else BLUE for x in v[top]])
                 ax.set_yticks(range(len(top)), [_label(feature_value(e, row, j), 28) for j in top])
                 ax.axvline(0, color="#999", lw=0.5)
-                ax.set_title(_label(f"row {row} · {e.method} · base {e.base_values[row]:.3g}", 40))
+                ax.set_xlabel(_label(f"contribution ({unit})", 48))
+                ax.set_title(_label(f"row {row} · {e.method} · base {e.base_values[row]:.3g} {unit}", 56))
     return _draw(draw, 3.2 * len(explanations) + 1.2, 1.5 * len(rows) + 0.6)
 
 

@@ -32,7 +32,9 @@ def explanation_set_html(s) -> str:
 
 
 def comparison_html(c) -> str:
-    card = c.scorecard().T
-    rows = [[metric] + [f"{v:.3g}" for v in card.loc[metric]] for metric in card.index]
-    return "<div><b>Comparison</b> (scorecard, method 'shap')" + _table(["metric"] + list(card.columns), rows) + \
-        "</div>"
+    from .build import scorecard_table
+
+    table, _ = scorecard_table(c, digits=3)
+    scale = c.params.get("scale") or {}
+    head = f"<div><b>Comparison</b> (scorecard, method 'shap'; {html.escape(scale.get('reason', ''))})"
+    return head + _table(list(table.columns), table.itertuples(index=False)) + "</div>"

@@ -146,3 +146,134 @@ def test_a_new_row_metric_is_one_function_and_two_lines(data, monkeypatch):
     cmp = compare({"lin": model}, X[:4], background=X, methods=["shap"], metrics=["mean_abs"])
     got = cmp.scores.query("method == 'shap'")
     assert got.metric.tolist() == ["mean_abs"] and got.value.iloc[0] > 0
+
+
+# -- one output for every model (issue 28) -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def binary(data):
+    X = data
+    y = (X[:, 0] - 0.5 * X[:, 1] + 0.3 * X[:, 2] * X[:, 3] > 0.3).astype(int)
+    return X, y
+
+
+_FAST = dict(methods=["shap"], metrics=["deletion", "infidelity", "rank_correlation"])
+
+
+def _output_of(cmp, name):
+    return cmp.explanations[name]["shap"].output
+
+
+def _units(cmp, metric):
+    s = cmp.scores[(cmp.scores.metric == metric) & (cmp.scores.method != "random")]
+    return dict(zip(s.model, s.unit))
+
+
+def test_several_classifiers_default_to_the_probability_of_the_explained_class(binary):
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y = binary
+    glm = LogisticRegression().fit(X, y)
+    forest = RandomForestClassifier(n_estimators=15, max_depth=4, random_state=0).fit(X, y)
+    cmp = compare({"glm": glm, "forest": forest}, X[:4], background=X[100:140], **_FAST)
+    assert _output_of(cmp, "glm") == _output_of(cmp, "forest") == "probability"
+    assert _units(cmp, "deletion") == {"glm": "probability", "forest": "probability"}
+    assert set(_units(cmp, "infidelity").values()) == {"squared probability"}
+    assert set(_units(cmp, "rank_correlation").values()) == {"correlation"}
+    for name, model in (("glm", glm), ("forest", forest)):  # the explained number is sklearn's own probability
+        e = cmp.explanations[name]["shap"]
+        target = e.target  # the explained class (the positive one for a binary model)
+        np.testing.assert_allclose(e.values.sum(axis=1) + e.base_values,
+                                   model.predict_proba(X[:4])[np.arange(4), target], atol=1e-6)
+    assert cmp.params["scale"]["common"] and "probability" in cmp.params["scale"]["reason"]
+    assert cmp.params["output"] == "auto"
+
+
+def test_one_model_keeps_its_natural_output(binary):
+    X, y = binary
+    cmp = compare({"glm": LogisticRegression().fit(X, y)}, X[:3], background=X[100:140], **_FAST)
+    assert _output_of(cmp, "glm") == "margin" and _units(cmp, "deletion") == {"glm": "log-odds"}
+
+
+def test_margins_that_are_all_log_odds_stay_in_log_odds_and_others_go_to_probability(binary):
+    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.naive_bayes import GaussianNB
+
+    X, y = binary
+    glm = LogisticRegression().fit(X, y)
+    glm_c = LogisticRegression(C=0.01).fit(X, y)
+    boost = GradientBoostingClassifier(n_estimators=10, max_depth=2, random_state=0).fit(X, y)
+    bg = X[100:140]
+    cmp = compare({"glm": glm, "glm_c": glm_c, "boost": boost}, X[:4], background=bg, **_FAST)
+    assert {_output_of(cmp, n) for n in cmp.models} == {"margin"}
+    assert set(_units(cmp, "deletion").values()) == {"log-odds"}
+    e = cmp.explanations["glm"]["shap"]  # in log-odds a logistic model is additive: beta (x - mean background)
+    sign = np.where(e.target == 1, 1.0, -1.0)[:, None]
+    np.testing.assert_allclose(e.values, sign * glm.coef_[0] * (X[:4] - bg.mean(axis=0)), atol=1e-8)
+    boosted = cmp.explanations["boost"]["shap"]
+    np.testing.assert_allclose((boosted.values.sum(axis=1) + boosted.base_values)[boosted.target == 1],
+                               boost.decision_function(X[:4])[boosted.target == 1], atol=1e-6)
+    # binary Naive Bayes' margin is jll_1 - jll_0, the log-odds too
+    nb_model = GaussianNB().fit(X, y)
+    nb = compare({"glm": glm, "nb": nb_model}, X[:3], background=bg, **_FAST)
+    assert set(_units(nb, "deletion").values()) == {"log-odds"}
+    e, p = nb.explanations["nb"]["shap"], nb_model.predict_proba(X[:3])[:, 1]
+    np.testing.assert_allclose((e.values.sum(axis=1) + e.base_values)[e.target == 1],
+                               np.log(p / (1 - p))[e.target == 1], rtol=1e-6)
+    # three classes: a margin per class is a logit defined up to a constant, not a log-odds: probability
+    y3 = np.digitize(X[:, 0], np.quantile(X[:, 0], [1 / 3, 2 / 3]))
+    three = compare({"glm": LogisticRegression().fit(X, y3), "nb": GaussianNB().fit(X, y3)}, X[:3], background=bg,
+                    **_FAST)
+    assert {_output_of(three, n) for n in three.models} == {"probability"}
+
+
+def test_several_regressors_share_the_prediction(data):
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.linear_model import PoissonRegressor
+
+    X = data
+    target = np.exp(0.3 * X[:, 0] - 0.2 * X[:, 1])
+    models = {"ols": LinearRegression().fit(X, target),
+              "poisson": PoissonRegressor(alpha=1e-4).fit(X, target),  # natural output: its link (log) scale
+              "forest": RandomForestRegressor(n_estimators=10, max_depth=3, random_state=0).fit(X, target)}
+    cmp = compare(models, X[:4], background=X[100:140], **_FAST)
+    assert {_output_of(cmp, n) for n in models} == {"raw"}
+    assert set(_units(cmp, "deletion").values()) == {"prediction"}
+    e = cmp.explanations["poisson"]["shap"]  # the explained number is the predicted mean, not its log
+    np.testing.assert_allclose(e.values.sum(axis=1) + e.base_values, models["poisson"].predict(X[:4]), rtol=1e-6)
+    alone = compare({"poisson": models["poisson"]}, X[:2], background=X[100:140], **_FAST)
+    assert _output_of(alone, "poisson") == "margin"
+
+
+def test_natural_output_for_several_models_warns_and_keeps_units_per_model(binary):
+    from sklearn.ensemble import RandomForestClassifier
+
+    from explain.metrics.scale import OutputScaleWarning
+
+    X, y = binary
+    models = {"glm": LogisticRegression().fit(X, y),
+              "forest": RandomForestClassifier(n_estimators=10, max_depth=3, random_state=0).fit(X, y)}
+    with pytest.warns(OutputScaleWarning, match="not compare across models"):
+        cmp = compare(models, X[:3], background=X[100:140], output="natural", **_FAST)
+    assert _output_of(cmp, "glm") == "margin" and _output_of(cmp, "forest") == "probability"
+    assert _units(cmp, "deletion") == {"glm": "log-odds", "forest": "probability"}
+    assert _units(cmp, "infidelity") == {"glm": "squared log-odds", "forest": "squared probability"}
+    assert not cmp.params["scale"]["common"] and cmp.params["output"] == "natural"
+
+
+def test_a_classifier_without_probability_falls_back_to_natural_outputs_with_a_warning(binary):
+    from sklearn.svm import SVC
+
+    from explain.errors import OutputError
+    from explain.metrics.scale import OutputScaleWarning
+
+    X, y = binary
+    models = {"glm": LogisticRegression().fit(X, y), "svm": SVC().fit(X, y)}
+    with pytest.warns(OutputScaleWarning, match="'svm' offers no probability"):
+        cmp = compare(models, X[:2], background=X[100:130], **_FAST)
+    assert _units(cmp, "deletion") == {"glm": "log-odds", "svm": "margin of svm"}
+    with pytest.raises(OutputError, match="offers output"):  # asked for explicitly: refused, as before
+        compare(models, X[:2], background=X[100:130], output="probability", **_FAST)
+    with pytest.raises(OutputError, match="output must be one of"):
+        compare(models, X[:2], background=X[100:130], output="probabilty", **_FAST)
