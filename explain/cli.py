@@ -231,7 +231,7 @@ def _with_probability(models: dict, X_train, y_train) -> tuple[dict, dict]:
 
 def _scorecard_text(cmp) -> str:
     """The scorecard for the terminal: metrics as rows, with each row's unit (or each cell's, where they differ)."""
-    from .report.build import scorecard_table
+    from .report.tables import scorecard_table
 
     table, _ = scorecard_table(cmp, digits=3)
     return f"Output: {cmp.params['scale']['reason']}.\n" + table.to_string(index=False)

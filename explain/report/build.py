@@ -21,9 +21,10 @@ from ..explanation import ExplanationSet
 from ..methods.base import is_control
 from ..metrics.agreement import agreement_matrix
 from ..metrics.base import METRICS
-from ..metrics.scale import output_unit, scorecard_units, shared_unit
+from ..metrics.scale import output_unit
 from . import figures
 from .method_notes import method_notes_table
+from .tables import _cell, scorecard_table
 
 __all__ = ["Section", "Report", "build_report", "provenance", "scorecard_table"]
 
@@ -149,26 +150,6 @@ def provenance(*, X=None, models=None, seed=None, parameters=None, command=None,
     return out
 
 
-def scorecard_table(comparison, *, digits: int = 4, drop=()) -> tuple[pd.DataFrame, list[str]]:
-    """The scorecard as text, metrics as rows (wide tables stay readable), with a unit column.
-
-    A row whose models share one unit shows it in the unit column and plain numbers; a row whose models
-    were explained in different outputs says "per cell: not comparable" and puts each cell's unit after
-    its number. Returns the table and the metrics of such mixed rows.
-    """
-    card = comparison.scorecard()
-    card = card[[c for c in card.columns if c not in drop]]
-    units = scorecard_units(comparison.scores, comparison.models)
-    mixed = [m for m in card.columns if units.get(m) and shared_unit(units[m]) is None]
-    table = pd.DataFrame({"metric": list(card.columns),
-                          "unit": [shared_unit(units.get(m, {})) or ("per cell: not comparable" if m in mixed
-                                                                       else "-") for m in card.columns]})
-    for model in card.index:
-        table[str(model)] = [_cell(card.at[model, m], units[m].get(model) if m in mixed else None, digits)
-                             for m in card.columns]
-    return table, mixed
-
-
 def _scorecard_section(comparison) -> Section:
     table, mixed = scorecard_table(comparison, drop=_VOLATILE_METRICS)
     meanings = [{"metric": m, "direction": METRICS[m].direction, "meaning": METRICS[m].meaning}
@@ -181,15 +162,6 @@ def _scorecard_section(comparison) -> Section:
         if item["metric"] in mixed:
             item["meaning"] += " (in each model's own output here: not comparable across models, not ranked)"
     return Section("scorecard", "Scorecard", {"table": _table(table), "meanings": meanings, "mixed": mixed})
-
-
-def _cell(value, unit=None, digits: int = 4) -> str:
-    """A number for display ("–" when missing), followed by its unit when the row has no single unit."""
-    if isinstance(value, (float, np.floating)):
-        text = "–" if not np.isfinite(value) else f"{value:.{digits}g}"
-    else:
-        text = str(value)
-    return text if unit is None or text == "–" else f"{text} {unit}"
 
 
 def _scale_section(comparison) -> Section | None:

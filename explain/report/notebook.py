@@ -32,7 +32,7 @@ def explanation_set_html(s) -> str:
 
 
 def comparison_html(c) -> str:
-    from .build import scorecard_table
+    from .tables import scorecard_table
 
     table, _ = scorecard_table(c, digits=3)
     scale = c.params.get("scale") or {}
