@@ -104,9 +104,7 @@ def interactions(model, X, *, background=None, index="SII", output="auto", targe
             values[rows] = indices_from_table(table, p, index)
             first[rows] = table[:, 1 << np.arange(p)] - table[:, [0]]
         else:
-            values[rows] = _closed_form(kind, a, plan.output, t, Xa[rows], B, index)
-            first[rows] = values[rows][:, np.arange(p), np.arange(p)] if index == "STII" or kind == "additive" \
-                else first_order(f, Xa[rows], B, col_player, p)
+            values[rows], first[rows] = _closed_form(kind, a, plan.output, t, Xa[rows], B, index)
         exact[rows] = kind != "sampling"
         label = "all" if t is None else _label(a, t)
         blocks.append({"class": str(label), "rows": int(len(rows)), "algorithm": _DESCRIPTIONS[kind]})
@@ -162,12 +160,13 @@ def _choose(a, output, t, p, algorithm, *, grouped) -> str:
     return "sampling"
 
 
-def _closed_form(kind, a, output, t, X, B, index) -> np.ndarray:
-    if kind == "additive":
+def _closed_form(kind, a, output, t, X, B, index) -> tuple[np.ndarray, np.ndarray]:
+    """The (n, p, p) matrix and the first-order effects v({i}) - v({}) (n, p), without model calls."""
+    if kind == "additive":  # every order-1 value is the feature's centred term; every pair is 0
         terms = a.additive_terms(X, output, t) - a.additive_terms(B, output, t).mean(axis=0)
         out = np.zeros((X.shape[0], terms.shape[1], terms.shape[1]))
         out[:, np.arange(terms.shape[1]), np.arange(terms.shape[1])] = terms
-        return out
+        return out, terms
     if kind == "trees":
         from ..methods.shap_ import tree_game
         from ..methods.tree_shapley import tree_shapley
@@ -175,14 +174,14 @@ def _closed_form(kind, a, output, t, X, B, index) -> np.ndarray:
 
         ens, column, sign, players, n_players = tree_game(a, t)
         Xt, Bt = a.tree_input(X), a.tree_input(B)
-        out = tree_interactions(ens, Xt, Bt, column, index, players=players, n_players=n_players, sign=sign)
-        if index == "SII":
-            phi = tree_shapley(ens, Xt, Bt, column, sign=sign, players=players, n_players=n_players)
-            d = phi.shape[1]
-            out[:, np.arange(d), np.arange(d)] = phi
+        out, first = tree_interactions(ens, Xt, Bt, column, index, players=players, n_players=n_players,
+                                       sign=sign)
+        d = first.shape[1]
+        out[:, np.arange(d), np.arange(d)] = first if index == "STII" else tree_shapley(
+            ens, Xt, Bt, column, sign=sign, players=players, n_players=n_players)
         if players is not None:  # drop the dummy player of constant columns
-            out = out[:, :a.n_inputs, :a.n_inputs]
-        return out
+            out, first = out[:, :a.n_inputs, :a.n_inputs], first[:, :a.n_inputs]
+        return out, first
     from .kernels import product_kernel_interactions
 
     return product_kernel_interactions(a.transform(X), a.transform(B), a.kernel_expansion(output, t), index,

@@ -17,7 +17,7 @@ quadrature on ceil(p / 2) nodes. With F_k(t) = c_k + t (a_k - c_k) and
 u_k = (a_k - c_k) / F_k, the whole matrix at one node is prod_k F_k * u u^T.
 Factors are scaled by max(a_k, c_k) in log space as in the Shapley path
 (:mod:`explain.methods.kernel_shapley`), so F_k lies in [min(t, 1-t), 1] and the
-division is safe at the interior nodes. STII's diagonal, v({i}) - v({}), is
+division is safe at the interior nodes. The first-order effect v({i}) - v({}) (STII's diagonal) is
 (a_i - c_i) prod_{k != i} c_k, from prefix and suffix products.
 Cost O(n x n_support x n_background x p^2 x nodes), no sampling.
 """
@@ -36,12 +36,14 @@ __all__ = ["product_kernel_interactions"]
 def _pairs(log_a, log_c, coef, t, w, stii):  # pragma: no cover - compiled
     n_bg, m, p = log_c.shape
     out = np.zeros((n_bg, p, p))
+    first = np.zeros((n_bg, p))
     for b in numba.prange(n_bg):
         D = np.empty(p)
         C = np.empty(p)
         u = np.empty(p)
         pre = np.empty(p + 1)
         acc = out[b]
+        fo = first[b]
         for i in range(m):
             log_scale = 0.0
             for k in range(p):
@@ -67,19 +69,20 @@ def _pairs(log_a, log_c, coef, t, w, stii):  # pragma: no cover - compiled
                     wk = wq * u[k]
                     for j in range(k + 1, p):
                         acc[k, j] += wk * u[j]
-            if stii:  # v({k}) - v({}) = (a_k - c_k) prod_{j != k} c_j
-                pre[0] = 1.0
-                for k in range(p):
-                    pre[k + 1] = pre[k] * C[k]
-                suffix = 1.0
-                for k in range(p - 1, -1, -1):
-                    acc[k, k] += D[k] * pre[k] * suffix * scale
-                    suffix *= C[k]
-    return out
+            pre[0] = 1.0  # first order v({k}) - v({}) = (a_k - c_k) prod_{j != k} c_j
+            for k in range(p):
+                pre[k + 1] = pre[k] * C[k]
+            suffix = 1.0
+            for k in range(p - 1, -1, -1):
+                fo[k] += D[k] * pre[k] * suffix * scale
+                suffix *= C[k]
+    return out, first
 
 
-def product_kernel_interactions(X, background, expansion, index: str, groups=None) -> np.ndarray:
-    """Exact (n, p, p) interaction matrix of a product-kernel expansion (``index`` "SII" or "STII").
+def product_kernel_interactions(X, background, expansion, index: str, groups=None
+                                ) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (n, p, p) interaction matrix of a product-kernel expansion (``index`` "SII" or "STII") and the
+    first-order effects v({i}) - v({}) (n, p).
 
     ``X`` and ``background`` are in the expansion's input space; ``groups`` maps columns to players as in
     :func:`explain.methods.kernel_shapley.product_kernel_shapley`, whose Shapley values fill SII's diagonal.
@@ -92,6 +95,7 @@ def product_kernel_interactions(X, background, expansion, index: str, groups=Non
     t, w = (nodes + 1.0) / 2.0, wts / 2.0
     B = background.shape[0]
     out = np.zeros((n, p, p))
+    first = np.zeros((n, p))
     sv_step = max(1, min(S.shape[0], CHUNK_ELEMENTS // max(1, B * p)))
     bg_step = B if sv_step > 1 or B * p <= CHUNK_ELEMENTS else max(1, CHUNK_ELEMENTS // p)
     for s0 in range(0, S.shape[0], sv_step):
@@ -100,10 +104,11 @@ def product_kernel_interactions(X, background, expansion, index: str, groups=Non
         for b0 in range(0, B, bg_step):
             log_c = log_factors(background[b0:b0 + bg_step], Ss)
             for r in range(n):
-                out[r] += _pairs(log_a_all[r], log_c, cs, t, w, index == "STII").sum(axis=0) / B
+                pairs, single = _pairs(log_a_all[r], log_c, cs, t, w, index == "STII")
+                out[r] += pairs.sum(axis=0) / B
+                first[r] += single.sum(axis=0) / B
     upper = np.triu_indices(p, 1)
     out[:, upper[1], upper[0]] = out[:, upper[0], upper[1]]
-    if index == "SII":
-        shapley, _ = product_kernel_shapley(X, background, expansion, groups=groups)
-        out[:, np.arange(p), np.arange(p)] = shapley
-    return out
+    diagonal = first if index == "STII" else product_kernel_shapley(X, background, expansion, groups=groups)[0]
+    out[:, np.arange(p), np.arange(p)] = diagonal
+    return out, first

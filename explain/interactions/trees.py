@@ -13,8 +13,8 @@ the number of players:
     SII:  |A'|! |B'|! / (|A'| + |B'| + 1)!
     STII: 2 |A']! (|B'| + 1)! / (|A'| + |B'| + 2)!
 
-STII's diagonal v({i}) - v({}) is +v_L where A = {i}, and -v_L for each i in B
-where A is empty. Background rows enter through their pattern on the leaf's
+The first-order effect v({i}) - v({}) (STII's diagonal) is +v_L where A = {i}, and
+-v_L for each i in B where A is empty. Background rows enter through their pattern on the leaf's
 path, counted once per leaf, so the cost is O(n x leaves x patterns x k^2) with k
 the players on a path; no 2^p.
 """
@@ -37,10 +37,11 @@ MAX_PATH_PLAYERS = 62
 @numba.njit(parallel=True, cache=True)
 def _kernel(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len,
             cat_unknown, cat_dir, leaves, leaf_value, starts, lengths, path_node, path_dir, n_players, W,
-            stii, n_chunks):  # pragma: no cover - compiled
+            n_chunks):  # pragma: no cover - compiled
     n = X.shape[0]
     m = B.shape[0]
     out = np.zeros((n_chunks, n, n_players, n_players))
+    first = np.zeros((n_chunks, n, n_players))
     for c in numba.prange(n_chunks):
         local = np.empty(64, np.int64)
         bmask = np.empty(m, np.int64)
@@ -83,6 +84,7 @@ def _kernel(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as
                 xm = path_mask(X, xi, s, h, full, node_local, path_node, path_dir, feature, thr, kind,
                                missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir)
                 acc = out[c, xi]
+                fo = first[c, xi]
                 for p in range(npat):
                     P = pats[p]
                     if (xm | P) != full:
@@ -94,15 +96,14 @@ def _kernel(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as
                     if a + b == 0:
                         continue
                     wt = scale * cnts[p]
-                    if stii:
-                        if a == 1:
-                            for i in range(k):
-                                if Am & (np.int64(1) << i):
-                                    acc[local[i], local[i]] += wt
-                        elif a == 0:
-                            for i in range(k):
-                                if Bm & (np.int64(1) << i):
-                                    acc[local[i], local[i]] -= wt
+                    if a == 1:  # first order v({i}) - v({}): the leaf is reached with x on i alone
+                        for i in range(k):
+                            if Am & (np.int64(1) << i):
+                                fo[local[i]] += wt
+                    elif a == 0:  # ... or lost as soon as x enters on any i in B
+                        for i in range(k):
+                            if Bm & (np.int64(1) << i):
+                                fo[local[i]] -= wt
                     if a + b < 2:
                         continue
                     for i in range(k):
@@ -125,7 +126,7 @@ def _kernel(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as
                                 acc[pi, pj] += val
                             else:
                                 acc[pj, pi] += val
-    return out.sum(axis=0)
+    return out.sum(axis=0), first.sum(axis=0)
 
 
 def _pair_weights(max_players: int, index: str) -> np.ndarray:
@@ -140,9 +141,11 @@ def _pair_weights(max_players: int, index: str) -> np.ndarray:
 
 
 def tree_interactions(ens, X, background, output: int, index: str, *, players=None, n_players=None,
-                      sign: float = 1.0, rows_per_chunk: int = ROWS_PER_CHUNK) -> np.ndarray:
-    """Exact (n, p, p) pairwise index of one output of a tree ensemble; the diagonal holds STII's
-    v({i}) - v({}) for ``index="STII"`` and zeros for SII (the caller puts the Shapley values there).
+                      sign: float = 1.0, rows_per_chunk: int = ROWS_PER_CHUNK) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (n, p, p) pairwise index of one output of a tree ensemble, and the first-order effects (n, p).
+
+    The matrix's diagonal is zero (the caller puts the index's order-1 values there); the first-order effects
+    ``v({i}) - v({})`` are STII's diagonal and the additive part of ``strength``.
 
     Arguments as for :func:`explain.methods.tree_shapley.tree_shapley`.
     """
@@ -167,11 +170,12 @@ def tree_interactions(ens, X, background, output: int, index: str, *, players=No
     Xp, Bp = ens.prepare(X), ens.prepare(background)
     n_chunks = max(1, min(LEAF_CHUNKS, len(leaves)))
     out = np.empty((X.shape[0], n_players, n_players))
+    first = np.empty((X.shape[0], n_players))
     step = max(1, int(rows_per_chunk))
     for start in range(0, X.shape[0], step):
-        out[start:start + step] = _kernel(
+        out[start:start + step], first[start:start + step] = _kernel(
             np.ascontiguousarray(Xp[start:start + step]), Bp, ens.feature, players, *split_arrays(ens), leaves,
-            leaf_value, starts, lengths, path_node, path_dir, n_players, W, index == "STII", n_chunks)
+            leaf_value, starts, lengths, path_node, path_dir, n_players, W, n_chunks)
     upper = np.triu_indices(n_players, 1)
     out[:, upper[1], upper[0]] = out[:, upper[0], upper[1]]
-    return out
+    return out, first
