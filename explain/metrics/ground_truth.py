@@ -26,7 +26,7 @@ def reference_values(result, ctx, clock, name):
         return None
     first = next(iter(result))
     n = min(len(first), int(ctx.options.get("ground_truth_rows", GROUND_TRUTH_ROWS)))
-    targets = None if first.target is None else np.asarray(first.target)[:n]
+    targets = None if first.target_index is None else np.asarray(first.target_index)[:n]
 
     def run():
         values = np.empty((n, d))

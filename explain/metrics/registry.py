@@ -69,7 +69,7 @@ def _interaction(e, ctx):
 
     if e.shape[1] > int(ctx.options.get("interaction_max_features", INTERACTION_MAX_FEATURES)):
         return float("nan")
-    return interaction_strength(e.codes, ctx, None if e.target is None else np.asarray(e.target))
+    return interaction_strength(e.codes, ctx, None if e.target_index is None else np.asarray(e.target_index))
 
 
 for _name in ("deletion", "insertion", "deletion_normalised", "insertion_normalised", "faithfulness_correlation",
