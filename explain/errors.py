@@ -10,7 +10,8 @@ against scikit-learn's conventions keeps working::
     ├── NotFittedError            (ValueError, AttributeError; sklearn's NotFittedError)  not fitted
     ├── UnsupportedModelError     (TypeError)   no adapter knows this model
     ├── DataError                 (ValueError)  X: shape, columns, NaN/inf, dtype, empty
-    │   └── BackgroundError                     the background set is unusable
+    │   ├── BackgroundError                     the background set is unusable
+    │   └── BundleError                         a report bundle (.json/.html) is malformed or tampered with
     ├── TargetError               (ValueError)  class index/label out of range
     ├── OutputError               (ValueError)  the requested output space is not offered
     ├── UnknownMethodError        (ValueError)  no method of that name (or a bad method option)
@@ -33,6 +34,7 @@ __all__ = [
     "UnsupportedModelError",
     "DataError",
     "BackgroundError",
+    "BundleError",
     "TargetError",
     "OutputError",
     "UnknownMethodError",
@@ -78,6 +80,11 @@ class DataError(ExplainError, ValueError):
 
 class BackgroundError(DataError):
     """The background (reference) data is unusable."""
+
+
+class BundleError(DataError):
+    """A report bundle does not follow its schema (a field missing or of the wrong type); the message is one
+    line naming the field."""
 
 
 class TargetError(ExplainError, ValueError):

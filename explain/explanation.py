@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ._utils.frozen import _freeze, _frozen_array
+from ._utils.portable import label_array
 
 __all__ = ["Explanation", "ExplanationSet", "Validated"]
 
@@ -44,8 +45,15 @@ class Explanation:
         Name of the method that produced the values.
     model_name : str
         Name of the explained model.
-    target : array-like of shape (n_samples,), optional
-        Explained class index per row; ``None`` for regression.
+    target : array-like of shape (n_samples,) or scalar, optional
+        Explained class per row, as the model's class LABEL (``classes_[i]``:
+        an int, a string, ...); ``None`` for regression. Passing it back,
+        ``explain(model, X, target=e.target)``, explains the same classes.
+    target_index : array-like of shape (n_samples,) or scalar, optional
+        The position of each row's class in the model's classes (what the
+        model's output columns are indexed by). Defaults to ``target`` when
+        the labels are integers (a hand-built Explanation whose labels are
+        the indices 0..k-1); must be given for other labels.
     seconds : float
         Wall time the method took.
     n_model_evals : int
@@ -65,12 +73,12 @@ class Explanation:
     """
 
     __slots__ = (
-        "_values", "_base_values", "_data", "_feature_names", "_output", "_target",
+        "_values", "_base_values", "_data", "_feature_names", "_output", "_target", "_target_index",
         "_method", "_model_name", "_seconds", "_n_model_evals", "_params", "_image_shape", "_codec",
     )
 
     def __init__(self, values, base_values, data, feature_names, *, output, method,
-                 model_name, target=None, seconds=0.0, n_model_evals=0, params=None,
+                 model_name, target=None, target_index=None, seconds=0.0, n_model_evals=0, params=None,
                  image_shape=None, codec=None):
         values = np.asarray(values, dtype=float)
         if image_shape is not None and values.ndim > 2:  # image-shaped input: store flat
@@ -92,13 +100,7 @@ class Explanation:
             raise ValueError(f"{d} feature names expected, got {len(names)}")
         if output not in _OUTPUTS:
             raise ValueError(f"output must be one of {_OUTPUTS}, got {output!r}")
-        if target is not None:
-            target = np.asarray(target)
-            if target.ndim == 0:
-                target = np.full(n, int(target))
-            if target.shape != (n,):
-                raise ValueError(f"target must have shape ({n},), got {target.shape}")
-            target = _frozen_array(target, dtype=int)
+        target, target_index = _targets(target, target_index, n)
         set_ = object.__setattr__
         set_(self, "_values", _frozen_array(values))
         set_(self, "_base_values", _frozen_array(base))
@@ -106,6 +108,7 @@ class Explanation:
         set_(self, "_feature_names", names)
         set_(self, "_output", output)
         set_(self, "_target", target)
+        set_(self, "_target_index", target_index)
         set_(self, "_method", str(method))
         set_(self, "_model_name", str(model_name))
         set_(self, "_seconds", float(seconds))
@@ -161,7 +164,10 @@ class Explanation:
 
     base_values = property(lambda self: self._base_values, doc="ndarray (n_samples,), read-only.")
     output = property(lambda self: self._output, doc='"margin", "probability" or "raw".')
-    target = property(lambda self: self._target, doc="Explained class index per row, or None.")
+    target = property(lambda self: self._target,
+                      doc="Explained class label per row (the model's own labels), or None; read-only.")
+    target_index = property(lambda self: self._target_index,
+                            doc="Position of each row's class in the model's classes, or None; read-only.")
     method = property(lambda self: self._method, doc="Name of the method.")
     model_name = property(lambda self: self._model_name, doc="Name of the model.")
     seconds = property(lambda self: self._seconds, doc="Wall time of the method.")
@@ -227,6 +233,7 @@ class Explanation:
             [self._feature_names[i] for i in col_idx],
             output=self._output, method=self._method, model_name=self._model_name,
             target=None if self._target is None else self._target[row_idx],
+            target_index=None if self._target_index is None else self._target_index[row_idx],
             seconds=self._seconds, n_model_evals=self._n_model_evals,
             params=dict(self._params), image_shape=image_shape,
             codec=None if self._codec is None else self._codec.subset(col_idx),
@@ -276,6 +283,30 @@ class Explanation:
         shape = f", image_shape={self._image_shape}" if self._image_shape else ""
         return (f"Explanation(method={self._method!r}, model={self._model_name!r}, "
                 f"output={self._output!r}, n_samples={n}, n_features={d}{shape})")
+
+
+def _targets(target, target_index, n: int):
+    """(labels, indices) of the explained classes, each (n,) and read-only, or (None, None)."""
+    if target is None:
+        if target_index is not None:
+            raise ValueError("target_index needs target (the class labels) too")
+        return None, None
+    labels = label_array(target)
+    if labels.ndim == 0:
+        labels = np.broadcast_to(labels, (n,)).copy()
+    if labels.shape != (n,):
+        raise ValueError(f"target must have shape ({n},), got {labels.shape}")
+    if target_index is None:
+        if labels.dtype.kind not in "iu":
+            raise ValueError("target holds labels that are not class indices: pass target_index too "
+                             "(each row's position in the model's classes)")
+        target_index = labels
+    index = np.asarray(target_index)
+    if index.ndim == 0:
+        index = np.broadcast_to(index, (n,))
+    if index.shape != (n,) or (index.size and index.dtype.kind not in "iu"):
+        raise ValueError(f"target_index must hold ({n},) integers, got {index.dtype} of shape {index.shape}")
+    return _frozen_array(labels), _frozen_array(index, dtype=int)
 
 
 @dataclass(frozen=True)

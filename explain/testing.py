@@ -179,7 +179,7 @@ def check_local_accuracy(run: ConformanceRun) -> None:
     a = run.adapter()
     for e in run.first:
         out = a.predict(run.flat, e.output)
-        pred = out[:, 0] if e.target is None else out[np.arange(len(e)), e.target]
+        pred = out[:, 0] if e.target_index is None else out[np.arange(len(e)), e.target_index]
         gap = np.abs(e.base_values + e.flat_values.sum(axis=1) - pred)
         if e.params["exact"]:
             assert gap.max() <= 1e-6 * max(1.0, np.abs(pred).max()), (e.method, gap.max())

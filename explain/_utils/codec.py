@@ -177,7 +177,8 @@ class Codec:
                 elif pd.api.types.is_string_dtype(c.dtype) and not pd.api.types.is_object_dtype(c.dtype):
                     data[c.name] = pd.array(np.where(finite, values, None), dtype=c.dtype)
                 else:
-                    data[c.name] = np.where(finite, values, np.nan).astype(object)
+                    # a Series keeps object dtype (a DataFrame built from an object array would infer "str")
+                    data[c.name] = pd.Series(np.where(finite, values, np.nan), dtype=object)
         return pd.DataFrame(data)
 
     def subset(self, columns) -> "Codec":

@@ -267,7 +267,8 @@ class Plan:
                            f"(largest local-accuracy gap {params.get('additivity_gap', float('nan')):.3g}).",
                            ApproximationWarning)
         return Explanation(merged.values, merged.base, X, list(self.names), output=self.output, method=method.name,
-                           model_name=self.adapter.name, target=targets, seconds=seconds,
+                           model_name=self.adapter.name, target=None if targets is None else
+                           np.asarray(self.adapter.classes)[targets], target_index=targets, seconds=seconds,
                            n_model_evals=merged.n_evals, params=params, image_shape=self.image_shape,
                            codec=self.adapter.codec)
 

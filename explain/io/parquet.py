@@ -8,13 +8,17 @@ randomness from the stream keyed by that index, so the file holds the same
 numbers as ``explain()`` on all rows at once, whatever the batch size.
 
 Layout: one Parquet row per (explained row, method) with columns ``row_id``
-(int64), ``method`` (string), ``target`` (int64, null for regression),
-``base_value`` and ``prediction`` (float64), ``exact`` (bool, per row: never a
-flag taken from one batch for all) and ``values`` and ``data`` (fixed-size
-lists of float64, one entry per feature; ``data`` holds category codes for
-string columns). The schema metadata key ``explain`` holds JSON with the format
-version, feature names, output, model name, image shape and each method's
-parameters from the first batch. A Dask DataFrame is explained partition by
+(int64), ``method`` (string), ``target`` (the explained class label in its own
+type: int64, float64, bool or string; null for regression), ``target_index``
+(int64, the class's position in the model's classes), ``base_value`` and
+``prediction`` (float64), ``exact`` (bool, per row: never a flag taken from one
+batch for all) and ``values`` and ``data`` (fixed-size lists of float64, one
+entry per feature; ``data`` holds category codes for string and category
+columns). The schema metadata key ``explain`` holds JSON with the format
+version, feature names, output, model name, image shape, each method's
+parameters from the first batch, the model's classes and the codec (each
+column's categories and dtype), so the reader gives back labels and original
+values, not codes. Files of format 1 (``target`` = class index) are still read. A Dask DataFrame is explained partition by
 partition on the cluster and written as a directory of parts.
 """
 
@@ -30,8 +34,9 @@ from ..engine.plan import prepare
 from .._utils.progress import progress_bar
 from .._utils.validation import Integer, validate_params
 from ..errors import DataError
+from .._utils.portable import codec_from_json, label_array
 from ..explanation import Explanation
-from ._arrow import FORMAT, _schema, explain_batch
+from ._arrow import FORMAT, FORMATS, _schema, explain_batch
 
 __all__ = ["to_parquet", "read_explanations", "ExplanationReader", "FORMAT"]
 
@@ -162,6 +167,10 @@ class ExplanationReader:
         self.output = meta["output"]
         self.model_name = meta["model_name"]
         self.image_shape = None if meta.get("image_shape") is None else tuple(meta["image_shape"])
+        self.classes = None if meta.get("classes") is None else label_array(meta["classes"])
+        self.codec = codec_from_json(meta.get("codec"), where=self.path)
+        if self.codec is not None and self.codec.names != self.feature_names:
+            raise DataError(f"{self.path!r}: the column description does not match the feature names")
         self.n_rows = self._dataset.count_rows() // max(1, len(self.methods))
 
     def __repr__(self) -> str:
@@ -206,14 +215,30 @@ class ExplanationReader:
         n = table.num_rows
         values = _matrix(table.column("values"), n, d)
         data = _matrix(table.column("data"), n, d)
-        target = table.column("target")
-        target = None if target.null_count == n else target.to_numpy(zero_copy_only=False)
+        target, index = self._targets(table)
         params = dict(self.meta["methods"][method])
         params["exact"] = bool(np.all(table.column("exact").to_numpy(zero_copy_only=False)))
         params["row_ids"] = table.column("row_id").to_numpy()
         return Explanation(values, table.column("base_value").to_numpy(), data, self.feature_names,
                            output=self.output, method=method, model_name=self.model_name, target=target,
-                           params=params, image_shape=self.image_shape)
+                           target_index=index, params=params, image_shape=self.image_shape, codec=self.codec)
+
+    def _targets(self, table):
+        """(labels, indices) of the explained classes; a format-1 file stored only the indices."""
+        n = table.num_rows
+        new = "target_index" in table.column_names
+        column = table.column("target_index" if new else "target")
+        if column.null_count == n:
+            return None, None
+        if column.null_count:
+            raise DataError(f"{self.path!r}: some rows have a target and some none")
+        index = column.to_numpy(zero_copy_only=False).astype(int)
+        if not new:
+            return index, index
+        k = 0 if self.classes is None else len(self.classes)
+        if index.min() < 0 or index.max() >= k:
+            raise DataError(f"{self.path!r}: a target_index is not a position in the {k} stored classes")
+        return self.classes[index], index
 
 
 def _checked_metadata(path: str, schema) -> dict:
@@ -227,23 +252,36 @@ def _checked_metadata(path: str, schema) -> dict:
         meta = json.loads(raw) if raw else {}
     except ValueError:
         meta = {}
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") not in FORMATS:
         found = meta.get("format") if isinstance(meta, dict) else None
         raise DataError(f"{path!r} is not an explanations file written by explain.to_parquet "
-                        f"(format {found!r}, expected {FORMAT!r})")
+                        f"(format {found!r}, expected one of {list(FORMATS)})")
     names, methods = meta.get("feature_names"), meta.get("methods")
     shape = meta.get("image_shape")
     ok = (isinstance(names, list) and all(isinstance(x, str) for x in names) and isinstance(methods, dict)
           and all(isinstance(k, str) and isinstance(v, dict) for k, v in methods.items())
           and isinstance(meta.get("output"), str) and isinstance(meta.get("model_name"), str)
-          and (shape is None or (isinstance(shape, list) and all(isinstance(x, int) for x in shape))))
+          and (shape is None or (isinstance(shape, list) and all(isinstance(x, int) for x in shape)))
+          and _labels_ok(meta.get("classes")))
     expected = _schema(len(names) if isinstance(names, list) else 0, {})
-    columns_ok = ok and all(schema.get_field_index(f.name) >= 0 and schema.field(f.name).type == f.type
-                            for f in expected)
+    if meta["format"] != FORMAT:  # format 1: no target_index column; target held the index
+        expected = [f for f in expected if f.name != "target_index"]
+    columns_ok = ok and all(schema.get_field_index(f.name) >= 0 and (
+        schema.field(f.name).type == f.type or (f.name == "target" and meta["format"] == FORMAT
+                                                and str(schema.field(f.name).type) in _LABEL_TYPES))
+        for f in expected)
     if not columns_ok:
         raise DataError(f"{path!r} claims to be explanations ({FORMAT}) but its metadata or columns do not have "
                         "the written form (feature names, methods, one float per feature in 'values' and 'data')")
     return meta
+
+
+_LABEL_TYPES = ("int64", "double", "bool", "string")
+
+
+def _labels_ok(classes) -> bool:
+    return classes is None or (isinstance(classes, list) and all(isinstance(c, (str, bool, int, float))
+                                                                 for c in classes))
 
 
 def _matrix(column, n: int, d: int) -> np.ndarray:

@@ -149,7 +149,7 @@ def explained_output(ctx: MetricContext, Z: np.ndarray, targets: np.ndarray | No
 
 def repeat_targets(e, times: int) -> np.ndarray | None:
     """Each row's target repeated for its block of perturbed copies."""
-    return None if e.target is None else np.repeat(np.asarray(e.target), times)
+    return None if e.target_index is None else np.repeat(np.asarray(e.target_index), times)
 
 
 def ratio_to_control(value: float, control: float) -> float:

@@ -53,7 +53,7 @@ def curves(e, ctx: MetricContext, insert: bool, direction: np.ndarray | None = N
     r = fill.shape[0]
     out = np.empty((n, p))
     block = max(1, CURVE_BLOCK // max(1, p * r * d))
-    targets = None if e.target is None else np.asarray(e.target)
+    targets = None if e.target_index is None else np.asarray(e.target_index)
     for s0 in range(0, n, block):
         rows = slice(s0, s0 + block)
         touched = ranks[rows, None, :] < steps[None, :, None]  # (b, p, d)
@@ -94,7 +94,7 @@ def _endpoints(e, ctx: MetricContext):
     X = e.codes
     fill = ctx.removal_rows()
     n, d = X.shape
-    targets = None if e.target is None else np.asarray(e.target)
+    targets = None if e.target_index is None else np.asarray(e.target_index)
     full = explained_output(ctx, X, targets)
     Z = np.broadcast_to(fill[None, :, :], (n,) + fill.shape).reshape(-1, d)
     t = None if targets is None else np.repeat(targets, fill.shape[0])
@@ -113,7 +113,7 @@ def _normalised_area(e, ctx: MetricContext, insert: bool) -> np.ndarray:
     full, removed = _endpoints(e, ctx)
     span = full - removed
     c = curves(e, ctx, insert=insert, direction=np.where(span < 0, -1.0, 1.0))
-    targets = None if e.target is None else np.asarray(e.target)
+    targets = None if e.target_index is None else np.asarray(e.target_index)
     spread = _background_spread(ctx, targets)
     ok = np.abs(span) > np.maximum(MIN_SPAN * spread, 1e-12)
     out = np.full(len(span), np.nan)
@@ -168,7 +168,7 @@ def faithfulness_correlation(e, ctx: MetricContext) -> np.ndarray:
         mask = np.zeros((b, n_subsets, d), dtype=bool)
         np.put_along_axis(mask, kth, True, axis=2)
         Z = np.where(mask, ctx.baseline[None, None, :], X[rows, None, :])  # "sample" uses the mean row here
-        f_x, f_z = _with_originals(_rows(e.target, rows), ctx, X[rows], Z.reshape(-1, d), n_subsets)
+        f_x, f_z = _with_originals(_rows(e.target_index, rows), ctx, X[rows], Z.reshape(-1, d), n_subsets)
         drop = f_x[:, None] - f_z.reshape(b, -1)
         summed = (mask * A[rows, None, :]).sum(axis=2)
         out[rows] = [_pearson(summed[i], drop[i]) for i in range(b)]
@@ -206,7 +206,7 @@ def infidelity_perturbations(e, ctx: MetricContext):
 
 def infidelity_from_perturbations(e, ctx: MetricContext, I: np.ndarray, normalize: bool = True) -> np.ndarray:
     """E_I[(I . a - (f(x) - f(x - I)))^2] per row; with ``normalize``, a is rescaled by captum's beta."""
-    return _infidelity(e.codes, e.flat_values, e.target, ctx, I, normalize)
+    return _infidelity(e.codes, e.flat_values, e.target_index, ctx, I, normalize)
 
 
 def _rows(target, rows):
@@ -233,5 +233,5 @@ def infidelity(e, ctx: MetricContext) -> np.ndarray:
     out = np.empty(len(X))
     for rows in _row_blocks(len(X), mask.shape[1] * X.shape[1]):  # the float perturbations one block at a time
         I = mask[rows] * (X[rows, None, :] - ctx.background[idx[rows]])
-        out[rows] = _infidelity(X[rows], e.flat_values[rows], _rows(e.target, rows), ctx, I)
+        out[rows] = _infidelity(X[rows], e.flat_values[rows], _rows(e.target_index, rows), ctx, I)
     return out

@@ -26,7 +26,7 @@ def reference_values(result, ctx):
         return None
     first = next(iter(result))
     n = min(len(first), int(ctx.options.get("ground_truth_rows", GROUND_TRUTH_ROWS)))
-    targets = None if first.target is None else np.asarray(first.target)[:n]
+    targets = None if first.target_index is None else np.asarray(first.target_index)[:n]
     values = np.empty((n, d))
     for t in ([None] if targets is None else np.unique(targets)):
         rows = np.arange(n) if t is None else np.flatnonzero(targets == t)

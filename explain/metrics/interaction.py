@@ -75,4 +75,4 @@ def interaction_of(e, sc) -> float:
     """Interaction strength of the model over e's rows and targets (NaN above ``interaction_max_features``)."""
     if e.shape[1] > int(sc.ctx.options.get("interaction_max_features", INTERACTION_MAX_FEATURES)):
         return float("nan")
-    return interaction_strength(e.codes, sc.ctx, None if e.target is None else np.asarray(e.target))
+    return interaction_strength(e.codes, sc.ctx, None if e.target_index is None else np.asarray(e.target_index))

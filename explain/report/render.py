@@ -14,7 +14,7 @@ import os
 
 from ..explanation import Explanation
 from .._utils.atomic import atomic_write_text
-from .bundle import embed, load_report, validate_bundle
+from .bundle import SCHEMA_VERSION, embed, load_report, validate_bundle
 from .summary import _plain, explanation_record
 
 __all__ = ["render_html", "render_markdown", "render_json", "save", "load_report_json"]
@@ -95,7 +95,7 @@ def render_markdown(report, figure_dir=None) -> str:
 def render_json(report) -> str:
     """Every value, score and provenance field."""
     record = {
-        "schema_version": "1",
+        "schema_version": SCHEMA_VERSION,
         "title": report.title,
         "provenance": _plain(report.provenance),
         "explanations": {name: [_stable_record(e) for e in r] for name, r in report.explanations.items()},

@@ -8,6 +8,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from .._utils.portable import codec_to_json, json_labels
 from ..explanation import Explanation
 
 __all__ = ["explanation_record"]
@@ -44,7 +45,8 @@ def explanation_record(e: Explanation) -> dict:
         "method": e.method, "model": e.model_name, "output": e.output,
         "feature_names": e.feature_names, "values": _rows(e.flat_values),
         "base_values": e.base_values.tolist(), "data": _rows(e.codes),
-        "target": None if e.target is None else e.target.tolist(),
+        "target": None if e.target is None else json_labels(e.target),
+        "target_index": None if e.target_index is None else e.target_index.tolist(),
         "seconds": e.seconds, "n_model_evals": e.n_model_evals,
         "params": _plain(dict(e.params)),
         "global_importance": dict(zip(e.feature_names, absval.mean(axis=0).tolist())),
@@ -52,4 +54,5 @@ def explanation_record(e: Explanation) -> dict:
     }
     if e.codec is not None and e.codec.has_categorical:
         rec["categories"] = e.codec.describe()
+        rec["codec"] = codec_to_json(e.codec)
     return rec

@@ -73,7 +73,7 @@ def check(new, baseline, policy: dict) -> tuple[bool, list[tuple[str, bool, str]
         add(f"{feature} moves at most {limit} ranks", change is not None and change <= limit,
             "missing" if change is None else f"{change} ranks")
     e = _explanation(new, policy["method"], None)
-    gap = float(e.params.get("additivity_gap", np.nan))
+    gap = _number(e.params.get("additivity_gap"))
     if policy["max_local_accuracy_gap"] is not None and np.isfinite(gap):
         add(f"local-accuracy gap <= {policy['max_local_accuracy_gap']:g}", gap <= policy["max_local_accuracy_gap"],
             f"{gap:.3g}")
@@ -94,7 +94,15 @@ def _score(source, method, metric):
     if scores is None:
         return None
     hit = scores[(scores["method"] == method) & (scores["metric"] == metric)]
-    return float(hit["value"].iloc[0]) if len(hit) else None
+    value = _number(hit["value"].iloc[0]) if len(hit) else np.nan
+    return value if np.isfinite(value) else None
+
+
+def _number(value) -> float:
+    """A recorded number, or NaN when it is missing or not a number (a hand-edited bundle)."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+        return float(value)
+    return np.nan
 
 
 def markdown(passed: bool, results, d) -> str:

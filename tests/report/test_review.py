@@ -47,14 +47,14 @@ def test_bundle_validates_and_round_trips_through_json_and_html(versions):
     tmp, paths = versions
     record = json.loads(open(paths["old"]).read())
     validate_bundle(record)
-    assert record["schema_version"] == "1"
+    assert record["schema_version"] == "2"
     e = record["explanations"]["model"][0]
     assert set(e["global_importance"]) == {"a", "b", "c", EVIL, "e"} and "importance_spread" in e
     from_html = read_bundle(tmp / "old.html")
     assert from_html == record  # one file: the readable review and the machine-readable record
     a, b = load_report(paths["old"]), load_report(tmp / "old.html")
     np.testing.assert_array_equal(a["explanations"]["model"]["shap"].values, b["explanations"]["model"]["shap"].values)
-    bad = dict(record, schema_version="2")
+    bad = dict(record, schema_version="3")
     import jsonschema
 
     with pytest.raises(jsonschema.ValidationError):

@@ -105,7 +105,8 @@ def test_crafted_metadata_is_refused(data, tmp_path):
 
 
 def test_mixed_types_and_missing_values_stream_like_explain(tmp_path):
-    """Strings, categories and NaN (Fair's affairs pipeline): the file equals explain(), data comes back as codes."""
+    """Strings, categories and NaN (Fair's affairs pipeline): the file equals explain(); the codes come back and
+    decode to the original values and dtypes (issue 26: categories were lost)."""
     from explain.datasets._mixed import mixed_zoo
 
     zoo = mixed_zoo(0, n_train=600)
@@ -120,5 +121,6 @@ def test_mixed_types_and_missing_values_stream_like_explain(tmp_path):
     for m in ("shap", "lime"):
         back = reader.to_explanation(m)
         np.testing.assert_array_equal(back.values, direct[m].values)
-        np.testing.assert_array_equal(back.data, direct[m].codes)  # NaN included, in the same places
+        np.testing.assert_array_equal(back.codes, direct[m].codes)  # NaN included, in the same places
+        pd.testing.assert_frame_equal(back.codec.decode(back.codes), rows.reset_index(drop=True))
     assert reader.to_explanation("shap").params["exact"] is True
