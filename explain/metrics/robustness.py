@@ -59,7 +59,7 @@ def sensitivity_of(e, sc) -> np.ndarray:
     X = e.codes[:rows]
     noise = sensitivity_perturbations(X, sc.ctx)
     n, s, d = noise.shape
-    targets = None if e.target_index is None else np.repeat(np.asarray(e.target_index)[:rows], s)
+    targets = None if e.target is None else np.repeat(np.asarray(e.target)[:rows], s)  # labels, as explain() takes them
     again = sc.rerun(e, (X[:, None, :] + noise).reshape(-1, d), targets=targets)
     return max_sensitivity(e.flat_values[:rows], again.flat_values.reshape(n, s, d))
 
