@@ -74,8 +74,9 @@ def test_integer_labels_that_are_not_positions(wine):
 def test_rerun_of_comparison_explains_the_same_classes(wine):
     """compare()'s re-explanations (seeds, robustness, sanity) pass e.target back into explain()."""
     model, rows, bg = wine
-    e = explain(model, rows, background=bg, **KW)["shap"]
-    again = _rerun(model, e, np.asarray(bg, dtype=float), None, "m")(e.codes)
+    result = explain(model, rows, background=bg, **KW)
+    e = result["shap"]
+    again = _rerun(model, e, result.validated)(e.codes)
     np.testing.assert_array_equal(again.target, e.target)
     np.testing.assert_allclose(again.values, e.values, atol=1e-12)
 
