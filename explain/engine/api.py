@@ -91,7 +91,7 @@ def explain(model, X, *, methods="auto", background=None, target=None, output="a
     >>> model = LogisticRegression(max_iter=5000).fit(data.X, data.y)
     >>> result = explain(model, data.X[:5], methods="coefficients", background=data.X)
     >>> result["coefficients"].values.shape
-    (5, 30)
+    (5, 10)
     """
     plan = prepare(model, X, methods=methods, background=background, target=target, output=output,
                    feature_names=feature_names, random_state=random_state, method_params=method_params, name=name,
