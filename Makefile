@@ -1,11 +1,14 @@
 # Two entry points: `make demo` and `make test`. Both create .venv and install the
 # package with every extra; a second run skips the install unless pyproject.toml changed.
+# `make test-fast` skips the slow tier (end-to-end runs); both run the docstring examples.
+# Tests run in JOBS pytest-xdist worker processes (each fits its own small test zoos).
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+JOBS ?= 2
 
-.PHONY: demo test install clean
+.PHONY: demo test test-fast install clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,7 +25,10 @@ demo: $(STAMP)
 	$(PY) -m explain demo --out reports
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(JOBS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -n $(JOBS) -m "not slow"
 
 clean:
 	rm -rf $(VENV)

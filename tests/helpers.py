@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
+import os
+from dataclasses import dataclass
 from math import factorial
 
 import numpy as np
@@ -95,3 +99,39 @@ def penguins_onehot(estimator):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return make_pipeline(pre, estimator).fit(X, y), X
+
+
+@dataclass
+class CLIResult:
+    """What a ``python -m explain`` run returned, in the shape of ``subprocess.CompletedProcess``."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args, env=None) -> CLIResult:
+    """Run ``explain.cli.main(args)`` in this process: its exit status and what it printed.
+
+    argparse's usage errors (``SystemExit``) become the return code, as ``python -m explain`` would exit;
+    ``env`` sets environment variables for the call only. Tests of the process entry point itself use a
+    subprocess instead.
+    """
+    from explain.cli import main
+
+    saved = {k: os.environ.get(k) for k in env or {}}
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        os.environ.update(env or {})
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return CLIResult(code, out.getvalue(), err.getvalue())

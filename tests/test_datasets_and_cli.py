@@ -1,4 +1,4 @@
-"""Embedded data, the model zoo, and the demo command."""
+"""Embedded data, the model zoos (small and full), and the demo command."""
 
 from __future__ import annotations
 
@@ -34,8 +34,34 @@ def test_zoo_has_every_family_fitted_and_accurate(zoo):
 
 
 def test_zoo_is_seeded():
-    a, b = datasets.model_zoo(random_state=1), datasets.model_zoo(random_state=1)
+    a, b = datasets.model_zoo(random_state=1, size="small"), datasets.model_zoo(random_state=1, size="small")
     np.testing.assert_array_equal(a["random_forest"].predict_proba(a.X_test), b["random_forest"].predict_proba(b.X_test))
+
+
+def test_small_zoos_fit_the_same_families_on_the_same_test_split(tabular_zoo, image_zoo):
+    with pytest.raises(ValueError, match="size must be 'full' or 'small'"):
+        datasets.model_zoo("tabular", size="tiny")
+    digits = datasets.load_images()
+    assert len(image_zoo.X_train) == 600 and len(image_zoo.X_test) == int(np.ceil(0.3 * len(digits.y)))
+    assert len(tabular_zoo.X_train) + len(tabular_zoo.X_test) == len(datasets.load_tabular().y)
+    assert tabular_zoo["random_forest"].n_estimators == 20 and image_zoo["random_forest"].n_estimators == 20
+
+
+@pytest.mark.slow
+def test_full_zoos_are_fitted_seeded_and_accurate():
+    """The production zoos (200 trees, the CNN trained on every training image) that demo and the study use."""
+    from explain.adapters import get_adapter
+
+    tabular, images = datasets.model_zoo("tabular"), datasets.model_zoo("images")
+    assert {name: get_adapter(m).family for name, m in tabular.items()} == {
+        "glm": "glm", "naive_bayes": "naive_bayes", "random_forest": "trees", "gradient_boosting": "trees",
+        "svm": "kernels"}
+    assert tabular["random_forest"].n_estimators == 200 and len(images.X_train) == 1257
+    assert all(acc > 0.85 for acc in tabular.scores.values()), tabular.scores
+    assert all(acc > 0.9 for acc in images.scores.values()), images.scores
+    again = datasets.model_zoo("tabular")
+    np.testing.assert_array_equal(again["random_forest"].predict_proba(again.X_test),
+                                  tabular["random_forest"].predict_proba(tabular.X_test))
 
 
 def test_every_zoo_model_explained_side_by_side(zoo):

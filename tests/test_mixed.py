@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from explain import compare, datasets, explain
-from helpers import shapley_of_game
+from helpers import run_cli, shapley_of_game
 
 
 def enumerate_frame(f, x: pd.DataFrame, background: pd.DataFrame) -> np.ndarray:
@@ -43,7 +43,7 @@ def fair():
 def mixed_zoo():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return datasets.model_zoo("mixed")
+        return datasets.model_zoo("mixed", size="small")
 
 
 def _pipelines(X, y):
@@ -209,11 +209,7 @@ def test_common_wrappers(fair):
     assert r["shap"].params["exact"] and r["shap"].output == "probability"
 
 
-@pytest.mark.slow
 def test_cli_report_on_parquet_and_csv_with_categories(tmp_path, mixed_zoo):
-    import subprocess
-    import sys
-
     import skops.io as sio
 
     sio.dump(mixed_zoo["glm"], tmp_path / "glm.skops")  # a Pipeline with a ColumnTransformer
@@ -223,10 +219,9 @@ def test_cli_report_on_parquet_and_csv_with_categories(tmp_path, mixed_zoo):
     label = str(data["occupation"].iloc[0])
     for source, extra in (("data.parquet", []), ("data.csv", ["--categorical", "religious,occupation"])):
         out = tmp_path / f"{source}.md"
-        proc = subprocess.run([sys.executable, "-m", "explain", "report", "--model", f"glm={tmp_path / 'glm.skops'}",
-                               "--data", str(tmp_path / source), "--target", "label", "--metrics", "faithfulness",
-                               "--rows", "4", "--out", str(out), "--quiet", *extra],
-                              capture_output=True, text=True, timeout=600)
+        proc = run_cli("report", "--model", f"glm={tmp_path / 'glm.skops'}", "--data", str(tmp_path / source),
+                       "--target", "label", "--metrics", "faithfulness", "--rows", "4", "--out", str(out), "--quiet",
+                       *extra)
         assert proc.returncode == 0, proc.stderr
         text = out.read_text()
         assert f"occupation = {label}" in text  # the original value beside its contribution

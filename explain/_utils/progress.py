@@ -2,8 +2,9 @@
 
 ``progress="auto"`` shows a tqdm bar (a widget in Jupyter, via ``tqdm.auto``)
 in an interactive terminal or a notebook, only once the work has run for two
-seconds, and never under pytest or with ``EXPLAIN_PROGRESS=0``. True forces it,
-False silences it. shap, LIME and captum are called with their own bars off.
+seconds, and never when stderr is not a terminal (a log file, a captured stream)
+or with ``EXPLAIN_PROGRESS=0``. True forces it, False silences it. shap, LIME
+and captum are called with their own bars off.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def show_progress(progress) -> bool:
         raise ValueError(f"progress must be 'auto', True or False, got {progress!r}.")
     if progress != "auto":
         return bool(progress)
-    if os.environ.get("EXPLAIN_PROGRESS", "").strip() in ("0", "false", "no") or "PYTEST_CURRENT_TEST" in os.environ:
+    if os.environ.get("EXPLAIN_PROGRESS", "").strip() in ("0", "false", "no"):
         return False
     return _in_notebook() or bool(getattr(sys.stderr, "isatty", lambda: False)())
 

@@ -54,8 +54,10 @@ class CallableAdapter(Adapter):
     >>> import numpy as np
     >>> from explain import CallableAdapter, explain
     >>> f = CallableAdapter(lambda X: X @ np.array([1.0, -2.0]), task="regression")
-    >>> explain(f, np.eye(2), methods=["shap"]).methods
-    ['shap']
+    >>> result = explain(f, np.eye(2), methods=["shap"], background=np.zeros((1, 2)))
+    >>> result["shap"].values
+    array([[ 1.,  0.],
+           [ 0., -2.]])
     """
 
     family = "callable"

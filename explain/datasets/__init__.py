@@ -111,7 +111,12 @@ class ModelZoo(Mapping):
         return len(self.models)
 
 
-def _tabular_zoo(random_state: int) -> ModelZoo:
+#: Model sizes per zoo size: "small" fits the same families with fewer trees, rows and epochs (tests, examples).
+_SIZES = {"full": {"trees": 200, "boosting": 100, "train_rows": None, "epochs": 30},
+          "small": {"trees": 20, "boosting": 20, "train_rows": 600, "epochs": 10}}
+
+
+def _tabular_zoo(random_state: int, size: dict) -> ModelZoo:
     import statsmodels.api as sm
     from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
     from sklearn.model_selection import train_test_split
@@ -125,8 +130,9 @@ def _tabular_zoo(random_state: int) -> ModelZoo:
     models = {
         "glm": sm.Logit(y_tr, sm.add_constant(X_tr)).fit(disp=0, maxiter=200),
         "naive_bayes": GaussianNB().fit(X_tr, y_tr),
-        "random_forest": RandomForestClassifier(n_estimators=200, random_state=random_state).fit(X_tr, y_tr),
-        "gradient_boosting": GradientBoostingClassifier(random_state=random_state).fit(X_tr, y_tr),
+        "random_forest": RandomForestClassifier(n_estimators=size["trees"], random_state=random_state).fit(X_tr, y_tr),
+        "gradient_boosting": GradientBoostingClassifier(n_estimators=size["boosting"],
+                                                        random_state=random_state).fit(X_tr, y_tr),
         "svm": make_pipeline(StandardScaler(), SVC(kernel="rbf", random_state=random_state)).fit(X_tr, y_tr),
     }
     from ..adapters import get_adapter
@@ -139,9 +145,10 @@ def _tabular_zoo(random_state: int) -> ModelZoo:
     return ModelZoo(models, X_tr, X_te, y_tr, y_te, scores)
 
 
-def _images_zoo(random_state: int) -> ModelZoo:
+def _images_zoo(random_state: int, size: dict) -> ModelZoo:
     """Digits: every family fitted on the same split; sklearn models on the 64 pixel columns scaled
-    to [0, 1], the CNN on the same pixels as (N, 1, 8, 8) images."""
+    to [0, 1], the CNN on the same pixels as (N, 1, 8, 8) images. A small zoo fits on the first
+    ``train_rows`` rows of the training split (same test split)."""
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import train_test_split
@@ -155,13 +162,15 @@ def _images_zoo(random_state: int) -> ModelZoo:
     X, y = load_images()
     X = X / 16.0
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, random_state=random_state, stratify=y)
+    if size["train_rows"]:
+        X_tr, y_tr = X_tr.iloc[: size["train_rows"]], y_tr[: size["train_rows"]]
     A_tr = X_tr.to_numpy(np.float32)
     models = {
         "glm": LogisticRegression(C=0.5, max_iter=2000).fit(A_tr, y_tr),
         "naive_bayes": GaussianNB(var_smoothing=0.05).fit(A_tr, y_tr),
-        "random_forest": RandomForestClassifier(n_estimators=200, random_state=random_state).fit(A_tr, y_tr),
+        "random_forest": RandomForestClassifier(n_estimators=size["trees"], random_state=random_state).fit(A_tr, y_tr),
         "svm": make_pipeline(StandardScaler(), SVC(kernel="rbf", random_state=random_state)).fit(A_tr, y_tr),
-        "cnn": train_cnn(A_tr.reshape(-1, 1, 8, 8), y_tr, random_state=random_state),
+        "cnn": train_cnn(A_tr.reshape(-1, 1, 8, 8), y_tr, epochs=size["epochs"], random_state=random_state),
     }
     from ..adapters import get_adapter
 
@@ -174,7 +183,7 @@ def _images_zoo(random_state: int) -> ModelZoo:
     return ModelZoo(models, X_tr, X_te, y_tr, y_te, scores)
 
 
-def model_zoo(kind: str = "tabular", *, random_state: int = 0) -> ModelZoo:
+def model_zoo(kind: str = "tabular", *, random_state: int = 0, size: str = "full") -> ModelZoo:
     """Fitted, seeded models of every family on an embedded data set.
 
     Parameters
@@ -193,19 +202,38 @@ def model_zoo(kind: str = "tabular", *, random_state: int = 0) -> ModelZoo:
         HistGradientBoosting and LightGBM with native categoricals) and a
         statsmodels formula logit with ``C(...)`` terms.
     random_state : int, default=0
+    size : {"full", "small"}, default="full"
+        "small" fits the same families on the same data with 20 trees and 20
+        boosting rounds; "images" and "mixed" also fit on 600 training rows,
+        the CNN for 10 epochs instead of 30. The test split is the same.
+        Seconds instead of minutes: for tests and examples.
 
     Returns
     -------
     ModelZoo
         A mapping name -> fitted model, with ``X_train``, ``X_test``,
         ``y_train``, ``y_test`` and held-out accuracy in ``scores``.
+
+    Examples
+    --------
+    >>> from explain import datasets
+    >>> zoo = datasets.model_zoo("tabular", size="small")
+    >>> sorted(zoo)
+    ['glm', 'gradient_boosting', 'naive_bayes', 'random_forest', 'svm']
+    >>> zoo.X_test.shape
+    (171, 10)
     """
+    if size not in _SIZES:
+        raise ValueError(f"size must be 'full' or 'small', got {size!r}")
     if kind == "tabular":
-        return _tabular_zoo(random_state)
+        return _tabular_zoo(random_state, _SIZES[size])
     if kind == "images":
-        return _images_zoo(random_state)
+        return _images_zoo(random_state, _SIZES[size])
     if kind == "mixed":
         from ._mixed import mixed_zoo
 
-        return mixed_zoo(random_state)
+        if size == "full":
+            return mixed_zoo(random_state)
+        small = _SIZES["small"]
+        return mixed_zoo(random_state, n_train=small["train_rows"], trees=small["trees"], boosting=small["boosting"])
     raise ValueError(f"unknown zoo {kind!r}; available: 'tabular', 'images', 'mixed'")

@@ -69,7 +69,7 @@ def _encoders(X):
         ("numbers", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), nums)])
 
 
-def mixed_zoo(random_state: int = 0, n_train: int = 2500):
+def mixed_zoo(random_state: int = 0, n_train: int = 2500, trees: int = 100, boosting: int = 100):
     """Every family as a realistic pipeline on Fair's affairs, plus a statsmodels formula GLM."""
     import lightgbm
     import statsmodels.formula.api as smf
@@ -92,10 +92,10 @@ def mixed_zoo(random_state: int = 0, n_train: int = 2500):
         "formula_glm": smf.logit(formula, data=X_tr.assign(affair=y_tr)).fit(disp=0),
         "naive_bayes": make_pipeline(_encoders(X), GaussianNB(var_smoothing=1e-2)).fit(X_tr, y_tr),
         "random_forest": make_pipeline(_encoders(X), RandomForestClassifier(
-            n_estimators=100, max_depth=8, random_state=random_state)).fit(X_tr, y_tr),
+            n_estimators=trees, max_depth=8, random_state=random_state)).fit(X_tr, y_tr),
         "hist_gradient_boosting": HistGradientBoostingClassifier(
-            categorical_features="from_dtype", max_iter=100, random_state=random_state).fit(X_tr, y_tr),
-        "lightgbm": lightgbm.LGBMClassifier(n_estimators=100, num_leaves=15, verbose=-1,
+            categorical_features="from_dtype", max_iter=boosting, random_state=random_state).fit(X_tr, y_tr),
+        "lightgbm": lightgbm.LGBMClassifier(n_estimators=boosting, num_leaves=15, verbose=-1,
                                             random_state=random_state).fit(X_tr, y_tr),
         "svm": make_pipeline(_encoders(X), SVC(kernel="rbf", random_state=random_state)).fit(X_tr, y_tr),
     }

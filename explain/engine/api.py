@@ -99,7 +99,7 @@ def explain(model, X, *, methods="auto", background=None, target=None, output="a
     >>> model = LogisticRegression(max_iter=5000).fit(data.X, data.y)
     >>> result = explain(model, data.X[:5], methods="coefficients", background=data.X)
     >>> result["coefficients"].values.shape
-    (5, 30)
+    (5, 10)
     """
     # the signature above is the one list of options; tests pin it to ExplainConfig's fields
     config = ExplainConfig(methods=methods, target=target, output=output, feature_names=feature_names,

@@ -297,8 +297,20 @@ def read_explanations(path) -> ExplanationReader:
 
     Examples
     --------
-    >>> reader = read_explanations("explanations.parquet")      # doctest: +SKIP
-    >>> for chunk in reader.iter_batches("shap"):               # doctest: +SKIP
-    ...     chunk.global_importance()
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from explain import read_explanations, to_parquet
+    >>> X = np.random.default_rng(0).normal(size=(50, 3))
+    >>> model = LinearRegression().fit(X, X @ [1.0, 2.0, 0.0])
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = to_parquet(model, X, f"{folder}/explanations.parquet", methods="coefficients", background=X)
+    ...     reader = read_explanations(path)
+    ...     sizes = [len(chunk.values) for chunk in reader.iter_batches("coefficients", batch_size=20)]
+    ...     importance = reader.to_explanation("coefficients").global_importance()
+    >>> sizes
+    [20, 20, 10]
+    >>> list(importance.index)
+    ['x1', 'x0', 'x2']
     """
     return ExplanationReader(path)

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from helpers import run_cli as run
 from report_helpers import open_page
 
 EVIL = ['<script>alert(1)</script>', 'quote"s and \'apostrophes\'', "<img src=x onerror=alert(2)>"]
-
-
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "explain", *args], capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")

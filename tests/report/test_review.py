@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -14,6 +11,8 @@ from sklearn.linear_model import LogisticRegression
 
 from explain import build_report, diff, explain, load_report
 from explain.report.bundle import read_bundle, validate_bundle
+
+from helpers import run_cli as _cli
 
 EVIL = "<script>alert(1)</script>"
 
@@ -79,14 +78,9 @@ def test_diff_flags_a_removed_effect_and_a_sign_flip(versions):
     assert any("sign flips" in s and "b" in s for s in f.summary)
 
 
-def _cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "explain", *args], capture_output=True, text=True, timeout=600,
-                          env=env)
-
-
 def test_gate_exit_codes_and_step_summary(versions, tmp_path):
     tmp, paths = versions
-    env = dict(os.environ, GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md"))
+    env = {"GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
     ok = _cli("check", paths["same"], "--baseline", paths["old"], env=env)
     assert ok.returncode == 0, ok.stderr
     assert "explain check: PASS" in ok.stdout and "PASS" in (tmp_path / "summary.md").read_text()

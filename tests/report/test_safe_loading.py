@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import zipfile
 
 import numpy as np
@@ -12,6 +10,8 @@ import pandas as pd
 import pytest
 
 from explain.cli import CLIError, load_model, skops_allowed_types
+
+from helpers import run_cli
 
 
 def _evil_skops(path, marker):
@@ -41,9 +41,7 @@ def test_crafted_exec_file_is_refused_and_never_runs(tmp_path):
 
     data = tmp_path / "d.csv"
     pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]}).to_csv(data, index=False)
-    proc = subprocess.run([sys.executable, "-m", "explain", "report", "--model", f"m={evil}", "--data", str(data),
-                           "--out", str(tmp_path / "r.json"), "--quiet"], capture_output=True, text=True,
-                          timeout=300)
+    proc = run_cli("report", "--model", f"m={evil}", "--data", str(data), "--out", str(tmp_path / "r.json"), "--quiet")
     assert proc.returncode == 2 and "builtins.exec" in proc.stderr, proc.stderr
     assert not marker.exists() and not (tmp_path / "r.json").exists()
 

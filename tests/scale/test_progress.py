@@ -1,4 +1,6 @@
-"""Our one progress bar: on when asked, silent when told and in the test suite; the libraries' bars stay off."""
+"""Our one progress bar: on when asked, silent when told or without a terminal; the libraries' bars stay off."""
+
+import io
 
 import numpy as np
 import pytest
@@ -15,7 +17,7 @@ def model_and_data():
     return LogisticRegression().fit(X, (X[:, 0] > 0).astype(int)), X
 
 
-def test_auto_is_silent_under_pytest_and_false_is_silent(model_and_data, capsys):
+def test_auto_is_silent_in_the_suite_and_false_is_silent(model_and_data, capsys):
     model, X = model_and_data
     assert show_progress("auto") is False and show_progress(False) is False and show_progress(True) is True
     explain(model, X[:5], background=X[50:], methods=["shap", "lime", "shap.kernel"],
@@ -35,7 +37,26 @@ def test_forced_bar_counts_rows_times_methods(model_and_data, capsys):
     assert "/4 " in err and "model x method" in err  # two models x (shap + the random control)
 
 
-def test_environment_switch(monkeypatch):
-    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
-    monkeypatch.setenv("EXPLAIN_PROGRESS", "0")
+class _Terminal:
+    """A stderr that says it is a terminal."""
+
+    def isatty(self):
+        return True
+
+    def write(self, text):
+        return len(text)
+
+    def flush(self):
+        pass
+
+
+def test_auto_follows_the_terminal_and_the_environment_switch(monkeypatch):
+    monkeypatch.delenv("EXPLAIN_PROGRESS", raising=False)  # conftest sets the documented switch for the suite
+    monkeypatch.setattr("sys.stderr", _Terminal())
+    assert show_progress("auto") is True
+    for off in ("0", "false", "no"):
+        monkeypatch.setenv("EXPLAIN_PROGRESS", off)
+        assert show_progress("auto") is False
+    monkeypatch.delenv("EXPLAIN_PROGRESS")
+    monkeypatch.setattr("sys.stderr", io.StringIO())  # a log file or a captured stream: no bar
     assert show_progress("auto") is False
