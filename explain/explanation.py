@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ._utils.frozen import _freeze, _frozen_array
-from ._utils.portable import label_array
+from ._utils.portable import target_arrays
 
 __all__ = ["Explanation", "ExplanationSet", "Validated"]
 
@@ -100,7 +100,7 @@ class Explanation:
             raise ValueError(f"{d} feature names expected, got {len(names)}")
         if output not in _OUTPUTS:
             raise ValueError(f"output must be one of {_OUTPUTS}, got {output!r}")
-        target, target_index = _targets(target, target_index, n)
+        target, target_index = target_arrays(target, target_index, n)
         set_ = object.__setattr__
         set_(self, "_values", _frozen_array(values))
         set_(self, "_base_values", _frozen_array(base))
@@ -283,30 +283,6 @@ class Explanation:
         shape = f", image_shape={self._image_shape}" if self._image_shape else ""
         return (f"Explanation(method={self._method!r}, model={self._model_name!r}, "
                 f"output={self._output!r}, n_samples={n}, n_features={d}{shape})")
-
-
-def _targets(target, target_index, n: int):
-    """(labels, indices) of the explained classes, each (n,) and read-only, or (None, None)."""
-    if target is None:
-        if target_index is not None:
-            raise ValueError("target_index needs target (the class labels) too")
-        return None, None
-    labels = label_array(target)
-    if labels.ndim == 0:
-        labels = np.broadcast_to(labels, (n,)).copy()
-    if labels.shape != (n,):
-        raise ValueError(f"target must have shape ({n},), got {labels.shape}")
-    if target_index is None:
-        if labels.dtype.kind not in "iu":
-            raise ValueError("target holds labels that are not class indices: pass target_index too "
-                             "(each row's position in the model's classes)")
-        target_index = labels
-    index = np.asarray(target_index)
-    if index.ndim == 0:
-        index = np.broadcast_to(index, (n,))
-    if index.shape != (n,) or (index.size and index.dtype.kind not in "iu"):
-        raise ValueError(f"target_index must hold ({n},) integers, got {index.dtype} of shape {index.shape}")
-    return _frozen_array(labels), _frozen_array(index, dtype=int)
 
 
 @dataclass(frozen=True)

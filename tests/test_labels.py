@@ -97,7 +97,7 @@ def test_hand_built_explanations_need_positions_for_other_labels():
     kw = dict(output="raw", method="m", model_name="x")
     e = Explanation(np.zeros((2, 1)), 0.0, np.zeros((2, 1)), ["a"], target=[1, 0], **kw)
     assert e.target_index.tolist() == [1, 0]  # integer labels default to being the positions
-    with pytest.raises(ValueError, match="target_index"):
+    with pytest.raises(ValueError, match="target_index"):  # DataError is a ValueError too
         Explanation(np.zeros((2, 1)), 0.0, np.zeros((2, 1)), ["a"], target=["b", "a"], **kw)
     s = Explanation(np.zeros((2, 1)), 0.0, np.zeros((2, 1)), ["a"], target="b", target_index=1, **kw)
     assert s.target.tolist() == ["b", "b"] and s.target_index.tolist() == [1, 1]

@@ -13,9 +13,11 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..errors import DataError
 from .codec import Codec, ColumnSpec
+from .frozen import _frozen_array as frozen_array
 
-__all__ = ["label_array", "json_labels", "codec_to_json", "codec_from_json"]
+__all__ = ["label_array", "target_arrays", "json_labels", "codec_to_json", "codec_from_json"]
 
 _DTYPE_TEXT = re.compile(r"^[A-Za-z0-9_\[\], ]{1,40}$")
 
@@ -110,3 +112,27 @@ def codec_from_json(spec, *, where: str) -> Codec | None:
         columns.append(ColumnSpec(c["name"], c["kind"], cats,
                                   _dtype(c.get("dtype"), c["kind"], cats, c.get("ordered", False))))
     return Codec(columns)
+
+
+def target_arrays(target, target_index, n: int):
+    """(labels, indices) of the explained classes, each (n,) and read-only, or (None, None)."""
+    if target is None:
+        if target_index is not None:
+            raise DataError("target_index needs target (the class labels) too")
+        return None, None
+    labels = label_array(target)
+    if labels.ndim == 0:
+        labels = np.broadcast_to(labels, (n,)).copy()
+    if labels.shape != (n,):
+        raise DataError(f"target must have shape ({n},), got {labels.shape}")
+    if target_index is None:
+        if labels.dtype.kind not in "iu":
+            raise DataError("target holds labels that are not class indices: pass target_index too "
+                             "(each row's position in the model's classes)")
+        target_index = labels
+    index = np.asarray(target_index)
+    if index.ndim == 0:
+        index = np.broadcast_to(index, (n,))
+    if index.shape != (n,) or (index.size and index.dtype.kind not in "iu"):
+        raise DataError(f"target_index must hold ({n},) integers, got {index.dtype} of shape {index.shape}")
+    return frozen_array(labels), frozen_array(index, dtype=int)
