@@ -15,7 +15,7 @@ Three paths, all exact (equal to scikit-learn's brute force on the same grid):
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
+import numba
 
 from .._utils.validation import Integer, Options, validate_params
 from ..errors import ParameterError
@@ -199,7 +199,23 @@ def _brute(b, cols, points) -> np.ndarray:
     return out
 
 
-KERNEL_CHUNK = 1 << 22  # rows x support vectors x columns held at once
+@numba.njit(cache=True)  # serial: threads lose more than they gain at these sizes on a shared machine
+def _log_kernel_loop(P, S, w, cols, power):  # pragma: no cover - compiled
+    n, m = P.shape[0], S.shape[0]
+    out = np.zeros((n, m))
+    for r in range(n):
+        for s in range(m):
+            acc = 0.0
+            for c in cols:
+                diff = abs(P[r, c] - S[s, c])
+                acc -= w[c] * (diff * diff if power == 2 else diff)
+            out[r, s] = acc
+    return out
+
+
+def _log_kernel(P, S, w, mask, power) -> np.ndarray:
+    """sum over the columns in ``mask`` of log k_c(p_c, s_c) = -w_c |p_c - s_c|^power: shape (len(P), len(S))."""
+    return _log_kernel_loop(np.ascontiguousarray(P), np.ascontiguousarray(S), w, np.flatnonzero(mask), int(power))
 
 
 def _kernel(b, cols, points, expansion, *, individual: bool):
@@ -218,15 +234,11 @@ def _kernel(b, cols, points, expansion, *, individual: bool):
     coef = np.asarray(expansion.coef, dtype=float) * expansion.scale
     w, power = np.asarray(expansion.weights, dtype=float), expansion.power
 
-    def logk(P, Ss, mask):
-        diff = np.abs(P[:, None, mask] - Ss[None, :, mask])
-        return -((diff ** 2 if power == 2 else diff) * w[mask]).sum(axis=-1)
-
     n, m = T.shape[0], S.shape[0]
-    step = max(1, KERNEL_CHUNK // max(1, n * T.shape[1]))
-    L_rest = np.concatenate([logk(T, S[s:s + step], ~J) for s in range(0, m, step)], axis=1)  # (n, m)
-    L_grid = logk(TZ, S, J)                                                                     # (G, m)
-    log_c = logsumexp(L_rest, axis=0) - np.log(n)
+    L_rest = _log_kernel(T, S, w, ~J, power)                 # (n, m): the columns outside J
+    L_grid = _log_kernel(TZ, S, w, J, power)                 # (G, m): the grid's columns
+    top = L_rest.max(axis=0)
+    log_c = top + np.log(np.exp(L_rest - top).sum(axis=0)) - np.log(n)  # log mean_r exp(L_rs)
     average = np.exp(L_grid + log_c[None, :]) @ coef + expansion.intercept
     if not individual:
         return average, None

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
-from math import factorial
-
 import numpy as np
 import pytest
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 import explain
+from helpers import shapley_of_game
 from explain.errors import ApproximationWarning, DataError, OutputError, ParameterError
 
 
@@ -33,15 +31,7 @@ def textbook_sage(prob, X, y, B, classifier):
     def v(S):
         return float(np.mean(empty - loss(g(S))))
 
-    cache = {S: v(S) for r in range(d + 1) for S in itertools.combinations(range(d), r)}
-    phi = np.zeros(d)
-    for j in range(d):
-        rest = [k for k in range(d) if k != j]
-        for r in range(d):
-            for S in itertools.combinations(rest, r):
-                w = factorial(r) * factorial(d - r - 1) / factorial(d)
-                phi[j] += w * (cache[tuple(sorted(S + (j,)))] - cache[S])
-    return phi
+    return shapley_of_game(v, d)[0]
 
 
 @pytest.fixture(scope="module")
