@@ -175,13 +175,17 @@ def _permutation(predict, score, X, labels, repeats, rng) -> np.ndarray:
     n, d = X.shape
     base_loss = score(labels, _predict_rows(predict, X))
     out = np.empty((repeats, d))
+    per_call = max(1, PREDICT_ROWS // max(1, n))  # features shuffled per model call (bounded memory)
     for r in range(repeats):
         idx = rng.integers(0, n, n)
-        Z = np.repeat(X[idx][None], d, axis=0)
-        for j in range(d):
-            Z[j, :, j] = Z[j, rng.permutation(n), j]
-        losses = score(np.tile(labels[idx], d), _predict_rows(predict, Z.reshape(-1, d))).reshape(d, n)
-        out[r] = losses.mean(axis=1) - base_loss[idx].mean()
+        Xb = X[idx]
+        for j0 in range(0, d, per_call):
+            cols = range(j0, min(d, j0 + per_call))
+            Z = np.repeat(Xb[None], len(cols), axis=0)
+            for i, j in enumerate(cols):
+                Z[i, :, j] = Xb[rng.permutation(n), j]
+            losses = score(np.tile(labels[idx], len(cols)), _predict_rows(predict, Z.reshape(-1, d)))
+            out[r, j0:j0 + len(cols)] = losses.reshape(len(cols), n).mean(axis=1) - base_loss[idx].mean()
     return out
 
 

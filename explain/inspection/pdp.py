@@ -22,7 +22,7 @@ from ..errors import ParameterError
 from ._common import PREDICT_ROWS, bind, feature_index, predict_batched
 from .results import PartialDependence
 
-__all__ = ["partial_dependence", "feature_grid"]
+__all__ = ["partial_dependence"]
 
 PD_PARAMS = {
     "kind": [Options("average", "individual", "both")],
@@ -79,7 +79,7 @@ def partial_dependence(model, X, features, *, grid=None, grid_resolution: int = 
     b = bind("partial_dependence", model, X, output=output, target=target, background=background)
     cols = _features(features, b.names)
     user = _split_grid(grid, len(cols))
-    axes = [feature_grid(b, j, g, grid_resolution) for j, g in zip(cols, user)]
+    axes = [_feature_grid(b, j, g, grid_resolution) for j, g in zip(cols, user)]
     codes = [a[0] for a in axes]
     points = np.stack([m.ravel() for m in np.meshgrid(*codes, indexing="ij")], axis=1)
     method, expansion = _choose(b)
@@ -125,7 +125,7 @@ def _split_grid(grid, k: int) -> list:
     return list(grid)
 
 
-def feature_grid(b, j: int, values=None, resolution: int = 20) -> tuple[np.ndarray, np.ndarray]:
+def _feature_grid(b, j: int, values=None, resolution: int = 20) -> tuple[np.ndarray, np.ndarray]:
     """(grid in the model's data space, grid as the user sees it) for column ``j`` of the validated data."""
     codec = b.adapter.codec
     spec = codec.columns[j] if codec is not None else None

@@ -170,3 +170,38 @@ def test_errors(data):
     res = explain.partial_dependence(multi, X, 0, grid=GRID1[0], target=2, kind="both", output="probability")
     theirs = _sk(multi, X, (0,), GRID1, "predict_proba")
     _check(res, theirs, col=2)
+
+
+def test_multiclass_svc_margin_and_mlp_probability(data):
+    """Paths without a scikit-learn counterpart in the same space: against the model's own outputs, by hand."""
+    from sklearn.neural_network import MLPClassifier
+
+    from explain.adapters import get_adapter
+
+    X, y, _ = data
+    y3 = np.digitize(y, np.quantile(y, [0.33, 0.66]))
+    svc = SVC(gamma=0.3).fit(X, y3)
+    res = explain.partial_dependence(svc, X, [1, 2], grid=GRID2, target=2, kind="both")
+    assert res.method == "kernel" and res.output == "margin"
+    adapter = get_adapter(svc)
+    expected = np.empty((len(X), 4, 3))
+    for a, u in enumerate(GRID2[0]):
+        for c, v in enumerate(GRID2[1]):
+            Z = X.copy()
+            Z[:, 1], Z[:, 2] = u, v
+            expected[:, a, c] = adapter.predict(Z, "margin")[:, 2]
+    np.testing.assert_allclose(res.individual, expected, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(res.average, expected.mean(axis=0), rtol=0, atol=1e-10)
+    mlp = MLPClassifier(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=2000, random_state=0).fit(X, y3)
+    ours = explain.partial_dependence(mlp, X, 3, grid=GRID1[0], target=1, kind="both", output="probability")
+    _check(ours, _sk(mlp, X, (3,), GRID1, "predict_proba"), col=1)
+
+
+def test_mixing_preprocessing_falls_back_to_brute(data):
+    from sklearn.decomposition import PCA
+
+    X, _, yc = data
+    model = make_pipeline(PCA(n_components=3), SVC(gamma=0.5)).fit(X, yc)
+    ours = explain.partial_dependence(model, X, 0, grid=GRID1[0], kind="both")
+    assert ours.method == "brute"
+    _check(ours, _sk(model, X, (0,), GRID1, "decision_function"))
