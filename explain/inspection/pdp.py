@@ -9,14 +9,19 @@ Three paths, all exact (equal to scikit-learn's brute force on the same grid):
   ``sum_s a_s k_J(v, s_J) exp(L_rs) + b`` with ``L_rs = sum_{k not in J} log k_k(x_rk, s_k)``, and the mean
   over rows is ``sum_s a_s k_J(v, s_J) C_s + b`` with ``log C_s = logsumexp_r L_rs - log n``: O(n_sv) per grid
   point once the constants are known, in the log domain.
+- **trees** (every tree family, any output): two grid values that every split of the ensemble routes the same
+  way (with the library's own comparison, float32 rounding, missing-value and category rules) give every row
+  the same prediction, so the rows are evaluated once per distinct routing ("cell") and the curve is copied
+  to the grid values of that cell; exact, and fewer model calls when the grid is finer than the splits.
 - **brute**: every row at every grid point, in batched model calls.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import numba
+import numpy as np
 
+from ..adapters._tree_kernels import go_left, split_arrays
 from .._utils.validation import Integer, Options, validate_params
 from ..errors import ParameterError
 from ._common import PREDICT_ROWS, bind, feature_index, predict_batched
@@ -82,26 +87,35 @@ def partial_dependence(model, X, features, *, grid=None, grid_resolution: int = 
     axes = [_feature_grid(b, j, g, grid_resolution) for j, g in zip(cols, user)]
     codes = [a[0] for a in axes]
     points = np.stack([m.ravel() for m in np.meshgrid(*codes, indexing="ij")], axis=1)
-    method, expansion = _choose(b)
-    if method == "additive":
-        ice = _additive(b, cols, points)
-    elif method == "kernel":
-        ice = _kernel(b, cols, points, expansion, individual=kind != "average")
-        if ice is None:
-            method, ice = "brute", _brute(b, cols, points)
-    else:
-        ice = _brute(b, cols, points)
+    method, average, ice, evaluated = _curves(b, cols, points, individual=kind != "average")
     shape = tuple(len(c) for c in codes)
-    if isinstance(ice, tuple):  # the kernel path's average without the curves
-        average, ice = ice
-    else:
-        average = ice.mean(axis=0)
     return PartialDependence(
         features=[b.names[j] for j in cols], grid=codes, grid_labels=[a[1] for a in axes],
         average=None if kind == "individual" else average.reshape(shape),
         individual=None if kind == "average" else ice.reshape((b.X.shape[0],) + shape),
         exact=True, method=method, output=b.output, target=b.label, model_name=b.adapter.name,
-        params={"n_rows": int(b.X.shape[0]), "family": b.adapter.family})
+        params={"n_rows": int(b.X.shape[0]), "family": b.adapter.family,
+                "evaluated_grid_points": int(evaluated)})
+
+
+def _curves(b, cols, points, *, individual: bool):
+    """(method, average (G,), ICE (n, G) or None, grid points the model was called on)."""
+    method, expansion = _choose(b)
+    if method == "kernel":
+        curves = _kernel(b, cols, points, expansion, individual=individual)
+        if curves is not None:
+            return method, curves[0], curves[1], 0
+        method = "brute"
+    if method == "additive":
+        ice, evaluated = _additive(b, cols, points), 0
+    else:
+        cells = _tree_cells(b, cols, points) if method == "trees" else None
+        if cells is None:
+            method, ice, evaluated = "brute", _brute(b, cols, points), points.shape[0]
+        else:
+            first, inverse = cells
+            ice, evaluated = _brute(b, cols, points[first])[:, inverse], len(first)
+    return method, ice.mean(axis=0), ice, evaluated
 
 
 def _features(features, names) -> list[int]:
@@ -170,6 +184,8 @@ def _choose(b):
         expansion = a.kernel_expansion(b.output, b.target)
         if expansion is not None:
             return "kernel", expansion
+    if getattr(a, "provides_trees", False) and a.groupable:
+        return "trees", None
     return "brute", None
 
 
@@ -245,3 +261,34 @@ def _kernel(b, cols, points, expansion, *, individual: bool):
     shift = L_rest.max(axis=1, keepdims=True)
     ice = np.exp(shift) * (np.exp(L_rest - shift) @ (coef[:, None] * np.exp(L_grid).T)) + expansion.intercept
     return average, ice
+
+
+@numba.njit(cache=True)
+def _routes(P, internal, feature, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len,
+            cat_unknown, cat_dir):  # pragma: no cover - compiled
+    out = np.zeros((P.shape[0], internal.shape[0]), dtype=np.bool_)
+    for g in range(P.shape[0]):
+        for q in range(internal.shape[0]):
+            nd = internal[q]
+            out[g, q] = go_left(P[g, feature[nd]], nd, thr, kind, missing_left, zero_missing, nan_as_zero,
+                                cat_start, cat_len, cat_unknown, cat_dir)
+    return out
+
+
+def _tree_cells(b, cols, points):
+    """(index of one grid point per distinct routing, cell of each grid point), or None if not readable.
+
+    The grid rows share every column but J's, so the nodes on other columns decide alike for all of them;
+    since each tree column reads one input column (``groupable``), equal decisions on every node for the
+    grid rows mean equal routes, hence equal predictions, for every row of X.
+    """
+    a = b.adapter
+    try:
+        ens = a.tree_ensemble()
+        P = ens.prepare(a.tree_input(_grid_rows(b.X, cols, points)))
+    except (ValueError, NotImplementedError, TypeError):
+        return None
+    internal = np.flatnonzero(ens.left >= 0).astype(np.int64)
+    routes = _routes(np.ascontiguousarray(P, dtype=float), internal, ens.feature, *split_arrays(ens))
+    _, first, inverse = np.unique(routes, axis=0, return_index=True, return_inverse=True)
+    return first, np.ravel(inverse)

@@ -46,7 +46,9 @@ class PartialDependence(_Frozen):
     exact : bool
         Whether the numbers are exact (every path here is: closed forms or every model call made).
     method : str
-        "additive" (a line in link space), "kernel" (product-kernel factorisation) or "brute".
+        "additive" (a line in link space), "kernel" (product-kernel factorisation), "trees" (one model call
+        per distinct routing of the grid) or "brute". ``params["evaluated_grid_points"]`` counts the grid
+        points the model was called on.
     output, target : the explained output space and class label (None for regression).
     """
 

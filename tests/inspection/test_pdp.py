@@ -73,11 +73,16 @@ def test_glm_probability_is_brute(data):
     _check(ours, _sk(model, X, (0,), GRID1, "predict_proba"))
 
 
-def test_forest_and_boosting_brute(data):
+def test_forest_and_boosting_tree_cells(data):
     X, y, yc = data
     forest = RandomForestClassifier(n_estimators=5, max_depth=4, random_state=0).fit(X, yc)
     ours = explain.partial_dependence(forest, X, 1, grid=GRID1[0], kind="both", output="probability")
+    assert ours.method == "trees"
     _check(ours, _sk(forest, X, (1,), GRID1, "predict_proba"))
+    fine = np.linspace(-3, 3, 301)  # far finer than the splits: fewer model calls, the same numbers
+    ours = explain.partial_dependence(forest, X, 2, grid=fine, kind="both", output="probability")
+    assert ours.params["evaluated_grid_points"] < 301
+    _check(ours, _sk(forest, X, (2,), [fine], "predict_proba"))
     boost = GradientBoostingRegressor(n_estimators=10, max_depth=2, random_state=0).fit(X, y)
     ours = explain.partial_dependence(boost, X, [0, 1], grid=GRID2, kind="both")
     _check(ours, _sk(boost, X, (0, 1), GRID2, "auto"))
@@ -113,11 +118,11 @@ def test_pipeline_with_string_column(mixed):
     for est, response, method in [(LogisticRegression(), "decision_function", "additive"),
                                   (SVC(gamma=0.5), "decision_function", "kernel"),
                                   (RandomForestClassifier(n_estimators=5, max_depth=3, random_state=0),
-                                   "predict_proba", "brute")]:
+                                   "predict_proba", "trees")]:
         from sklearn.base import clone
         model = make_pipeline(clone(pre), est).fit(frame, y)
         ours = explain.partial_dependence(model, frame, "city", kind="both")
-        assert ours.method == method
+        assert ours.method == method, (ours.method, method)
         assert list(ours.grid_labels[0]) == ["lyon", "nice", "paris"]
         _check(ours, _sk(model, frame, ("city",), [np.array(["lyon", "nice", "paris"], dtype=object)], response))
         grid = [np.array(["nice", "paris"], dtype=object), np.array([30.0, 45.0, 60.0])]
@@ -192,7 +197,7 @@ def test_multiclass_svc_margin_and_mlp_probability(data):
             expected[:, a, c] = adapter.predict(Z, "margin")[:, 2]
     np.testing.assert_allclose(res.individual, expected, rtol=0, atol=1e-10)
     np.testing.assert_allclose(res.average, expected.mean(axis=0), rtol=0, atol=1e-10)
-    mlp = MLPClassifier(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=2000, random_state=0).fit(X, y3)
+    mlp = MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", alpha=1.0, max_iter=500, random_state=0).fit(X, y3)
     ours = explain.partial_dependence(mlp, X, 3, grid=GRID1[0], target=1, kind="both", output="probability")
     _check(ours, _sk(mlp, X, (3,), GRID1, "predict_proba"), col=1)
 
@@ -205,3 +210,20 @@ def test_mixing_preprocessing_falls_back_to_brute(data):
     ours = explain.partial_dependence(model, X, 0, grid=GRID1[0], kind="both")
     assert ours.method == "brute"
     _check(ours, _sk(model, X, (0,), GRID1, "decision_function"))
+
+
+def test_hist_gradient_boosting_with_categories():
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"x": rng.normal(size=120), "c": pd.Categorical(rng.choice(["a", "b", "c", "d"], 120))})
+    y = frame["x"] + frame["c"].cat.codes.to_numpy() ** 2 + rng.normal(0, 0.1, 120)
+    model = HistGradientBoostingRegressor(max_iter=15, categorical_features="from_dtype", random_state=0)
+    model.fit(frame, y)
+    ours = explain.partial_dependence(model, frame, "c", kind="both")
+    assert ours.method == "trees" and list(ours.grid_labels[0]) == ["a", "b", "c", "d"]
+    _check(ours, _sk(model, frame, ("c",), [np.array(["a", "b", "c", "d"], dtype=object)], "auto"))
+    pair = explain.partial_dependence(model, frame, ["x", "c"], grid=[np.linspace(-2, 2, 13), None], kind="both")
+    assert pair.params["evaluated_grid_points"] < 13 * 4
+    _check(pair, _sk(model, frame, ("x", "c"), [np.linspace(-2, 2, 13), np.array(["a", "b", "c", "d"], dtype=object)],
+                     "auto"))
