@@ -62,6 +62,17 @@ def test_sage_regressor_equals_enumeration(data):
     assert res.loss == "squared_error" and int(np.argmax(res.mean)) == 0
 
 
+def test_sage_of_an_ignored_feature_is_exactly_zero(data):
+    X, y = data
+    Xz = X.copy()
+    Xz[:, 3] = 0.0
+    model = LinearRegression().fit(Xz, y)  # minimum-norm fit: coefficient 0 on the constant column
+    assert model.coef_[3] == 0.0
+    res = explain.importance(model, X, y, method="sage", background=X[:6])
+    assert res.mean[3] == 0.0 and res.stderr[3] == 0.0 and res.ci_low[3] == res.ci_high[3] == 0.0
+    assert res.ci_low[0] > 0  # the strong feature's interval (over rows) excludes 0
+
+
 def test_sage_sampling_beyond_ten_players():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(12, 11))

@@ -227,3 +227,21 @@ def test_hist_gradient_boosting_with_categories():
     assert pair.params["evaluated_grid_points"] < 13 * 4
     _check(pair, _sk(model, frame, ("x", "c"), [np.linspace(-2, 2, 13), np.array(["a", "b", "c", "d"], dtype=object)],
                      "auto"))
+
+
+def test_torch_network_brute_force(data):
+    torch = pytest.importorskip("torch")
+    X, _, _ = data
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 1)).double().eval()
+    res = explain.partial_dependence(net, X, [0, 2], grid=GRID2, kind="both")
+    assert res.method == "brute" and res.output == "raw"
+    expected = np.empty((len(X), 4, 3))
+    with torch.no_grad():
+        for a, u in enumerate(GRID2[0]):
+            for c, v in enumerate(GRID2[1]):
+                Z = X.copy()
+                Z[:, 0], Z[:, 2] = u, v
+                expected[:, a, c] = net(torch.from_numpy(Z)).numpy()[:, 0]
+    np.testing.assert_allclose(res.individual, expected, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(res.average, expected.mean(axis=0), rtol=0, atol=1e-10)
