@@ -16,6 +16,8 @@ from .errors import (AdditivityError, ApproximationWarning, BackgroundError, Dat
                      UnsupportedModelError)
 from .explanation import Explanation, ExplanationSet
 from .interactions import Interactions, interactions
+from .inspection import (AccumulatedLocalEffects, Importance, PartialDependence, accumulated_local_effects, importance,
+                         partial_dependence)
 from .io.parquet import ExplanationReader, read_explanations, to_parquet
 from .methods.base import method_names
 from .report.build import Report, build_report
@@ -31,6 +33,12 @@ __all__ = [
     "compare",
     "interactions",
     "Interactions",
+    "partial_dependence",
+    "PartialDependence",
+    "accumulated_local_effects",
+    "AccumulatedLocalEffects",
+    "importance",
+    "Importance",
     "to_parquet",
     "read_explanations",
     "ExplanationReader",

@@ -11,7 +11,8 @@ def test_exported_names():
         "TargetError", "OutputError", "UnknownMethodError", "MethodNotApplicableError", "AdditivityError",
         "ApproximationWarning", "UnknownMetricError", "BeeswarmDisplay", "WaterfallDisplay", "ImageDisplay",
         "load_report", "diff", "ReportDiff", "to_parquet", "read_explanations", "ExplanationReader",
-        "interactions", "Interactions",
+        "interactions", "Interactions", "partial_dependence", "PartialDependence", "accumulated_local_effects",
+        "AccumulatedLocalEffects", "importance", "Importance",
     ])
     for name in explain.__all__:
         assert hasattr(explain, name), name
