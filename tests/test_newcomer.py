@@ -120,3 +120,27 @@ def test_report_of_multiclass_onehot_logistic_pipeline_on_penguins():
         assert list(part["term"]) == terms
         assert list(part["estimate"]) == [f"{v:.4g}" for v in model[-1].coef_[k]]
     assert "Inference table" in report.to_html()
+
+
+# -- item 7: a formula term outside its domain ----------------------------------------------------------------
+def test_auto_methods_skip_a_method_that_leaves_a_formula_domain_and_say_why():
+    """np.log(a) in a formula: LIME samples a <= 0 (patsy used to drop those rows: 5,000 vs 3,826 samples).
+    methods='auto' leaves LIME out with a warning and explains with the rest; a named LIME fails clearly."""
+    import warnings
+
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.lognormal(size=300), "b": rng.normal(size=300)})
+    df["y"] = (np.log(df.a) + df.b + rng.normal(size=300) > 0).astype(int)
+    res = smf.logit("y ~ np.log(a) + b", df).fit(disp=0)
+    X = df[["a", "b"]]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = explain(res, X.iloc[:5], background=X)
+    assert "lime" not in result.methods and {"coefficients", "shap"} <= set(result.methods)
+    skipped = [w for w in caught if "left out 'lime'" in str(w.message)]
+    assert len(skipped) == 1 and "np.log(column) only positive values" in str(skipped[0].message)
+    assert skipped[0].filename == __file__  # the warning points at the caller's line
+    with pytest.raises(DataError, match="method 'lime': the model's formula could not be evaluated"):
+        explain(res, X.iloc[:5], background=X, methods=["lime"])

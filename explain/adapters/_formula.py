@@ -67,19 +67,33 @@ class FormulaDesign:
         from ..errors import DataError
 
         df = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X, columns=self.inputs)
-        try:
-            if hasattr(self.spec, "get_model_matrix"):  # formulaic
-                return np.asarray(self.spec.get_model_matrix(df), dtype=float)
-            import patsy
+        with np.errstate(all="ignore"):  # out-of-domain values are reported below, not warned about
+            try:
+                if hasattr(self.spec, "get_model_matrix"):  # formulaic
+                    matrix = np.asarray(self.spec.get_model_matrix(df), dtype=float)
+                else:
+                    import patsy
 
-            return np.asarray(patsy.build_design_matrices([self.spec], df, return_type="matrix")[0], dtype=float)
-        except Exception as exc:
+                    # NA_action="raise": patsy would otherwise drop rows a term turns into NaN (np.log of a
+                    # negative value), and the model would return fewer predictions than it was given rows
+                    matrix = np.asarray(patsy.build_design_matrices([self.spec], df, NA_action="raise",
+                                                                    return_type="matrix")[0], dtype=float)
+            except Exception as exc:
+                raise DataError(
+                    f"the model's formula could not be evaluated on these rows ({type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0]}). Its terms accept only values like those it was fitted on: a "
+                    "categorical term such as C(column) only its levels, np.log(column) only positive values, a "
+                    "spline such as bs(column, df=3) only its fitted range. Methods and metrics that set a column "
+                    "to a mean or sample around it (lime, occlusion, feature_ablation, max-sensitivity, the deletion "
+                    "metric) produce other values. Use 'shap' or 'coefficients' for this model.") from exc
+        if matrix.shape[0] != len(df) or not np.all(np.isfinite(matrix)):
+            bad = np.flatnonzero(~np.isfinite(matrix).all(axis=1))[:5] if matrix.shape[0] == len(df) else []
             raise DataError(
-                f"the model's formula could not be evaluated on these rows ({type(exc).__name__}: "
-                f"{str(exc).splitlines()[0]}). A categorical term such as C(column) accepts only the levels it "
-                "was fitted on; methods and metrics that set a column to a mean or add noise (lime, occlusion, "
-                "feature_ablation, max-sensitivity, the deletion metric) produce other values. Use 'shap' or "
-                "'coefficients' for this model, or fit it on one-hot columns.") from exc
+                f"the model's formula turns {'rows ' + str(list(bad)) if len(bad) else 'some rows'} into missing or "
+                "infinite values (a term such as np.log(column) met a value outside its domain). Methods that "
+                "sample around the data (lime, occlusion, feature_ablation) produce such values; use 'shap' or "
+                "'coefficients' for this model.")
+        return matrix
 
     def column_groups(self, n_design: int) -> list[tuple[int, ...]]:
         """For each design column, the input-column indices it reads."""

@@ -190,7 +190,9 @@ class Plan:
     image_shape: tuple | None
     groups: np.ndarray | None
     parallel: Parallelism
+    optional: frozenset = frozenset()  # methods "auto" chose: skipped (with a warning) if they cannot run here
     _warned: set = field(default_factory=set, repr=False, compare=False)  # warnings are said once per plan
+    _skipped: dict = field(default_factory=dict, repr=False, compare=False)  # method name -> why it was skipped
 
     @property
     def method_params(self) -> dict:
@@ -232,7 +234,22 @@ class Plan:
         """
         if prediction is None:
             targets, prediction = self.targets_for(X)
-        return [self.run(m, X, targets, prediction, row_offset=row_offset, bar=bar) for m in self.methods]
+        out = []
+        for m in self.methods:
+            if m.name in self._skipped:
+                continue
+            try:
+                out.append(self.run(m, X, targets, prediction, row_offset=row_offset, bar=bar))
+            except (DataError, MethodNotApplicableError) as exc:
+                # a method "auto" chose that cannot take this model or data (e.g. LIME sampling outside a
+                # formula's domain) is left out, and says why; a method the caller named fails the call
+                others = [o for o in self.methods if o is not m and o.name not in self._skipped]
+                if m.name not in self.optional or not others:
+                    raise
+                self._skipped[m.name] = str(exc)
+                self.warn_once(("skipped", m.name), f"methods='auto' left out {m.name!r}: it cannot explain "
+                               f"{self.adapter.name} here ({exc}). Name the other methods to silence this.")
+        return out
 
     def warn_once(self, key, message: str, category=UserWarning) -> None:
         """Issue a warning once per plan (one ``explain()`` or ``to_parquet`` call), at the caller's line."""
@@ -314,7 +331,11 @@ def prepare(model, X, config: ExplainConfig, *, background=None) -> Plan:
     output = adapter.check_output(config.output)
     chosen = resolve_methods(config.methods, adapter, output, Xa.shape[1], images=image_shape is not None,
                              grouped=groups is not None)
+    named = set() if config.methods in (None, "auto") else \
+        {config.methods} if isinstance(config.methods, str) else set(config.methods)
+    optional = frozenset(m.name for m in chosen if m.name not in named)
     entropy = fresh_entropy() if config.random_state is None else int(config.random_state)
     parallel = Parallelism(n_jobs=config.workers_n_jobs, batch_size=config.batch_size, backend=config.backend)
     return Plan(adapter=adapter, X=Xa, background=bg, names=tuple(names), output=output, methods=chosen,
-                config=config, entropy=entropy, image_shape=image_shape, groups=groups, parallel=parallel)
+                config=config, entropy=entropy, image_shape=image_shape, groups=groups, parallel=parallel,
+                optional=optional)
