@@ -95,3 +95,20 @@ def penguins_onehot(estimator):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return make_pipeline(pre, estimator).fit(X, y), X
+
+
+def run_cli(*args):
+    """``python -m explain ARGS`` in this process: an object with returncode, stdout and stderr."""
+    import contextlib
+    import io
+    import types
+
+    from explain.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse usage errors
+            code = exc.code
+    return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
