@@ -53,8 +53,14 @@ def _limits(key, value):
 
 
 def _method(key, value):
-    if not isinstance(value, str) or not value:
-        raise PolicyError(f"policy key {key!r} must be a method name such as \"shap\", got {value!r}.")
+    from .._utils.validation import suggest
+    from ..methods.base import method_names
+
+    known = method_names()
+    if not isinstance(value, str) or value not in known:
+        hint = suggest(value, known) if isinstance(value, str) else ""
+        raise PolicyError(f"policy key {key!r} must be a method name, got {value!r}.{hint} "
+                          f"Methods: {', '.join(known)}.")
     return value
 
 

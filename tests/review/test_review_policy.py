@@ -48,6 +48,8 @@ def _policy(tmp_path, text):
     ("max_rank_change = 3", "'max_rank_change' must be a table"),
     ("min_ndgc_at_k = 0.5", "unknown policy key 'min_ndgc_at_k'"),
     ("min_ndcg_at_k = = 1", "is not valid TOML"),
+    ('method = "shapp"', "'method' must be a method name, got 'shapp'. Did you mean 'shap'?"),
+    ("min_rank_correlation = -2", "'min_rank_correlation' must be between -1 and 1"),
 ])
 def test_every_policy_mistake_is_one_line_and_exit_2(cli, bundles, tmp_path, text, message):
     result = cli("check", bundles["same"], "--baseline", bundles["old"], "--policy", _policy(tmp_path, text))
