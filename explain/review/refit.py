@@ -140,31 +140,23 @@ def common_output(old_model, new_model, output: str = "auto") -> tuple[str, str]
 
 
 def explain_versions(old_model, new_model, rows, *, method: str = "shap", background=None, output: str = "auto",
-                     random_state: int = 0, train=None, refits: int | None = None, progress=False):
-    """Explain two model versions on the same rows in one output, and K refits of the old one.
+                     random_state: int = 0, progress=False) -> dict:
+    """Explain two model versions on the same rows and background in one output.
 
     Returns
     -------
-    dict with "old", "new" (ExplanationSet), "refits" (list of Explanation, possibly empty),
-    "refit_how" (str or None), "seed_runs" (a stochastic method re-run with two other seeds when there are
-    no refits) and "scale" (the sentence saying which output was chosen).
+    dict with "old", "new" (ExplanationSet), "seed_runs" (a stochastic method re-run on the old model with
+    two other seeds, else empty) and "scale" (the sentence saying which output was chosen and why). Pass
+    "old" with ``refits=K`` to :func:`explain.review.diff` for the retrain band.
     """
     from ..engine.api import explain
 
     out, scale = common_output(old_model, new_model, output)
-    kw = dict(methods=[method], background=background, output=out, random_state=random_state, progress=progress)
-    old = explain(old_model, rows, name="old", **kw)
-    new = explain(new_model, rows, name="new", **kw)
-    runs, how = [], None
-    if train is not None:
-        runs, how = refit_explanations(old_model, old, train=train, refits=5 if refits is None else refits,
-                                       method=method, random_state=random_state)
-    elif refits is not None:
-        from ..errors import DataError
-
-        raise DataError("refits need the training rows: pass train=(X_train, y_train) (CLI: --train PATH).")
+    kw = dict(methods=[method], background=background, output=out, progress=progress)
+    old = explain(old_model, rows, name="old", random_state=random_state, **kw)
+    new = explain(new_model, rows, name="new", random_state=random_state, **kw)
     seed_runs = ()
-    if not runs and old[method].params.get("stochastic"):  # a stochastic method's own wobble joins the band
-        seed_runs = tuple(explain(old_model, rows, name="old", **dict(kw, random_state=random_state + s))[method]
+    if old[method].params.get("stochastic"):  # a stochastic method's own wobble joins the band
+        seed_runs = tuple(explain(old_model, rows, name="old", random_state=random_state + s, **kw)[method]
                           for s in (1, 2))
-    return {"old": old, "new": new, "refits": runs, "refit_how": how, "seed_runs": seed_runs, "scale": scale}
+    return {"old": old, "new": new, "seed_runs": seed_runs, "scale": scale}
