@@ -252,32 +252,54 @@ def _study(args) -> list[str]:
     return written
 
 
-def _diff(args) -> list[str]:
-    from .review import diff
+def _versions(args, method: str) -> dict:
+    """The two versions to compare, from bundles (OLD NEW / NEW --baseline) or model files on --data.
 
-    seed_runs = ()
+    Model files are explained on the same rows and background in one output (``common_output``); with
+    ``--train`` the old model is refitted ``--refits`` times for the retrain band.
+    """
+    old_path, new_path = (args.old, args.new) if args.command == "diff" else (args.baseline, args.new)
     if args.old_model or args.new_model:
         if not (args.old_model and args.new_model and args.data):
-            raise CLIError("diff with models needs --old-model, --new-model and --data")
-        from . import explain
+            raise CLIError(f"{args.command} with models needs --old-model, --new-model and --data")
+        if old_path or new_path:
+            raise CLIError(f"{args.command}: give either report bundles or --old-model/--new-model, not both")
+        from .review.refit import explain_versions
 
         X, _ = _read_data(args.data, args.target, _split(args.categorical))
+        train = None
+        if args.train:
+            if not args.target:
+                raise CLIError("--train needs --target: the label column of the training rows")
+            train = _read_data(args.train, args.target, _split(args.categorical))
+        elif args.refits is not None:
+            raise CLIError("--refits needs --train: the training rows the old model is refitted on")
         rows = X.iloc[: args.rows]
         background = X.sample(min(len(X), 100), random_state=args.seed) if len(X) > 100 else X
         old_model = load_model(args.old_model, trust_pickle=args.trust_pickle)
-        new_model = load_model(args.new_model, trust_pickle=args.trust_pickle)
-        kw = dict(methods=args.method, background=background, progress=_progress(args))
-        old = explain(old_model, rows, name="old", random_state=args.seed, **kw)
-        new = explain(new_model, rows, name="new", random_state=args.seed, **kw)
-        if old[args.method].params.get("stochastic"):  # seed spread joins the noise band
-            seed_runs = tuple(explain(old_model, rows, name="old", random_state=args.seed + s, **kw)[args.method]
-                              for s in (1, 2))
-    elif args.old and args.new:
-        old, new = args.old, args.new
-    else:
-        raise CLIError("diff needs OLD NEW (report bundles .json/.html) or --old-model/--new-model/--data")
-    result = diff(old, new, method=args.method, k=args.k, model=args.model, random_state=args.seed,
-                  seed_runs=seed_runs)
+        v = explain_versions(old_model, load_model(args.new_model, trust_pickle=args.trust_pickle), rows,
+                             method=method, background=background, output=args.output or "auto",
+                             random_state=args.seed, progress=_progress(args))
+        refits = None if train is None else (5 if args.refits is None else args.refits)
+        return {"old": v["old"], "new": v["new"], "seed_runs": v["seed_runs"], "notes": (v["scale"] + ".",),
+                "refits": refits, "old_model": None if train is None else old_model, "train": train}
+    for flag in ("train", "refits", "output"):
+        if getattr(args, flag) is not None:
+            raise CLIError(f"--{flag} applies to model files (--old-model/--new-model/--data); bundles keep "
+                           f"neither the models nor their training data")
+    if not (old_path and new_path):
+        usage = "OLD NEW" if args.command == "diff" else "NEW --baseline OLD"
+        raise CLIError(f"{args.command} needs {usage} (report bundles .json/.html) or "
+                       f"--old-model/--new-model/--data")
+    return {"old": old_path, "new": new_path, "refits": None, "seed_runs": (), "refit_how": None, "notes": ()}
+
+
+def _diff(args) -> list[str]:
+    from .review import diff
+
+    v = _versions(args, args.method)
+    result = diff(v.pop("old"), v.pop("new"), method=args.method, k=args.k, model=args.model,
+                  random_state=args.seed, allow_different_outputs=args.allow_different_outputs, **v)
     if not args.quiet:
         print("\n".join(result.summary))
     return _write(result.report(), args.out)
@@ -286,7 +308,10 @@ def _diff(args) -> list[str]:
 def _check(args) -> tuple[list[str], int]:
     from .review.gate import check, load_policy, markdown
 
-    passed, results, d = check(args.new, args.baseline, load_policy(args.policy))
+    policy = load_policy(args.policy)  # validated before any work
+    v = _versions(args, policy["method"])
+    passed, results, d = check(v.pop("new"), v.pop("old"), policy, random_state=args.seed,
+                               allow_different_outputs=args.allow_different_outputs, **v)
     text = markdown(passed, results, d)
     print(text)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -300,6 +325,29 @@ def _check(args) -> tuple[list[str], int]:
         atomic_write_text(args.out, text + "\n")
         written.append(args.out)
     return written, 0 if passed else 1
+
+
+def _version_options() -> argparse.ArgumentParser:
+    """The options diff and check share: model files, data, training rows for the retrain band, the output."""
+    from .engine.config import OUTPUTS
+
+    v = argparse.ArgumentParser(add_help=False)
+    v.add_argument("--old-model", help="or: the old model file (explained on --data)")
+    v.add_argument("--new-model", help="the new model file (explained on the same rows and background)")
+    v.add_argument("--data", help="CSV or Parquet with both models' columns")
+    v.add_argument("--target", help="label column to drop from --data (and the labels in --train)")
+    v.add_argument("--categorical", action="append", help="CSV columns to read as category dtype")
+    v.add_argument("--rows", type=int, default=50)
+    v.add_argument("--train", help="CSV or Parquet with the old model's training rows and --target: the old "
+                                   "model is refitted on them for a retrain noise band")
+    v.add_argument("--refits", type=int, help="refits of the old model for the band (default 5 with --train)")
+    v.add_argument("--output", choices=[o for o in OUTPUTS if o != "auto"],
+                   help="the one output both model files are explained in (default: probability for two "
+                        "classifiers, raw for two regressors)")
+    v.add_argument("--allow-different-outputs", action="store_true",
+                   help="diff bundles explained in different outputs anyway (refused otherwise)")
+    v.add_argument("--trust-pickle", action="store_true", help="allow model files whose loading runs code")
+    return v
 
 
 def main(argv=None) -> int:
@@ -328,24 +376,23 @@ def main(argv=None) -> int:
     study = sub.add_parser("study", parents=[common], help="are deep models harder to explain? every family, "
                                                              "several data sets and seeds, one common scale")
     study.add_argument("--quick", action="store_true", help="the small configuration the tests run")
-    dif = sub.add_parser("diff", parents=[common], help="what changed between two model versions' explanations")
+    versions = _version_options()
+    dif = sub.add_parser("diff", parents=[common, versions],
+                         help="what changed between two model versions' explanations")
     dif.add_argument("old", nargs="?", help="the old report bundle (.json or .html)")
     dif.add_argument("new", nargs="?", help="the new report bundle (.json or .html)")
-    dif.add_argument("--old-model", help="or: the old model file (explained on --data)")
-    dif.add_argument("--new-model", help="the new model file (explained on the same rows and background)")
-    dif.add_argument("--data", help="CSV or Parquet with both models' columns")
-    dif.add_argument("--target", help="label column to drop from --data")
-    dif.add_argument("--categorical", action="append", help="CSV columns to read as category dtype")
-    dif.add_argument("--rows", type=int, default=50)
     dif.add_argument("--method", default="shap")
     dif.add_argument("--k", type=int, default=10)
     dif.add_argument("--model", help="the model to compare in bundles with several")
-    dif.add_argument("--trust-pickle", action="store_true", help="allow model files whose loading runs code")
-    chk = sub.add_parser("check", help="gate: exit 0 if NEW passes the policy against --baseline, 1 if not")
-    chk.add_argument("new", help="the new report bundle (.json or .html)")
-    chk.add_argument("--baseline", required=True, help="the baseline report bundle")
+    chk = sub.add_parser("check", parents=[versions],
+                         help="gate: exit 0 if NEW passes the policy against --baseline (bundles, or "
+                              "--old-model/--new-model on --data), 1 if not, 2 on a usage or policy error")
+    chk.add_argument("new", nargs="?", help="the new report bundle (.json or .html)")
+    chk.add_argument("--baseline", help="the baseline report bundle")
     chk.add_argument("--policy", help="TOML policy (defaults: explain.review.gate.DEFAULT_POLICY)")
     chk.add_argument("--out", help="also write the Markdown summary here")
+    chk.add_argument("--seed", type=int, default=0)
+    chk.add_argument("--quiet", action="store_true", help="no progress bar")
     rep.add_argument("--trust-pickle", action="store_true",
                      help="allow files whose loading runs code: .pkl/.joblib, TorchScript .pt, and .skops files "
                           "with types beyond explain's allow-list")

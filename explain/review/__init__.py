@@ -2,5 +2,6 @@
 
 from .diff import ReportDiff, diff
 from .gate import DEFAULT_POLICY, check, load_policy
+from .policy import PolicyError
 
-__all__ = ["diff", "ReportDiff", "check", "load_policy", "DEFAULT_POLICY"]
+__all__ = ["diff", "ReportDiff", "check", "load_policy", "DEFAULT_POLICY", "PolicyError"]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
 from explain import build_report, diff, explain, load_report
+from helpers import run_cli
 from explain.report.bundle import read_bundle, validate_bundle
 
 from helpers import run_cli as _cli
@@ -65,7 +65,9 @@ def test_diff_against_itself_reports_no_change(versions):
     d = diff(paths["old"], paths["same"])
     assert d.flagged == [] and d.metrics["n_sign_flips"] == 0
     assert d.metrics["ndcg_at_k"] == pytest.approx(1.0) and d.metrics["top_k_overlap"] == 1.0
-    assert d.summary[0].startswith("No feature's importance changed beyond the noise band")
+    assert d.summary[0] == "Both versions are explained in margin."  # the scale comes first
+    assert any(s.startswith("No feature's importance changed beyond the noise band") for s in d.summary)
+    assert any("row sampling only" in s for s in d.summary)  # no training data: says what the band covers
 
 
 def test_diff_flags_a_removed_effect_and_a_sign_flip(versions):
@@ -78,10 +80,11 @@ def test_diff_flags_a_removed_effect_and_a_sign_flip(versions):
     assert any("sign flips" in s and "b" in s for s in f.summary)
 
 
-def test_gate_exit_codes_and_step_summary(versions, tmp_path):
+
+def test_gate_exit_codes_and_step_summary(versions, tmp_path, monkeypatch):
     tmp, paths = versions
-    env = {"GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
-    ok = _cli("check", paths["same"], "--baseline", paths["old"], env=env)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+    ok = _cli("check", paths["same"], "--baseline", paths["old"])
     assert ok.returncode == 0, ok.stderr
     assert "explain check: PASS" in ok.stdout and "PASS" in (tmp_path / "summary.md").read_text()
     policy = tmp_path / "policy.toml"
@@ -172,6 +175,6 @@ def test_seed_spread_widens_the_noise_band_for_stochastic_methods():
     runs = [explain(model, X.iloc[:20], random_state=s, **kw)["lime"] for s in range(3)]
     plain = diff(runs[0], runs[1], method="lime")
     widened = diff(runs[0], runs[1], method="lime", seed_runs=(runs[2],))
-    width = lambda d: (d.features.band_high - d.features.band_low)
+    width = lambda d: d.features.band
     assert (width(widened) > width(plain)).all() and (widened.features.seed_spread > 0).all()
     assert len(widened.flagged) <= len(plain.flagged)  # seed noise is not reported as change
