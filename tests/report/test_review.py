@@ -9,9 +9,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from explain import build_report, diff, explain, load_report
-from helpers import run_cli
 from explain.report.bundle import read_bundle, validate_bundle
-
 from helpers import run_cli as _cli
 
 EVIL = "<script>alert(1)</script>"
