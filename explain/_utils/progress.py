@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 
 __all__ = ["progress_bar", "show_progress"]
@@ -45,7 +46,11 @@ def progress_bar(progress, *, total: int, desc: str, unit: str = "row"):
         return
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total, desc=desc, unit=unit, delay=0.0 if progress is True else DELAY_SECONDS, leave=False)
+    # a pseudo-terminal without a size (script -c, CI runners, some IDEs) reports 0 x 0, and tqdm then hides
+    # every bar (its row is past the last of 0 rows): give it 80 x 24 there
+    sized = _in_notebook() or shutil.get_terminal_size((0, 0)).lines > 0
+    bar = tqdm(total=total, desc=desc, unit=unit, delay=0.0 if progress is True else DELAY_SECONDS, leave=False,
+               **({} if sized else {"ncols": 80, "nrows": 24}))
     try:
         yield bar
     finally:

@@ -1,6 +1,10 @@
 """Our one progress bar: on when asked, silent when told or without a terminal; the libraries' bars stay off."""
 
 import io
+import os
+import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -60,3 +64,19 @@ def test_auto_follows_the_terminal_and_the_environment_switch(monkeypatch):
     monkeypatch.delenv("EXPLAIN_PROGRESS")
     monkeypatch.setattr("sys.stderr", io.StringIO())  # a log file or a captured stream: no bar
     assert show_progress("auto") is False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("script") is None, reason="needs util-linux script for a pseudo-terminal")
+def test_the_bar_is_drawn_in_a_pseudo_terminal_without_a_size(tmp_path):
+    """Under `script -qec` the pty reports 0 x 0; tqdm used to hide the bar there (newcomer item 12)."""
+    code = ("import time\nfrom explain._utils.progress import progress_bar\n"
+            "with progress_bar('auto', total=4, desc='rows') as bar:\n"
+            "    for _ in range(4):\n        time.sleep(0.8)\n        bar.update(1)\n")
+    script_file, log = tmp_path / "bar.py", tmp_path / "typescript"
+    script_file.write_text(code)
+    env = {k: v for k, v in os.environ.items() if k not in ("EXPLAIN_PROGRESS", "COLUMNS", "LINES")}
+    subprocess.run(["script", "-qec", f"{sys.executable} {script_file}", str(log)], env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    text = log.read_text(errors="replace")
+    assert "rows:" in text and "/4" in text
