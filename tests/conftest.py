@@ -42,3 +42,11 @@ def image_zoo():
     from explain import datasets
 
     return datasets.model_zoo("images", size="small")
+
+
+@pytest.fixture
+def cli():
+    """``python -m explain ARGS`` in this process (see ``helpers.run_cli``)."""
+    from helpers import run_cli
+
+    return run_cli
