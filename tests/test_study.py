@@ -193,3 +193,22 @@ def test_runner_refit_stability_uses_disjoint_seed_pairs():
 
     assert [r["seed"] for r in out] == [0, 2]  # (0, 1) and (2, 3); seed 4 has no partner
     assert out[1]["value"] == pytest.approx(float(np.mean(rank_correlation(values[2], values[3]))))
+
+
+def test_a_two_seed_quick_shaped_study_reports_without_running(tmp_path):
+    """What `study --quick` builds (2 seeds, one refit pair): the verdict and report work on such records."""
+    from explain.study import Study
+
+    rng = np.random.default_rng(0)
+    rows = [dict(dataset=ds, family=f, seed=s, measure=m, value=float(rng.uniform(0.2, 0.8)))
+            for ds in ("breast_cancer", "digits") for f in ("glm", "naive_bayes", "svm", "mlp")
+            for m in ("accuracy", "faithfulness_correlation", "seconds_per_row") for s in (0, 1)]
+    rows += [dict(dataset="digits", family=f, seed=0, measure="refit_stability", value=0.5)
+             for f in ("glm", "svm", "mlp")]
+    study = Study(QUICK, pd.DataFrame(rows), 1.0)
+    refit = study.comparisons[study.comparisons.measure == "refit_stability"]
+    assert (refit.n == 1).all() and refit.p_value.isna().all() and (refit.decision == "inconclusive").all()
+    assert study.verdict["sentences"][0].startswith("H1: ") and "Answer: inconclusive" in study.verdict["sentences"][0]
+    path = study.report(timestamp=False).save(str(tmp_path / "q.json"))
+    saved = json.loads(Path(path).read_text())["study"]
+    assert {c["decision"] for c in saved["comparisons"]} == {"inconclusive"}
