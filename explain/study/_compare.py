@@ -46,6 +46,11 @@ def _pairs(group: tuple, a: str, b: str) -> tuple[np.ndarray, np.ndarray, list]:
     return columns[a][ok], columns[b][ok], list(seeds[ok])
 
 
+def _needed(m: int, alpha: float, test: str, n_resamples: int) -> str:
+    n = seeds_needed(m, alpha=alpha, test=test, n_resamples=n_resamples)
+    return f"at least {n} seeds" if n else f"more than {n_resamples} Monte Carlo sign patterns"
+
+
 def _decide(row, direction: str, alpha: float) -> str:
     if row["invalid"]:
         return "invalid"
@@ -119,13 +124,13 @@ def compare_hypotheses(records: pd.DataFrame, *, hypotheses=HYPOTHESES, measures
         adjusted_eq = holm([r["p_equivalence"] for r in block])
         threshold = alpha / max(m, 1)
         for r, p_adj, p_eq in zip(block, adjusted, adjusted_eq):
-            floor = smallest_p(r["n"], test)
+            floor = smallest_p(r["n"], test, n_resamples=n_resamples)
             r.update(p_adjusted=float(p_adj), p_equivalence_adjusted=float(p_eq), m=m,
                      can_reject=bool(floor <= threshold))
             r["note"] = "" if r["can_reject"] else (
                 f"too few seeds to reject: with {r['n']} pairs the {test} test's smallest two-sided p is "
                 f"{floor:.3g}, and Holm over {m} comparisons of {r['hypothesis']} needs p <= {threshold:.3g} "
-                f"(at least {seeds_needed(m, alpha=alpha, test=test)} seeds)")
+                f"({_needed(m, alpha, test, n_resamples)})")
             if r["invalid"]:
                 r["note"] = (f"values outside the measure's stated range [{measures[r['measure']].low:g}, "
                              f"{measures[r['measure']].high:g}]: not compared. " + r["note"]).strip()

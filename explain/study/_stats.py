@@ -155,18 +155,26 @@ def effect(d, *, confidence: float = 0.95) -> dict:
                 d_z=mean / sd if sd > 0 else np.nan, n=n)
 
 
-def smallest_p(n: int, test: str = "sign_flip") -> float:
-    """The smallest two-sided p-value ``test`` can give with ``n`` pairs (0 for the t-test: no floor)."""
+def smallest_p(n: int, test: str = "sign_flip", *, n_resamples: int = 20_000) -> float:
+    """The smallest two-sided p-value ``test`` can give with ``n`` pairs (0 for the t-test: no floor).
+
+    Beyond ``EXACT_LIMIT`` pairs the Monte Carlo sign-flip p is at least ``1 / (1 + n_resamples)``.
+    """
     if n < 1:
         return 1.0
+    if test == "sign_flip" and n > EXACT_LIMIT:
+        return max(2.0 / 2.0 ** n, 1.0 / (1 + n_resamples))
     if test in ("sign_flip", "wilcoxon"):  # the exact Wilcoxon floor equals the sign-flip one: 2 / 2**n
         return min(1.0, 2.0 / 2.0 ** n)
     return 0.0 if n >= 2 else 1.0
 
 
-def seeds_needed(m: int, *, alpha: float = 0.05, test: str = "sign_flip") -> int:
-    """The fewest pairs with which the first Holm step over ``m`` comparisons can reject (p <= alpha / m)."""
-    n = 1
-    while smallest_p(n, test) > alpha / max(m, 1):
-        n += 1
-    return n
+def seeds_needed(m: int, *, alpha: float = 0.05, test: str = "sign_flip", n_resamples: int = 20_000) -> int | None:
+    """The fewest pairs with which the first Holm step over ``m`` comparisons can reject (p <= alpha / m).
+
+    None when no number of pairs can (Monte Carlo with too few ``n_resamples``).
+    """
+    for n in range(1, 64):
+        if smallest_p(n, test, n_resamples=n_resamples) <= alpha / max(m, 1):
+            return n
+    return None

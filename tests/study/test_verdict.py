@@ -119,6 +119,11 @@ def test_seeds_needed():
     assert seeds_needed(1) == 6  # 2/2**6 = 0.031 <= 0.05; 2/2**5 = 0.0625 is not
     assert seeds_needed(6) == 8 and seeds_needed(7) == 9  # 1/128 <= 0.05/6 but > 0.05/7
     assert seeds_needed(200, test="paired_t") == 2
+    # beyond 16 seeds the Monte Carlo floor 1 / (1 + n_resamples) binds: 2000 comparisons need p <= 2.5e-5
+    assert seeds_needed(2000) is None  # 1 / 20,001 > 2.5e-5 whatever the seeds
+    assert seeds_needed(2000, n_resamples=100_000) == 17  # 2 / 2**17 = 1.5e-5 and 1 / 100,001 = 1e-5
+    assert seeds_needed(1600) == 16  # exact: 2 / 2**16 = 3.05e-5 <= 3.125e-5
+    assert smallest_p(30, n_resamples=999) == 1 / 1000
 
 
 # ---- comparisons and decisions --------------------------------------------------------------------------------
