@@ -105,3 +105,110 @@ def test_upscaled_digits_run_the_cnn_in_the_study():
     values = {r["measure"]: r["value"] for r in records}
     assert values["accuracy"] > 0.8 and flat.shape == (2, 1024)
     assert np.isfinite(values["deletion_vs_random"])
+
+
+# ---- issue 24: the verdict of stated hypotheses on the committed records ----------------------------------------
+
+@pytest.fixture(scope="module")
+def committed():
+    from explain.study import load_study
+
+    return load_study(ROOT / "reports" / "study.json")
+
+
+def test_committed_records_get_the_tested_verdict(committed):
+    """Version 1 records (5 seeds) load; every comparison is flagged as unable to reject after Holm."""
+    comps = committed.comparisons
+    assert set(comps.hypothesis) == {"H1", "H2"} and set(comps.decision) <= {"inconclusive", "invalid"}
+    assert not comps["can_reject"].any() and comps["note"].str.contains("too few seeds to reject").all()
+    # 3.13 "share of variance" for Naive Bayes: outside [0, 1], so not compared
+    invalid = comps[comps.decision == "invalid"]
+    assert set(invalid.measure) == {"interaction_strength"} and set(invalid.family_b) == {"naive_bayes"}
+    assert not {"seconds_per_row", "exact", "additivity_gap", "deletion_normalised"} & set(comps.measure)
+    answers = {h["id"]: h["answer"] for h in committed.verdict["hypotheses"]}
+    assert answers == {"H1": "inconclusive", "H2": "inconclusive", "H3": "not tested"}
+    assert not any(g["failed"] for g in committed.verdict["additivity"])  # every gap is round-off
+
+
+def test_committed_refit_pairs_become_disjoint(committed):
+    """Version 1 kept 10 overlapping seed pairs; only (0, 1) and (2, 3) remain, labelled by their first seed."""
+    refit = committed.records[committed.records.measure == "refit_stability"]
+    assert set(refit.groupby(["dataset", "family"]).size()) == {2} and set(refit.seed) == {0, 2}
+    raw = pd.DataFrame(json.loads((ROOT / "reports" / "study.json").read_text())["study"]["records"])
+    old = raw[(raw.measure == "refit_stability") & (raw.dataset == "wine") & (raw.family == "glm")]
+    kept = refit[(refit.dataset == "wine") & (refit.family == "glm")].set_index("seed")["value"]
+    # pairs were numbered (0,1), (0,2), (0,3), (0,4), (1,2), (1,3), (1,4), (2,3), ...: (2, 3) is number 7
+    assert kept[0] == old[old.seed == 0]["value"].item() and kept[2] == old[old.seed == 7]["value"].item()
+
+
+def test_committed_p_values_recompute_from_records(committed):
+    """Every p-value recomputes from the records by enumerating sign flips; every Holm p by hand."""
+    import itertools
+
+    recs = committed.records
+    comps = committed.comparisons
+    for _, c in comps.sample(12, random_state=0).iterrows():
+        sub = recs[(recs.dataset == c.dataset) & (recs.measure == c.measure)]
+        a = sub[sub.family == c.family_a].set_index("seed")["value"]
+        b = sub[sub.family == c.family_b].set_index("seed")["value"]
+        d = (a - b).dropna().to_numpy()
+        flips = [abs(np.mean(np.array(s) * d)) >= abs(d.mean()) - 1e-12
+                 for s in itertools.product((1, -1), repeat=len(d))]
+        assert c.p_value == pytest.approx(np.mean(flips)) and c.effect == pytest.approx(d.mean())
+    for _, h in comps.groupby("hypothesis"):
+        p = np.sort(h.p_value.to_numpy())
+        m = len(p)
+        by_hand = np.maximum.accumulate(np.minimum(1, (m - np.arange(m)) * p))
+        np.testing.assert_allclose(np.sort(h.p_adjusted.to_numpy()), by_hand)
+
+
+def test_report_json_carries_the_comparisons_contract(committed):
+    extra = committed.report(timestamp=False).extra["study"]
+    keys = {"hypothesis", "dataset", "protocol", "measure", "family_a", "family_b", "test", "effect", "ci_low",
+            "ci_high", "p_value", "p_adjusted", "decision"}
+    assert extra["comparisons"] and keys <= set(extra["comparisons"][0])
+    assert {"hypothesis", "dataset", "measure", "decisions", "robust"} <= set(extra["sensitivity"][0])
+    assert {"id", "statement", "answer"} <= set(extra["verdict"]["hypotheses"][0])
+    json.dumps(extra, allow_nan=False)  # plain JSON, no NaN
+
+
+def test_load_study_refuses_newer_versions(tmp_path):
+    from explain.errors import DataError
+    from explain.study import load_study
+
+    record = json.loads((ROOT / "reports" / "study.json").read_text())
+    record["study"]["version"] = 3
+    (tmp_path / "s.json").write_text(json.dumps(record))
+    with pytest.raises(DataError, match="version 3"):
+        load_study(tmp_path / "s.json")
+
+
+def test_runner_refit_stability_uses_disjoint_seed_pairs():
+    from explain.study import _refit_stability
+
+    rng = np.random.default_rng(0)
+    values = {s: rng.normal(size=(4, 6)) for s in (3, 1, 0, 2, 4)}
+    out = _refit_stability("d", "glm", values)
+    from explain.metrics.agreement import rank_correlation
+
+    assert [r["seed"] for r in out] == [0, 2]  # (0, 1) and (2, 3); seed 4 has no partner
+    assert out[1]["value"] == pytest.approx(float(np.mean(rank_correlation(values[2], values[3]))))
+
+
+def test_a_two_seed_quick_shaped_study_reports_without_running(tmp_path):
+    """What `study --quick` builds (2 seeds, one refit pair): the verdict and report work on such records."""
+    from explain.study import Study
+
+    rng = np.random.default_rng(0)
+    rows = [dict(dataset=ds, family=f, seed=s, measure=m, value=float(rng.uniform(0.2, 0.8)))
+            for ds in ("breast_cancer", "digits") for f in ("glm", "naive_bayes", "svm", "mlp")
+            for m in ("accuracy", "faithfulness_correlation", "seconds_per_row") for s in (0, 1)]
+    rows += [dict(dataset="digits", family=f, seed=0, measure="refit_stability", value=0.5)
+             for f in ("glm", "svm", "mlp")]
+    study = Study(QUICK, pd.DataFrame(rows), 1.0)
+    refit = study.comparisons[study.comparisons.measure == "refit_stability"]
+    assert (refit.n == 1).all() and refit.p_value.isna().all() and (refit.decision == "inconclusive").all()
+    assert study.verdict["sentences"][0].startswith("H1: ") and "Answer: inconclusive" in study.verdict["sentences"][0]
+    path = study.report(timestamp=False).save(str(tmp_path / "q.json"))
+    saved = json.loads(Path(path).read_text())["study"]
+    assert {c["decision"] for c in saved["comparisons"]} == {"inconclusive"}

@@ -7,12 +7,15 @@ set to the background mean (a category's mode). Tabular families get exact
 interventional SHAP (TreeSHAP for trees, enumeration otherwise, 10 columns or
 fewer), LIME and occlusion; image families KernelSHAP, occlusion and LIME on the
 same 2x2 pixel patches. Every measure is reported per data set and family with a
-95% interval over seeds; the verdict is generated from those numbers.
+95% interval over seeds. The verdict tests hypotheses stated in advance
+(``_hypotheses.py``): paired by seed, an exact sign-flip test, Holm within each
+hypothesis, effects with 95% intervals, equivalence by TOST inside stated margins.
 
     from explain.study import run_study, QUICK
     study = run_study(QUICK)
     study.summary          # dataset x family x measure: mean, interval, n
-    study.verdict          # generated sentences
+    study.verdict          # per hypothesis: answer and generated paragraph
+    study.comparisons      # every paired comparison: effect, interval, p, Holm p, decision
     study.report().save("study.html")
 """
 
@@ -26,7 +29,8 @@ import pandas as pd
 
 from .._utils.progress import progress_bar
 from ._families import IMAGE_FAMILIES, TABULAR_FAMILIES, fit_family, load_study_data
-from ._verdict import MEASURES, summarise, verdict
+from ..errors import DataError
+from ._verdict import MEASURES, study_verdict, summarise
 
 __all__ = ["StudyConfig", "QUICK", "FULL", "Study", "run_study", "load_study", "MEASURES"]
 
@@ -63,11 +67,12 @@ class Study:
     seconds: float
     summary: pd.DataFrame = field(init=False)
     verdict: dict = field(init=False)
+    comparisons: pd.DataFrame = field(init=False)
     source: str | None = None  # where the records came from, when loaded rather than run
 
     def __post_init__(self):
         self.summary = summarise(self.records)
-        self.verdict = verdict(self.summary)
+        self.verdict, self.comparisons = study_verdict(self.records, self.summary)
 
     def report(self, *, timestamp: bool = True):
         from ._report import study_report
@@ -118,17 +123,19 @@ def _one_run(family, data, seed, config):
 
 
 def _refit_stability(dataset, family, values_by_seed):
-    """Rank correlation of |a| between the explanations of the same rows by models refitted with other seeds."""
+    """Rank correlation of |a| between the explanations of the same rows by models refitted with two seeds.
+
+    Disjoint pairs of seeds (the 1st with the 2nd, the 3rd with the 4th, ...), so the
+    values are independent; each is labelled with its pair's first seed, the same for
+    every family, which pairs the families' values in the verdict's tests.
+    """
     from ..metrics.agreement import rank_correlation
 
-    out = []
     seeds = sorted(values_by_seed)
-    pair = 0
-    for i, a in enumerate(seeds):
-        for b in seeds[i + 1:]:
-            v = float(np.mean(rank_correlation(values_by_seed[a], values_by_seed[b])))
-            out.append(dict(dataset=dataset, family=family, seed=pair, measure="refit_stability", value=v))
-            pair += 1
+    out = []
+    for a, b in zip(seeds[0::2], seeds[1::2]):
+        v = float(np.mean(rank_correlation(values_by_seed[a], values_by_seed[b])))
+        out.append(dict(dataset=dataset, family=family, seed=a, measure="refit_stability", value=v))
     return out
 
 
@@ -155,15 +162,40 @@ def run_study(config: StudyConfig = FULL, *, progress="auto") -> Study:
     return Study(config, pd.DataFrame(records), time.perf_counter() - start)
 
 
+def _disjoint_refit_pairs(records: pd.DataFrame, seeds) -> pd.DataFrame:
+    """Version 1 reports kept refit stability for every pair of seeds (overlapping, not independent): keep the
+    disjoint pairs (1st, 2nd), (3rd, 4th), ... and label each with its first seed, as the runner now does."""
+    seeds = sorted(seeds)
+    pairs = [(a, b) for i, a in enumerate(seeds) for b in seeds[i + 1:]]  # the order version 1 numbered them in
+    keep = {i: a for i, (a, b) in enumerate(pairs) if (a, b) in set(zip(seeds[0::2], seeds[1::2]))}
+    refit = records.measure == "refit_stability"
+    counts = records[refit].groupby(["dataset", "family"]).size()
+    if not len(counts) or not (counts == len(pairs)).all() or len(pairs) == len(keep):
+        return records
+    old = records[refit]
+    old = old[old.seed.isin(list(keep))].assign(seed=lambda r: r.seed.map(keep))
+    return pd.concat([records[~refit], old], ignore_index=True)
+
+
 def load_study(path) -> Study:
-    """A Study from its JSON report: the same records, so the same summary and verdict."""
+    """A Study from its JSON report: the same records, so the same summary and verdict.
+
+    Reports of version 1 (no ``version`` key) load with their overlapping refit-stability
+    pairs reduced to disjoint ones; a version newer than this code raises a DataError.
+    """
     import json
 
     with open(path, encoding="utf-8") as fh:
         record = json.load(fh)
+    version = record["study"].get("version", 1)
+    if version not in (1, 2):
+        raise DataError(f"{path} is a study report of version {version}; this explain reads versions 1 and 2: "
+                        "upgrade explain or re-run `python -m explain study`.")
     cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in record["study"]["config"].items()}
-    rows = record["study"].get("records") or record["scores"]  # reports before 1.0 kept them as scores
-    study = Study(StudyConfig(**cfg), pd.DataFrame(rows), float(record["study"].get("seconds") or 0.0))
+    rows = pd.DataFrame(record["study"].get("records") or record["scores"])  # reports before 1.0: scores
+    if version == 1:
+        rows = _disjoint_refit_pairs(rows, cfg.get("seeds", ()))
+    study = Study(StudyConfig(**cfg), rows, float(record["study"].get("seconds") or 0.0))
     study.source = f"{path} (a run of {study.seconds / 60:.1f} minutes)"
     return study
 

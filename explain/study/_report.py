@@ -37,6 +37,36 @@ def _table_for(summary: pd.DataFrame, dataset: str, measures) -> dict:
     return _table(pd.DataFrame(cols))
 
 
+_SHOWN = ["hypothesis", "dataset", "protocol", "measure", "family_a", "family_b", "n", "effect", "ci_low", "ci_high",
+          "d_z", "p_value", "p_adjusted", "p_equivalence_adjusted", "decision"]
+
+
+def _comparison_sections(study) -> list:
+    """The paired comparisons behind the verdict, the protocol sensitivity, and what the verdict leaves out."""
+    v, comps = study.verdict, study.comparisons
+    out = [Section("table", "Paired comparisons (effect = family_a - family_b, mean over seeds, 95% t-interval; "
+                            "p from the named test, Holm within each hypothesis)", {
+        "table": _table(comps[_SHOWN] if len(comps) else pd.DataFrame(columns=_SHOWN)),
+        "note": (f"{int((~comps['can_reject']).sum())} of {len(comps)} comparisons cannot reject with their "
+                 "number of seeds after Holm (the verdict says how many seeds they need); "
+                 f"{int((comps['decision'] == 'invalid').sum())} are invalid (values outside the measure's "
+                 "stated range).") if len(comps) else ""})]
+    if len({p for s in v["sensitivity"] for p in s["decisions"]}) > 1:
+        out.append(Section("text", "Protocol sensitivity: decisions that change with the protocol", {
+            "paragraphs": [f"{a['hypothesis']}: " + ", ".join(f"{p}: {x}" for p, x in a["answers"].items())
+                           + (" (robust)" if a["robust"] else " (the answer depends on the protocol)")
+                           for a in v["by_protocol"]],
+            "bullets": [f"{s['hypothesis']} · {s['dataset']} · {s['measure']} · {s['family_a']} vs "
+                        f"{s['family_b']}: {s['flip']}" for s in v["sensitivity"] if not s["robust"]]}))
+    failed = [g for g in v["additivity"] if g["failed"]]
+    out.append(Section("text", "Not in the verdict (measured, reported, never tested as explainability)", {
+        "paragraphs": [f"Additivity gaps beyond round-off: {len(failed)} of {len(v['additivity'])} data set x "
+                       "family cells" + (": " + ", ".join(f"{g['dataset']}/{g['family']} {g['largest_gap']:.3g}"
+                                                          for g in failed) if failed else ".")],
+        "bullets": [f"{e['measure']} ({e['role']}): {e['reason']}" for e in v["excluded"]]}))
+    return out
+
+
 def study_report(study, *, timestamp: bool = True) -> Report:
     from . import config_dict
 
@@ -50,8 +80,7 @@ def study_report(study, *, timestamp: bool = True) -> Report:
         prov["records_from"] = study.source
     sections = [Section("provenance", "Provenance", {"fields": prov})]
     sections.append(Section("text", "Verdict (generated from the numbers below)", {
-        "paragraphs": v["sentences"] + (["Where data sets disagree:"] if v["disagreements"] else []),
-        "bullets": v["disagreements"]}))
+        "paragraphs": v["sentences"], "bullets": []}))
     sections.append(Section("text", "Protocol", {"paragraphs": [
         "Every family is refitted with each seed on a seeded 90% subsample of the training split and explained "
         "on the same held-out rows with the same background, in the probability of the explained class (the "
@@ -69,12 +98,13 @@ def study_report(study, *, timestamp: bool = True) -> Report:
     sections.append(Section("text", "Rankings (easiest to explain first; mean [95% interval])", {
         "paragraphs": [], "bullets": [f"{r['dataset']} · {r['measure']} ({r['unit']}): {r['text']}"
                                     for r in v["rankings"]]}))
-    sections.append(Section("text", "Deep model against every other family", {
-        "paragraphs": [], "bullets": [f"{c['dataset']} · {c['measure']}: {c['text']}" for c in v["comparisons"]]}))
+    sections += _comparison_sections(study)
     sections.append(Section("text", "Threats to validity", {"paragraphs": [], "bullets": threats(cfg, study.seconds)}))
     summary = study.summary.replace({np.nan: None})
     extra = {"study": {"config": config_dict(cfg), "seconds": round(study.seconds, 1) if timestamp else None,
                        "summary": summary.to_dict(orient="records"), "verdict": v,
+                       "comparisons": study.comparisons.replace({np.nan: None}).to_dict(orient="records"),
+                       "sensitivity": v["sensitivity"],
                        "records": study.records.replace({np.nan: None}).to_dict(orient="records"),
                        "measures": {k: {"direction": d, "unit": u, "meaning": m} for k, (d, u, m) in
                                     MEASURES.items()}}}

@@ -16,7 +16,7 @@ from scipy import stats
 
 from ..metrics.base import METRICS
 
-__all__ = ["MEASURES", "summarise", "verdict", "threats", "HEADLINE"]
+__all__ = ["MEASURES", "summarise", "verdict", "study_verdict", "threats", "HEADLINE"]
 
 
 def _metric(name: str, label: str) -> tuple[str, str, str]:
@@ -152,6 +152,28 @@ def verdict(summary: pd.DataFrame) -> dict:
     return out
 
 
+def study_verdict(records: pd.DataFrame, summary: pd.DataFrame, *, test: str = "sign_flip") -> tuple[dict, pd.DataFrame]:
+    """The verdict of issue 24 and its comparisons: stated hypotheses, paired tests, Holm, TOST, sensitivity.
+
+    Returns ``(verdict, comparisons)``; ``verdict`` holds ``hypotheses`` (id, statement,
+    answer, generated text), ``sentences`` (those texts), ``sensitivity`` (decision per
+    protocol), ``by_protocol`` (each hypothesis's answer per protocol), ``excluded``
+    (measures no verdict uses, and why), ``additivity`` (gaps beyond round-off) and the
+    descriptive ``rankings`` (means with t-intervals, no test).
+    """
+    from ._answer import answers_by_protocol, hypothesis_verdicts, protocol_sensitivity
+    from ._compare import additivity_check, compare_hypotheses, excluded_measures
+
+    comparisons = compare_hypotheses(records, test=test)
+    sensitivity = protocol_sensitivity(comparisons)
+    hypotheses = hypothesis_verdicts(comparisons, sensitivity=sensitivity)
+    gaps = additivity_check(records)
+    out = {"hypotheses": hypotheses, "sentences": [h["text"] for h in hypotheses], "sensitivity": sensitivity,
+           "by_protocol": answers_by_protocol(comparisons), "excluded": excluded_measures(records),
+           "additivity": gaps.to_dict(orient="records"), "rankings": verdict(summary)["rankings"]}
+    return out, comparisons
+
+
 def threats(config, study_seconds: float) -> list[str]:
     """Threats to validity, with this run's own settings filled in."""
     return [
@@ -160,8 +182,8 @@ def threats(config, study_seconds: float) -> list[str]:
         "Output space: every model is explained in the probability of the explained class; in each family's own "
         "margin (log-odds, decision function) additive models look simpler than they do here.",
         f"Data size: {config.rows} explained rows per tabular data set and {config.image_rows} images; "
-        f"{len(config.seeds)} seeds per family, so intervals are wide and small differences stay "
-        "'indistinguishable'.",
+        f"{len(config.seeds)} seeds per family ({len(config.seeds) // 2} disjoint seed pairs for refit "
+        "stability); the verdict says per comparison whether that many seeds can reject at all after Holm.",
         "Method choice: exact SHAP for tabular families (enumeration over at most 10 columns, TreeSHAP for "
         "forests and trees), KernelSHAP over 2x2 patches for images (approximate for every family alike).",
         "The SVM is calibrated (CalibratedClassifierCV, Platt scaling) to give probabilities; the MLP and CNN are "
