@@ -13,13 +13,26 @@ sampling), and
 with A = mean z z' and b = mean z (v(z) - v(empty)), so the values sum to
 f(x) - E f(background) exactly. v(S) is the mean over the background of f with
 the features outside S taken from the background row (interventional).
+
+Standard errors: phi is a smooth function of the sample means (A, b), so to
+first order phi - phi* = P (mean_k u_k - E u), with P = A^-1 - A^-1 1 1' A^-1 /
+(1' A^-1 1) the constrained inverse and u_k = (z r + z' r') / 2 the pair k's
+mean of z (v(z) - v(empty) - z' phi) over the coalition and its complement (the
+pairs are independent draws; the two halves of a pair are not). Hence
+Cov(phi) ~ P Cov(u) P / n_pairs, estimated with the sample covariance of the
+u_k (divided by n_pairs - (d - 1) instead, the HC1 small-sample correction): the sandwich (delta-method) variance of the KernelSHAP regression, as in
+Covert & Lee (2021, "Improving KernelSHAP", section 4), which also suggest the
+stopping rule used with ``target_stderr``: draw more pairs until the largest
+standard error is below the target.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["kernel_shap_row"]
+from dataclasses import dataclass
+
+__all__ = ["kernel_shap_row", "kernel_shap_estimate", "RowEstimate"]
 
 MAX_BATCH = 1 << 18  # model rows per call
 
@@ -47,6 +60,77 @@ def _values(f, x: np.ndarray, background: np.ndarray, masks: np.ndarray) -> np.n
     return np.concatenate(out)
 
 
+@dataclass
+class RowEstimate:
+    """KernelSHAP values of one row with their standard errors and what the sampling spent."""
+
+    values: np.ndarray
+    stderr: np.ndarray
+    nsamples: int  # coalitions evaluated (pairs x 2)
+    reached: bool | None = None  # target_stderr met (None when no target was set)
+
+
+def _solve(masks: np.ndarray, y: np.ndarray, total: float) -> tuple[np.ndarray, np.ndarray]:
+    """(phi, stderr) of the constrained regression on paired coalitions (see the module docstring)."""
+    Z = masks.astype(float)
+    n = len(Z)
+    A_inv = np.linalg.pinv(Z.T @ Z / n)
+    A_inv_b, A_inv_1 = A_inv @ (Z.T @ y / n), A_inv.sum(axis=1)
+    phi = A_inv_b - A_inv_1 * (A_inv_b.sum() - total) / A_inv_1.sum()
+    half = n // 2
+    zr = Z * (y - Z @ phi)[:, None]
+    u = (zr[:half] + zr[half:]) / 2  # one independent unit per pair
+    P = A_inv - np.outer(A_inv_1, A_inv_1) / A_inv_1.sum()
+    cov_u = np.cov(u, rowvar=False, ddof=1) if half > 1 else np.full((Z.shape[1],) * 2, np.nan)
+    # HC1 small-sample correction: d - 1 free parameters (the values sum to ``total``) fitted on ``half`` pairs
+    var = np.einsum("ij,jk,ik->i", P, cov_u, P) / max(1, half - (Z.shape[1] - 1))
+    return phi, np.sqrt(np.clip(var, 0.0, None))
+
+
+def kernel_shap_estimate(f, x: np.ndarray, background: np.ndarray, *, v_empty: float, v_full: float,
+                         nsamples: int, rng: np.random.Generator, target_stderr: float | None = None,
+                         max_nsamples: int | None = None) -> RowEstimate:
+    """KernelSHAP values of one row with standard errors; optionally sampling until they are small enough.
+
+    Parameters
+    ----------
+    f, x, background, v_empty, v_full, rng
+        As :func:`kernel_shap_row`.
+    nsamples : int
+        Coalitions of the first round (half of them, each with its complement).
+    target_stderr : float, optional
+        Draw further rounds of pairs until the largest standard error is at
+        most this, or ``max_nsamples`` coalitions were evaluated.
+    max_nsamples : int, optional
+        The cap with ``target_stderr`` (at least ``nsamples``).
+
+    Returns
+    -------
+    RowEstimate
+    """
+    d = x.shape[0]
+    total = v_full - v_empty
+    if d == 1:
+        return RowEstimate(np.array([total]), np.zeros(1), 0, None if target_stderr is None else True)
+    masks = _coalitions(d, nsamples, rng)
+    y = _values(f, x, background, masks) - v_empty
+    phi, se = _solve(masks, y, total)
+    if target_stderr is None:
+        return RowEstimate(phi, se, len(masks))
+    cap = max(int(max_nsamples), len(masks))
+    while not float(np.max(se)) <= target_stderr and len(masks) < cap:
+        # pairs needed if the error falls like 1/sqrt(pairs), 10% spare; at least double, never past the cap
+        ratio = float(np.max(se)) / target_stderr if np.all(np.isfinite(se)) else 2.0
+        want = max(int(np.ceil(len(masks) * ratio ** 2 * 1.1)), 2 * len(masks))
+        extra = _coalitions(d, min(want, cap) - len(masks), rng)
+        half, new = len(masks) // 2, len(extra) // 2
+        masks = np.concatenate([masks[:half], extra[:new], masks[half:], extra[new:]])
+        y_extra = _values(f, x, background, extra) - v_empty
+        y = np.concatenate([y[:half], y_extra[:new], y[half:], y_extra[new:]])
+        phi, se = _solve(masks, y, total)
+    return RowEstimate(phi, se, len(masks), bool(np.max(se) <= target_stderr))
+
+
 def kernel_shap_row(f, x: np.ndarray, background: np.ndarray, *, v_empty: float, v_full: float,
                     nsamples: int, rng: np.random.Generator) -> np.ndarray:
     """KernelSHAP values of one row.
@@ -68,13 +152,5 @@ def kernel_shap_row(f, x: np.ndarray, background: np.ndarray, *, v_empty: float,
     -------
     ndarray of shape (d,), summing to ``v_full - v_empty``.
     """
-    d = x.shape[0]
-    if d == 1:
-        return np.array([v_full - v_empty])
-    masks = _coalitions(d, nsamples, rng)
-    Z = masks.astype(float)
-    A = Z.T @ Z / len(Z)
-    b = Z.T @ (_values(f, x, background, masks) - v_empty) / len(Z)
-    A_inv = np.linalg.pinv(A)
-    A_inv_b, A_inv_1 = A_inv @ b, A_inv.sum(axis=1)
-    return A_inv_b - A_inv_1 * (A_inv_b.sum() - (v_full - v_empty)) / A_inv_1.sum()
+    return kernel_shap_estimate(f, x, background, v_empty=v_empty, v_full=v_full, nsamples=nsamples,
+                                rng=rng).values
