@@ -223,3 +223,22 @@ def test_lime_stderr_matches_spread_over_seeds():
     stderr = np.mean([r.stderr for r in runs], axis=0)
     ratio = np.median(stderr / spread)
     assert 0.75 <= ratio <= 1.33, ratio  # measured 1.06 (24 seeds)
+
+
+# -- Gradient SHAP: standard error over its sampled baselines and points ----------------------------------------
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_gradient_shap_stderr_matches_spread_over_seeds():
+    from sklearn.neural_network import MLPRegressor
+
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(200, 4))
+    model = MLPRegressor(hidden_layer_sizes=(16,), max_iter=300, random_state=0).fit(
+        X, np.tanh(X[:, 0] * X[:, 1]) + X[:, 2])
+    runs = [explain.explain(model, X[:3], methods=["gradient_shap"], background=X[100:140], random_state=s,
+                            method_params={"gradient_shap": {"n_samples": 32}})["gradient_shap"]
+            for s in range(24)]
+    spread = np.std([r.values for r in runs], axis=0, ddof=1)
+    stderr = np.mean([r.stderr for r in runs], axis=0)
+    ratio = np.median(stderr / spread)
+    assert 0.75 <= ratio <= 1.33, ratio
