@@ -242,3 +242,12 @@ def test_gradient_shap_stderr_matches_spread_over_seeds():
     stderr = np.mean([r.stderr for r in runs], axis=0)
     ratio = np.median(stderr / spread)
     assert 0.75 <= ratio <= 1.33, ratio
+
+
+def test_report_row_table_shows_plus_minus_for_sampled_values():
+    from explain.report.build import _row_table
+
+    se = np.full((4, 3), 0.0123)
+    table = str(_row_table([_hand_built(se)], 1))
+    assert "± 0.012" in table
+    assert "±" not in str(_row_table([_hand_built(None)], 1))
