@@ -254,7 +254,7 @@ class GradientShap(_Captum):
         return Attribution(values, self.base_values(task), {
             "algorithm": "Gradient SHAP (expected gradients; per-row draws, captum.attr.Saliency gradients)",
             "baseline": "background", "n_samples": n_samples, "stdevs": stdevs,
-            "stderr": "standard error of the mean over the row's independent draws (baseline, point, noise)"},
+            "stderr_method": "standard error of the mean over the row's independent draws (baseline, point, noise)"},
             row_params={"convergence_delta": deltas}, stderr=stderr)
 
 

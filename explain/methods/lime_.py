@@ -136,7 +136,7 @@ class Lime(Method):
         }
         if np.isnan(task.X).any() or np.isnan(task.background).any():
             params["filled_missing"] = "missing values were filled with the column mean (mode) for LIME's sampling"
-        params["stderr"] = f"bootstrap over LIME's perturbations ({BOOTSTRAP} resamples of its ridge fit)"
+        params["stderr_method"] = f"bootstrap over LIME's perturbations ({BOOTSTRAP} resamples of its ridge fit)"
         return Attribution(values, np.full(n, base), params, stderr=slope_se * np.abs(factor),
                            row_params={"slopes": slopes, "intercept": intercept, "local_r2": score})
 

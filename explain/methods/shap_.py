@@ -199,7 +199,8 @@ def _sampled_kernel_shap(task: Task, nsamples) -> Attribution:
             for i, x in enumerate(task.X)]
     values = np.array([r.values for r in rows]).reshape(task.X.shape)
     params = {"algorithm": "KernelSHAP (paired samples from the Shapley kernel, constrained least squares, "
-                           "sandwich standard errors; explain's own)", "nsamples": int(nsamples)}
+                           "sandwich standard errors; explain's own)", "nsamples": int(nsamples),
+              "stderr_method": "sandwich (delta-method) variance over the independent coalition pairs, HC1-corrected"}
     row_params = {}
     if target is not None:
         reached = np.array([r.reached for r in rows], dtype=bool)
