@@ -198,7 +198,8 @@ def _sampled_kernel_shap(task: Task, nsamples) -> Attribution:
                                  nsamples=int(nsamples), rng=task.rng(i), target_stderr=target, max_nsamples=cap)
             for i, x in enumerate(task.X)]
     values = np.array([r.values for r in rows]).reshape(task.X.shape)
-    params = {"algorithm": "KernelSHAP (paired samples from the Shapley kernel, constrained least squares, "
+    params = {"algorithm": "KernelSHAP (complete small sizes enumerated, paired samples from the Shapley kernel for "
+                           "the rest, constrained least squares, "
                            "sandwich standard errors; explain's own)", "nsamples": int(nsamples),
               "stderr_method": "sandwich (delta-method) variance over the independent coalition pairs, HC1-corrected"}
     row_params = {}
