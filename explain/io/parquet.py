@@ -16,8 +16,8 @@ batch for all) and ``values`` and ``data`` (fixed-size lists of float64, one
 entry per feature; ``data`` holds category codes for string and category
 columns), and ``stderr`` (the same list type, null on rows of exact results: the
 standard errors of sampled values; optional, so files written before it are
-read with ``stderr`` None, and readers that predate it ignore it). The schema metadata key ``explain`` holds JSON with the format
-version, feature names, output, model name, image shape, each method's
+read with ``stderr`` None, and readers that predate it ignore it). The schema
+metadata key ``explain`` holds JSON with the format version, feature names, output, model name, image shape, each method's
 parameters from the first batch, the model's classes and the codec (each
 column's categories and dtype), so the reader gives back labels and original
 values, not codes. Files of format 1 (``target`` = class index) are still read. A Dask DataFrame is explained partition by

@@ -38,8 +38,8 @@ def _rows(a) -> list:
 
 
 def explanation_record(e: Explanation) -> dict:
-    """Every field of an Explanation as JSON-ready data, flat (n, d) (``stderr`` None for exact results), with what a later diff needs:
-    global importance per feature (mean |a|) and its spread over rows (std |a|)."""
+    """Every field of an Explanation as JSON-ready data, flat (n, d) (``stderr`` None for exact results),
+    with what a later diff needs: global importance per feature (mean |a|) and its spread over rows (std |a|)."""
     absval = np.abs(e.flat_values)
     rec = {
         "method": e.method, "model": e.model_name, "output": e.output,
