@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ._utils.frozen import _freeze, _frozen_array
-from ._utils.portable import target_arrays
+from ._utils.portable import stderr_matrix, target_arrays
 
 __all__ = ["Explanation", "ExplanationSet", "Validated"]
 
@@ -65,6 +65,9 @@ class Explanation:
     codec : Codec, optional
         For mixed-type tables: ``data`` holds float codes (what the methods
         saw) and the codec turns them back into the original values.
+    stderr : array-like of shape like ``values``, optional
+        The standard error of each sampled value, estimated by the sampling
+        method itself (None for exact results; 0 where a row was exact).
 
     Notes
     -----
@@ -75,11 +78,12 @@ class Explanation:
     __slots__ = (
         "_values", "_base_values", "_data", "_feature_names", "_output", "_target", "_target_index",
         "_method", "_model_name", "_seconds", "_n_model_evals", "_params", "_image_shape", "_codec",
+        "_stderr",
     )
 
     def __init__(self, values, base_values, data, feature_names, *, output, method,
                  model_name, target=None, target_index=None, seconds=0.0, n_model_evals=0, params=None,
-                 image_shape=None, codec=None):
+                 image_shape=None, codec=None, stderr=None):
         values = np.asarray(values, dtype=float)
         if image_shape is not None and values.ndim > 2:  # image-shaped input: store flat
             values = values.reshape(values.shape[0], -1)
@@ -119,6 +123,7 @@ class Explanation:
             raise ValueError(f"image_shape {image_shape} does not hold {d} features")
         set_(self, "_image_shape", image_shape)
         set_(self, "_codec", codec)
+        set_(self, "_stderr", None if stderr is None else _frozen_array(stderr_matrix(stderr, (n, d))))
 
     def __setattr__(self, name, value):
         raise AttributeError(f"Explanation is immutable; cannot set {name!r}")
@@ -132,6 +137,13 @@ class Explanation:
         """ndarray (n_samples, n_features), or (n_samples, *image_shape) for images; read-only."""
         return self._values if self._image_shape is None else \
             self._values.reshape((self._values.shape[0],) + self._image_shape)
+
+    @property
+    def stderr(self) -> np.ndarray | None:
+        """Standard error of each value, shaped like ``values``, for sampled results; None for exact ones."""
+        if self._stderr is None or self._image_shape is None:
+            return self._stderr
+        return self._stderr.reshape((self._stderr.shape[0],) + self._image_shape)
 
     @property
     def data(self) -> np.ndarray:
@@ -237,6 +249,7 @@ class Explanation:
             seconds=self._seconds, n_model_evals=self._n_model_evals,
             params=dict(self._params), image_shape=image_shape,
             codec=None if self._codec is None else self._codec.subset(col_idx),
+            stderr=None if self._stderr is None else self._stderr[np.ix_(row_idx, col_idx)],
         )
 
     # -- conversions ------------------------------------------------------------
@@ -247,7 +260,7 @@ class Explanation:
             ascending=False, kind="stable")
 
     def to_frame(self) -> pd.DataFrame:
-        """Tidy DataFrame: one row per (explained row, feature)."""
+        """Tidy DataFrame: one row per (explained row, feature); ``stderr`` is NaN for exact results."""
         n, d = self.shape
         return pd.DataFrame({
             "model": self._model_name,
@@ -260,10 +273,11 @@ class Explanation:
                               else self._data).reshape(-1),
             "attribution": self._values.reshape(-1),
             "base_value": np.repeat(self._base_values, d),
+            "stderr": np.full(n * d, np.nan) if self._stderr is None else self._stderr.reshape(-1),
         })
 
     def to_shap(self):
-        """The same values as a ``shap.Explanation``, for shap's plots."""
+        """The same values as a ``shap.Explanation``, for shap's plots (``stderr`` as its ``error_std``)."""
         import shap
 
         return shap.Explanation(
@@ -271,6 +285,7 @@ class Explanation:
             base_values=np.array(self._base_values),
             data=np.array(self.data),
             feature_names=self.feature_names if self._image_shape is None else None,
+            error_std=None if self._stderr is None else np.array(self.stderr),
         )
 
     def _repr_html_(self) -> str:

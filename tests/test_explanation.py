@@ -59,7 +59,7 @@ def test_to_frame_is_tidy(e):
     df = e.to_frame()
     assert len(df) == 12
     assert list(df.columns) == ["model", "method", "output", "row", "target", "feature", "feature_value",
-                                "attribution", "base_value"]
+                                "attribution", "base_value", "stderr"]
     row2 = df[df.row == 2].set_index("feature")
     np.testing.assert_allclose(row2.loc[["a", "b", "c"], "attribution"], e.values[2])
 

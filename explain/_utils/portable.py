@@ -17,7 +17,7 @@ from ..errors import DataError
 from .codec import Codec, ColumnSpec
 from .frozen import _frozen_array as frozen_array
 
-__all__ = ["label_array", "target_arrays", "json_labels", "codec_to_json", "codec_from_json"]
+__all__ = ["label_array", "target_arrays", "stderr_matrix", "json_labels", "codec_to_json", "codec_from_json"]
 
 _DTYPE_TEXT = re.compile(r"^[A-Za-z0-9_\[\], ]{1,40}$")
 
@@ -136,3 +136,15 @@ def target_arrays(target, target_index, n: int):
     if index.shape != (n,) or (index.size and index.dtype.kind not in "iu"):
         raise DataError(f"target_index must hold ({n},) integers, got {index.dtype} of shape {index.shape}")
     return frozen_array(labels), frozen_array(index, dtype=int)
+
+
+def stderr_matrix(stderr, shape: tuple) -> np.ndarray:
+    """``stderr`` as a float (n, d) matrix of non-negative numbers (NaN allowed), or DataError."""
+    a = np.asarray(stderr, dtype=float)
+    if a.ndim > 2:
+        a = a.reshape(a.shape[0], -1)
+    if a.shape != shape:
+        raise DataError(f"stderr must have the shape of values {shape}, got {a.shape}")
+    if np.any(a < 0):
+        raise DataError("stderr must be non-negative")
+    return a

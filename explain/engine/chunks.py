@@ -69,6 +69,23 @@ class ChunkResult:
     blocks: list
     row_params: dict = field(default_factory=dict)
     n_evals: int = 0
+    stderr: np.ndarray | None = None  # (n, d) when any block sampled: 0 on exact rows, NaN where unknown
+
+
+def _stderr_of(shape, blocks: list):
+    """One (n, d) stderr matrix from ``(rows, stderr or None, exact)`` per block, or None if none sampled.
+
+    Rows of an exact block get 0 (no sampling error); rows of a block that gave no estimate NaN.
+    """
+    if all(se is None for _, se, _ in blocks):
+        return None
+    out = np.full(shape, np.nan)
+    for rows, se, exact in blocks:
+        if se is not None:
+            out[rows] = np.asarray(se, dtype=float).reshape(len(rows), -1)
+        elif exact:
+            out[rows] = 0.0
+    return out
 
 
 @dataclass(frozen=True)
@@ -126,6 +143,7 @@ def run_chunk(job: Job, X: np.ndarray, targets, prediction: np.ndarray, row_ids:
     else:
         calls = [(t, rows, CountingFunction(adapter.output_function(job.output, t)), None)
                  for t, rows in _classes(targets, n)]
+    stderrs = []
     for t, rows, f, row_targets in calls:
         task = Task(adapter=adapter, X=X[rows], background=job.background, output=job.output, target=t, f=f,
                     feature_names=list(job.names), random_state=job.entropy, options=dict(job.options),
@@ -138,15 +156,18 @@ def run_chunk(job: Job, X: np.ndarray, targets, prediction: np.ndarray, row_ids:
         out.values[rows] = result.values
         out.base[rows] = result.base_values
         out.n_evals += f.n_evals
+        exact = bool(method.exact if result.exact is None else result.exact)
+        stderrs.append((rows, result.stderr, exact))
         label = "all" if t is None else (adapter.classes[t] if adapter.classes is not None else t)
         out.blocks.append({"label": label.item() if isinstance(label, np.generic) else label, "rows": int(len(rows)),
-                           "exact": bool(method.exact if result.exact is None else result.exact),
+                           "exact": exact,
                            "stochastic": bool(method.stochastic if result.stochastic is None else result.stochastic),
                            "params": dict(result.params)})
         for key, value in result.row_params.items():  # per-row arrays go back to their rows
             value = np.asarray(value)
             full = out.row_params.setdefault(key, np.full((n,) + value.shape[1:], np.nan))
             full[rows] = value
+    out.stderr = _stderr_of((n, d), stderrs)
     return out
 
 
@@ -309,18 +330,20 @@ def run_method(job: Job, X: np.ndarray, targets, prediction: np.ndarray, paralle
     else:
         stream = _local(job, X, targets, prediction, chunks, row_offset, parallel.inner_threads)
     merged = ChunkResult(np.empty((n, d)), np.empty(n), [])
-    per_chunk_blocks = []
+    per_chunk_blocks, stderrs = [], []
     for idx, part in stream:
         merged.values[idx] = part.values
         merged.base[idx] = part.base
         merged.n_evals += part.n_evals
         per_chunk_blocks.append(part.blocks)
+        stderrs.append((idx, part.stderr, all(b["exact"] for b in part.blocks)))
         for key, value in part.row_params.items():
             full = merged.row_params.setdefault(key, np.full((n,) + value.shape[1:], np.nan))
             full[idx] = value
         if bar is not None:
             bar.update(len(idx))
     merged.blocks = merge_chunk_blocks(per_chunk_blocks)
+    merged.stderr = _stderr_of((n, d), stderrs)
     return merged, time.perf_counter() - start
 
 

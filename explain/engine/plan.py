@@ -287,7 +287,7 @@ class Plan:
                            model_name=self.adapter.name, target=None if targets is None else
                            np.asarray(self.adapter.classes)[targets], target_index=targets, seconds=seconds,
                            n_model_evals=merged.n_evals, params=params, image_shape=self.image_shape,
-                           codec=self.adapter.codec)
+                           codec=self.adapter.codec, stderr=merged.stderr)
 
 
 def prepare(model, X, config: ExplainConfig, *, background=None) -> Plan:

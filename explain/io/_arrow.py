@@ -17,6 +17,7 @@ __all__ = ["FORMAT", "FORMATS", "explain_batch", "metadata", "target_type"]
 
 FORMAT = "explain-explanations-2"  # 2: target holds class labels (their own type), target_index the positions
 FORMATS = ("explain-explanations-1", FORMAT)  # version 1 (target = class index, no codec) is still read
+OPTIONAL_COLUMNS = ("stderr",)  # added within format 2 (nullable; readers that predate it ignore it)
 
 
 def _schema(d: int, meta: dict, target=None):
@@ -27,7 +28,7 @@ def _schema(d: int, meta: dict, target=None):
         ("row_id", pa.int64()), ("method", pa.string()), ("target", target or pa.int64()),
         ("target_index", pa.int64()), ("base_value", pa.float64()),
         ("prediction", pa.float64()), ("exact", pa.bool_()), ("values", pa.list_(pa.float64(), d)),
-        ("data", pa.list_(pa.float64(), d)),
+        ("data", pa.list_(pa.float64(), d)), ("stderr", pa.list_(pa.float64(), d)),
     ], metadata={"explain": json.dumps(meta)})
 
 
@@ -86,7 +87,10 @@ def _table(explanations, row_ids: np.ndarray, prediction: np.ndarray, schema, cl
         cols["base_value"].append(pa.array(e.base_values, pa.float64()))
         cols["prediction"].append(pa.array(prediction, pa.float64()))
         cols["exact"].append(pa.array(_row_exact(e, classes), pa.bool_()))
-        for name, arr in (("values", e.values), ("data", np.asarray(e.codes, dtype=float))):
+        for name, arr in (("values", e.values), ("data", np.asarray(e.codes, dtype=float)), ("stderr", e.stderr)):
+            if arr is None:  # exact result: a null list per row
+                cols[name].append(pa.nulls(n, pa.list_(pa.float64(), d)))
+                continue
             flat = pa.array(np.ascontiguousarray(arr, dtype=float).reshape(-1), pa.float64())
             cols[name].append(pa.FixedSizeListArray.from_arrays(flat, d))
     return pa.table({k: pa.concat_arrays(v) for k, v in cols.items()}, schema=schema)

@@ -14,8 +14,10 @@ type: int64, float64, bool or string; null for regression), ``target_index``
 ``prediction`` (float64), ``exact`` (bool, per row: never a flag taken from one
 batch for all) and ``values`` and ``data`` (fixed-size lists of float64, one
 entry per feature; ``data`` holds category codes for string and category
-columns). The schema metadata key ``explain`` holds JSON with the format
-version, feature names, output, model name, image shape, each method's
+columns), and ``stderr`` (the same list type, null on rows of exact results: the
+standard errors of sampled values; optional, so files written before it are
+read with ``stderr`` None, and readers that predate it ignore it). The schema
+metadata key ``explain`` holds JSON with the format version, feature names, output, model name, image shape, each method's
 parameters from the first batch, the model's classes and the codec (each
 column's categories and dtype), so the reader gives back labels and original
 values, not codes. Files of format 1 (``target`` = class index) are still read. A Dask DataFrame is explained partition by
@@ -36,7 +38,7 @@ from .._utils.validation import Integer, validate_params
 from ..errors import DataError
 from .._utils.portable import codec_from_json, label_array
 from ..explanation import Explanation
-from ._arrow import FORMAT, FORMATS, _schema, explain_batch
+from ._arrow import FORMAT, FORMATS, OPTIONAL_COLUMNS, _schema, explain_batch
 
 __all__ = ["to_parquet", "read_explanations", "ExplanationReader", "FORMAT"]
 
@@ -221,7 +223,18 @@ class ExplanationReader:
         params["row_ids"] = table.column("row_id").to_numpy()
         return Explanation(values, table.column("base_value").to_numpy(), data, self.feature_names,
                            output=self.output, method=method, model_name=self.model_name, target=target,
-                           target_index=index, params=params, image_shape=self.image_shape, codec=self.codec)
+                           target_index=index, params=params, image_shape=self.image_shape, codec=self.codec,
+                           stderr=self._stderr(table, n, d))
+
+    def _stderr(self, table, n: int, d: int):
+        """The stderr matrix (NaN on rows stored without one), or None if no row has one or the file predates it."""
+        if "stderr" not in table.column_names or table.column("stderr").null_count == n:
+            return None
+        column = table.column("stderr")
+        out = np.full((n, d), np.nan)
+        present = ~np.asarray(column.is_null(), dtype=bool)
+        out[present] = _matrix(column.drop_null(), int(present.sum()), d)
+        return out
 
     def _targets(self, table):
         """(labels, indices) of the explained classes; a format-1 file stored only the indices."""
@@ -263,7 +276,8 @@ def _checked_metadata(path: str, schema) -> dict:
           and isinstance(meta.get("output"), str) and isinstance(meta.get("model_name"), str)
           and (shape is None or (isinstance(shape, list) and all(isinstance(x, int) for x in shape)))
           and _labels_ok(meta.get("classes")))
-    expected = _schema(len(names) if isinstance(names, list) else 0, {})
+    expected = [f for f in _schema(len(names) if isinstance(names, list) else 0, {})
+                if f.name not in OPTIONAL_COLUMNS or schema.get_field_index(f.name) >= 0]
     if meta["format"] != FORMAT:  # format 1: no target_index column; target held the index
         expected = [f for f in expected if f.name != "target_index"]
     columns_ok = ok and all(schema.get_field_index(f.name) >= 0 and (

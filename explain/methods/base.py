@@ -101,6 +101,7 @@ class Attribution:
     exact: bool | None = None  # overrides the method's class attribute when set
     row_params: dict = field(default_factory=dict)  # per-row diagnostics, arrays of length n_samples
     stochastic: bool | None = None  # overrides the class attribute: the algorithm that actually ran
+    stderr: np.ndarray | None = None  # standard error of each sampled value, shape of values; None when exact
 
 
 class Method:

@@ -224,7 +224,7 @@ class GradientShap(_Captum):
         n, d = task.X.shape
         targets = np.asarray(task.targets) if task.targets is not None else \
             np.full(n, 0 if task.target is None else int(task.target))
-        values, deltas = np.empty((n, d)), np.empty(n)
+        values, deltas, stderr = np.empty((n, d)), np.empty(n), np.full((n, d), np.nan)
         step = max(1, self.rows_per_block(task, getattr(a, "batch_size", 256)))
         context = a.evaluating() if a.supports_gradients else contextlib.nullcontext()
         with context:
@@ -243,6 +243,8 @@ class GradientShap(_Captum):
                 grads = saliency.attribute(inputs, target=target, abs=False)
                 attr = grads.detach().cpu().numpy().reshape(len(rows), n_samples, d).astype(float) * diff
                 values[rows] = attr.mean(axis=1)
+                if n_samples > 1:  # the draws are independent: standard error of their mean
+                    stderr[rows] = attr.std(axis=1, ddof=1) / np.sqrt(n_samples)
                 with torch.no_grad():  # delta: sum of attributions minus f(x_s) - f(b_s), averaged over samples
                     ends = _tensor(task, np.concatenate([x.reshape(-1, d), bg[idx].reshape(-1, d)]))
                     out = forward(ends).detach().cpu().numpy().reshape(2, len(rows), n_samples, -1)
@@ -251,8 +253,9 @@ class GradientShap(_Captum):
         task.f.n_evals += counter.rows
         return Attribution(values, self.base_values(task), {
             "algorithm": "Gradient SHAP (expected gradients; per-row draws, captum.attr.Saliency gradients)",
-            "baseline": "background", "n_samples": n_samples, "stdevs": stdevs},
-            row_params={"convergence_delta": deltas})
+            "baseline": "background", "n_samples": n_samples, "stdevs": stdevs,
+            "stderr_method": "standard error of the mean over the row's independent draws (baseline, point, noise)"},
+            row_params={"convergence_delta": deltas}, stderr=stderr)
 
 
 class Occlusion(_Captum):

@@ -6,6 +6,12 @@ are per standardised unit of each feature, in the explained output space
 (LIME's regression mode on our scalar ``f``), and convert them to
 contributions: slope_j * (x_j - mean_bg x_j) / std_bg x_j. The raw slopes,
 LIME's intercept and its local R^2 stay in ``params``.
+
+Standard errors: LIME's final weighted ridge fit is recorded (perturbations,
+outputs, kernel weights) and refitted on ``BOOTSTRAP`` bootstrap resamples of
+its perturbations (multinomial counts times the kernel weights, drawn from the
+row's own generator); the spread of each slope, times the same conversion
+factor, is the standard error of the contribution.
 """
 
 from __future__ import annotations
@@ -21,6 +27,50 @@ IMAGE_BLOCK = 1 << 24  # pixel values of perturbed images built at once (128 MB)
 #: Largest squared standardised distance of a row from the background mean LIME can take: its kernel works on
 #: squared distances (sums of products, doubled), which overflow float64 beyond about 1e308.
 MAX_SQUARED_DISTANCE = 1e300
+BOOTSTRAP = 100  # resamples of LIME's perturbations per row for the standard errors
+RIDGE_ALPHA = 1.0  # LIME's default surrogate: Ridge(alpha=1, fit_intercept=True)
+
+
+def _recording_ridge():
+    """LIME's default surrogate (Ridge, alpha 1) that keeps the data of its fit for the bootstrap."""
+    from sklearn.linear_model import Ridge
+
+    class RecordingRidge(Ridge):
+        def fit(self, X, y, sample_weight=None):
+            self.recorded_ = (np.asarray(X, dtype=float), np.asarray(y, dtype=float),
+                              np.asarray(sample_weight, dtype=float))
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    return RecordingRidge(alpha=RIDGE_ALPHA, fit_intercept=True)
+
+
+def _ridge_slopes(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Slopes of a weighted ridge fit with an unpenalised intercept (what sklearn's Ridge solves)."""
+    sw = w.sum()
+    Xc, yc = X - (w @ X) / sw, y - (w @ y) / sw
+    gram = (Xc * w[:, None]).T @ Xc + RIDGE_ALPHA * np.eye(X.shape[1])
+    return np.linalg.solve(gram, (Xc * w[:, None]).T @ yc)
+
+
+def bootstrap_slope_stderr(X: np.ndarray, y: np.ndarray, w: np.ndarray, rng: np.random.Generator,
+                           n_boot: int = BOOTSTRAP) -> np.ndarray:
+    """Bootstrap standard error of each slope of LIME's weighted ridge fit over its perturbations."""
+    n = len(y)
+    draws = np.array([_ridge_slopes(X, y, w * rng.multinomial(n, np.full(n, 1.0 / n))) for _ in range(n_boot)])
+    return draws.std(axis=0, ddof=1)
+
+
+def _in_feature_order(exp, recorded_coef: np.ndarray, d: int) -> np.ndarray:
+    """The feature index of each column of LIME's final fit.
+
+    LIME returns ``sorted(zip(used_features, coef), key=|coef|, reverse=True)``; Python's sort is stable
+    (also reversed), so sorting the column indices the same way pairs them with its list.
+    """
+    order = sorted(range(len(recorded_coef)), key=lambda k: np.abs(recorded_coef[k]), reverse=True)
+    used = np.empty(len(recorded_coef), dtype=int)
+    for k, (j, _) in zip(order, exp.local_exp[1]):
+        used[k] = j
+    return used
 
 
 class Lime(Method):
@@ -58,19 +108,24 @@ class Lime(Method):
         mean, scale = explainer.scaler.mean_, explainer.scaler.scale_
         _check_scale(task, X, background, mean, scale)
         slopes = np.zeros((n, d))
+        slope_se = np.zeros((n, d))
         intercept = np.empty(n)
         score = np.empty(n)
         for i in range(n):  # LIME explains one row per call; each call is one batched model call
             explainer.random_state = explainer.base.random_state = np.random.RandomState(task.seed(i))
-            exp = explainer.explain_instance(X[i], task.f, num_features=d, num_samples=num_samples)
+            surrogate = _recording_ridge()
+            exp = explainer.explain_instance(X[i], task.f, num_features=d, num_samples=num_samples,
+                                             model_regressor=surrogate)
             for j, w in exp.local_exp[1]:
                 slopes[i, j] = w
+            used = _in_feature_order(exp, surrogate.coef_, d)
+            slope_se[i, used] = bootstrap_slope_stderr(*surrogate.recorded_, task.rng(i))
             intercept[i] = exp.intercept[1]
             score[i] = exp.score
-        values = slopes * (X - mean) / scale
+        factor = (X - mean) / scale
         for j in categorical:  # LIME's feature is 1[x_j = this row's category]: centre it on the background
-            share = (background[:, j][None, :] == X[:, j][:, None]).mean(axis=1)
-            values[:, j] = slopes[:, j] * (1.0 - share)
+            factor[:, j] = 1.0 - (background[:, j][None, :] == X[:, j][:, None]).mean(axis=1)
+        values = slopes * factor
         base = float(np.mean(task.f(task.background)))
         params = {
             "algorithm": "LIME tabular (continuous), slope x standardised (x - mean_background)"
@@ -81,7 +136,8 @@ class Lime(Method):
         }
         if np.isnan(task.X).any() or np.isnan(task.background).any():
             params["filled_missing"] = "missing values were filled with the column mean (mode) for LIME's sampling"
-        return Attribution(values, np.full(n, base), params,
+        params["stderr_method"] = f"bootstrap over LIME's perturbations ({BOOTSTRAP} resamples of its ridge fit)"
+        return Attribution(values, np.full(n, base), params, stderr=slope_se * np.abs(factor),
                            row_params={"slopes": slopes, "intercept": intercept, "local_r2": score})
 
 

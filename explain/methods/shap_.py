@@ -15,8 +15,9 @@ import numpy as np
 
 from ..errors import MethodNotApplicableError
 from ._enumeration import enumerate_shapley
-from ._kernel_sampling import kernel_shap_row
+from ._kernel_sampling import kernel_shap_estimate
 from .._utils.rng import seed_isolated_global
+from .._utils.validation import Integer, Options, Satisfies, validate_params
 from .base import Attribution, Method, Task, closed_form, capability_reason
 
 __all__ = ["Shap", "ShapTree", "ShapTreeLib", "ShapKernel", "ShapPermutation", "ShapExact", "ShapPartition",
@@ -169,19 +170,49 @@ def _kernel_shap(task: Task, nsamples) -> Attribution:
                        exact=False, stochastic=True)
 
 
+_SAMPLING_OPTIONS = {
+    "nsamples": [Options(None, "auto"), Integer(2, None)],
+    "target_stderr": [Options(None), Satisfies(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+                                               and 0 < v < float("inf"), "a positive number")],
+    "max_nsamples": [Options(None), Integer(2, None)],
+}
+
+
 def _sampled_kernel_shap(task: Task, nsamples) -> Attribution:
-    """Our KernelSHAP (``_kernel_sampling``), each row drawing from its own generator."""
+    """Our KernelSHAP (``_kernel_sampling``), each row drawing from its own generator, with standard errors.
+
+    With ``target_stderr`` each row samples further paired rounds until its largest standard error is
+    at most the target or ``max_nsamples`` (default 32 x the first round) coalitions were evaluated.
+    """
+    opts = task.options
+    target, cap = opts.get("target_stderr"), opts.get("max_nsamples")
+    validate_params("method_params['shap']", _SAMPLING_OPTIONS,
+                    {"nsamples": nsamples, "target_stderr": target, "max_nsamples": cap})
     d = task.X.shape[1]
     if nsamples in (None, "auto"):
         nsamples = 2 * d + 2048
+    cap = 32 * int(nsamples) if cap is None else int(cap)
     v_empty = float(np.mean(task.f(task.background)))
     v_full = task.prediction if task.prediction is not None else task.f(task.X)
-    values = np.array([kernel_shap_row(task.f, x, task.background, v_empty=v_empty, v_full=float(v_full[i]),
-                                       nsamples=int(nsamples), rng=task.rng(i)) for i, x in enumerate(task.X)])
-    return Attribution(values.reshape(task.X.shape), np.full(task.X.shape[0], v_empty),
-                       {"algorithm": "KernelSHAP (paired samples from the Shapley kernel, constrained least "
-                                     "squares; explain's own)", "nsamples": int(nsamples)},
-                       exact=False, stochastic=True)
+    rows = [kernel_shap_estimate(task.f, x, task.background, v_empty=v_empty, v_full=float(v_full[i]),
+                                 nsamples=int(nsamples), rng=task.rng(i), target_stderr=target, max_nsamples=cap)
+            for i, x in enumerate(task.X)]
+    values = np.array([r.values for r in rows]).reshape(task.X.shape)
+    params = {"algorithm": "KernelSHAP (complete small sizes enumerated, paired samples from the Shapley kernel for "
+                           "the rest, constrained least squares, "
+                           "sandwich standard errors; explain's own)", "nsamples": int(nsamples),
+              "stderr_method": "sandwich (delta-method) variance over the independent coalition pairs, HC1-corrected"}
+    row_params = {}
+    if target is not None:
+        reached = np.array([r.reached for r in rows], dtype=bool)
+        params.update(target_stderr=float(target), max_nsamples=cap,
+                      stopping=("target_stderr reached on every row" if reached.all() else
+                                f"max_nsamples reached before target_stderr on {int((~reached).sum())} of "
+                                f"{len(rows)} rows"))
+        row_params = {"nsamples_used": np.array([r.nsamples for r in rows], dtype=float),
+                      "target_reached": reached.astype(float)}
+    return Attribution(values, np.full(task.X.shape[0], v_empty), params, exact=False, stochastic=True,
+                       row_params=row_params, stderr=np.array([r.stderr for r in rows]).reshape(task.X.shape))
 
 
 def _enumerated(task: Task) -> Attribution:
@@ -198,7 +229,7 @@ class Shap(Method):
     # TreeSHAP pays a per-call cost for the background's leaf patterns (about a second for 200 deep trees),
     # so chunks stay large; enumeration and KernelSHAP then report progress less often
     chunk_rows = 4096
-    options = ("nsamples",)
+    options = ("nsamples", "target_stderr", "max_nsamples")
     exact = False  # set per result: closed form, TreeSHAP and enumeration are exact
     reads_internals = True  # closed form, trees, kernel expansion or gradients where the model allows
     game = "interventional Shapley values over the background"

@@ -245,13 +245,16 @@ def _model_section(name: str, result: ExplanationSet, rows: list[int], compariso
 
 
 def _row_table(es, row: int, k: int = 8) -> dict:
-    """One row's k largest contributions (by the first method): "feature = value" and each method's number."""
+    """One row's k largest contributions (by the first method): "feature = value" and each method's number,
+    "± standard error" after a sampled one."""
     first = es[0]
     order = np.argsort(-np.abs(first.flat_values[row]), kind="stable")[:k]
     table = pd.DataFrame({"feature = value": [figures.feature_value(first, row, j) for j in order]})
     for e in es:
         if not is_control(e.method):
-            table[e.method] = [f"{e.flat_values[row, j]:+.4g}" for j in order]
+            se = None if e.stderr is None else e.stderr.reshape(len(e), -1)[row]
+            table[e.method] = [f"{e.flat_values[row, j]:+.4g}" + (f" ± {se[j]:.2g}" if se is not None and se[j] > 0
+                                                                  else "") for j in order]
     return _table(table)
 
 

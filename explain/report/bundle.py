@@ -178,7 +178,8 @@ def _explanation(r: dict, version: str, where: str) -> Explanation:
                     np.array(r["data"], dtype=float), r["feature_names"], output=r["output"],
                     method=r["method"], model_name=r["model"], target=target, target_index=index,
                     n_model_evals=r["n_model_evals"], params=r["params"], image_shape=r.get("image_shape"),
-                    codec=codec)
+                    codec=codec, stderr=None if r.get("stderr") is None else
+                    np.array(r["stderr"], dtype=float))
     if codec is not None and codec.has_categorical:
         codec.decode(e.codes)  # a category code out of range is refused here, not when the data is shown
     return e

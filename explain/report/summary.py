@@ -38,13 +38,14 @@ def _rows(a) -> list:
 
 
 def explanation_record(e: Explanation) -> dict:
-    """Every field of an Explanation as JSON-ready data, flat (n, d), with what a later diff needs:
-    global importance per feature (mean |a|) and its spread over rows (std |a|)."""
+    """Every field of an Explanation as JSON-ready data, flat (n, d) (``stderr`` None for exact results),
+    with what a later diff needs: global importance per feature (mean |a|) and its spread over rows (std |a|)."""
     absval = np.abs(e.flat_values)
     rec = {
         "method": e.method, "model": e.model_name, "output": e.output,
         "feature_names": e.feature_names, "values": _rows(e.flat_values),
         "base_values": e.base_values.tolist(), "data": _rows(e.codes),
+        "stderr": None if e.stderr is None else _rows(e.stderr.reshape(len(e), -1)),
         "target": None if e.target is None else json_labels(e.target),
         "target_index": None if e.target_index is None else e.target_index.tolist(),
         "seconds": e.seconds, "n_model_evals": e.n_model_evals,
