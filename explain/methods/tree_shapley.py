@@ -173,26 +173,33 @@ def _bitcount(w):  # pragma: no cover - compiled
     return np.int64((w * np.uint64(0x0101010101010101)) >> np.uint64(56))
 
 
-@numba.njit(parallel=True, cache=True)
-def background_left(B, feature, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len,
-                    cat_unknown, cat_dir, left):  # pragma: no cover - compiled
-    """Bit z of word (node, z // 64) set when background row z goes left at the internal node."""
-    m = B.shape[0]
-    W = (m + 63) // 64
-    n_nodes = left.shape[0]
-    out = np.zeros((n_nodes, W), np.uint64)
-    for nd in numba.prange(n_nodes):
+@numba.njit(nogil=True, cache=True)
+def background_left(out, lo, hi, B, feature, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start,
+                    cat_len, cat_unknown, cat_dir, left):  # pragma: no cover - compiled
+    """Bit z of word (node, z // 64) set when background row z goes left at the internal node (nodes lo..hi).
+
+    ``B`` is the background transposed (features x rows), so each node reads one contiguous column.
+    """
+    m = B.shape[1]
+    W = out.shape[1]
+    for nd in range(lo, hi):
         if left[nd] < 0:
             continue
-        f = feature[nd]
+        col = B[feature[nd]]
+        plain = kind[nd] != 2 and not zero_missing[nd] and not nan_as_zero[nd]
+        t, le, nan_left = thr[nd], kind[nd] == 0, missing_left[nd]
         for w in range(W):
             word = np.uint64(0)
             for z in range(w * 64, min(m, w * 64 + 64)):
-                if go_left(B[z, f], nd, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len,
-                           cat_unknown, cat_dir):
+                x = col[z]
+                if plain:  # a numeric split (most nodes): the comparison of go_left, without its branches
+                    goes = nan_left if np.isnan(x) else (x <= t if le else x < t)
+                else:
+                    goes = go_left(x, nd, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len,
+                                   cat_unknown, cat_dir)
+                if goes:
                     word |= np.uint64(1) << np.uint64(z - w * 64)
             out[nd, w] = word
-    return out
 
 
 @numba.njit(inline="always", cache=True)
@@ -223,7 +230,7 @@ def _leaf(acc, xr, v, fxm, C, fz, wA, wB):  # pragma: no cover - compiled
             acc[xr, _bitcount(np.uint64(lj - 1))] -= sb
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def shapley_dfs(X, m, bleft, feature, player, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start,
                 cat_len, cat_unknown, cat_dir, left, right, leaf_value, roots, max_depth, n_players, wA,
                 wB):  # pragma: no cover - compiled
@@ -241,7 +248,7 @@ def shapley_dfs(X, m, bleft, feature, player, thr, kind, missing_left, zero_miss
     inv_m = 1.0 / m
     D = max_depth + 2
     n_blocks = (n + ROW_BLOCK - 1) // ROW_BLOCK
-    for blk in numba.prange(n_blocks):  # a block of rows walks one tree after the other: the tree stays in cache
+    for blk in range(n_blocks):  # a block of rows walks one tree after the other: the tree stays in cache
         acc = out[blk * ROW_BLOCK:min(n, (blk + 1) * ROW_BLOCK)]
         node = np.empty(D, np.int64)
         state = np.zeros(D, np.int64)  # next child to visit: 0 left, 1 right, 2 done
@@ -376,6 +383,11 @@ def tree_shapley(ens, X: np.ndarray, background: np.ndarray, output: int, *, pla
     n_players = int(players.max()) + 1 if n_players is None else int(n_players)
     if ens.feature_origin is not None:  # the trees route on reordered columns: map them back to players
         players = np.ascontiguousarray(players[ens.feature_origin])
+    if n_players <= MAX_MASK_PLAYERS:
+        max_depth = tree_depth(ens)
+        wA, wB = _weights(min(max_depth, n_players) + 1)
+        return _by_walk(ens, ens.prepare(X), ens.prepare(background), players, n_players,
+                        sign * ens.value[:, output], max_depth, wA, wB, rows_per_chunk)
     leaves, starts, lengths, path_node, path_dir = leaf_paths_of(ens)
     leaf_value = sign * ens.value[leaves, output]
     keep = leaf_value != 0.0
@@ -388,9 +400,6 @@ def tree_shapley(ens, X: np.ndarray, background: np.ndarray, output: int, *, pla
     wA, wB = _weights(min(max_depth, MAX_PATH_PLAYERS) + 1)
     Xp = ens.prepare(X)
     Bp = ens.prepare(background)
-    if n_players <= MAX_MASK_PLAYERS:
-        return _by_walk(ens, Xp, Bp, players, n_players, sign * ens.value[:, output], max_depth, wA, wB,
-                        rows_per_chunk)
     n_chunks = max(1, min(LEAF_CHUNKS, len(leaves)))  # fixed, not the thread count: the same sums everywhere
     out = np.empty((X.shape[0], n_players))
     step = max(1, int(rows_per_chunk))
@@ -401,19 +410,47 @@ def tree_shapley(ens, X: np.ndarray, background: np.ndarray, output: int, *, pla
     return out
 
 
+def tree_depth(ens) -> int:
+    """Longest root-to-leaf path (edges), level by level without compiling anything."""
+    frontier = ens.roots[ens.left[ens.roots] >= 0]
+    depth = 0
+    while frontier.size:
+        depth += 1
+        children = np.concatenate([ens.left[frontier], ens.right[frontier]])
+        frontier = children[ens.left[children] >= 0]
+    return depth
+
+
 def _by_walk(ens, Xp, Bp, players, n_players, leaf_value, max_depth, wA, wB, rows_per_chunk):
-    """Shapley values by walking each tree once per explained row (``shapley_dfs``), background in blocks."""
+    """Shapley values by walking each tree once per explained row (``shapley_dfs``), background in blocks.
+
+    The compiled walks release the GIL: rows (and the background's bit sets, by node range) are split over
+    numba's thread count. Each row's values are its own sums over trees in order, whatever the split.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     m = Bp.shape[0]
+    n = Xp.shape[0]
     leaf_value = np.ascontiguousarray(leaf_value, dtype=np.float64)
-    out = np.zeros((Xp.shape[0], n_players))
-    step = max(1, int(rows_per_chunk))
-    for b0 in range(0, m, BACKGROUND_BLOCK):
-        block = np.ascontiguousarray(Bp[b0:b0 + BACKGROUND_BLOCK])
-        bleft = background_left(block, ens.feature, *split_arrays(ens), ens.left)
-        share = block.shape[0] / m
-        for start in range(0, Xp.shape[0], step):
-            part = shapley_dfs(np.ascontiguousarray(Xp[start:start + step]), block.shape[0], bleft, ens.feature,
-                               players, *split_arrays(ens), ens.left, ens.right, leaf_value, ens.roots, max_depth,
-                               n_players, wA, wB)
-            out[start:start + step] += part if share == 1.0 else share * part
+    out = np.zeros((n, n_players))
+    threads = max(1, int(numba.get_num_threads()))
+    n_nodes = ens.left.shape[0]
+    with ThreadPoolExecutor(threads) as pool:
+        for b0 in range(0, m, BACKGROUND_BLOCK):
+            block = np.ascontiguousarray(Bp[b0:b0 + BACKGROUND_BLOCK])
+            columns = np.ascontiguousarray(block.T)
+            bleft = np.zeros((n_nodes, (block.shape[0] + 63) // 64), np.uint64)
+            cuts = np.linspace(0, n_nodes, threads + 1).astype(int)
+            list(pool.map(lambda i: background_left(bleft, cuts[i], cuts[i + 1], columns, ens.feature,
+                                                    *split_arrays(ens), ens.left), range(threads)))
+            share = block.shape[0] / m
+            step = max(ROW_BLOCK, min(int(rows_per_chunk), -(-n // threads)))
+
+            def walk(start, block=block, bleft=bleft):
+                return start, shapley_dfs(np.ascontiguousarray(Xp[start:start + step]), block.shape[0], bleft,
+                                          ens.feature, players, *split_arrays(ens), ens.left, ens.right,
+                                          leaf_value, ens.roots, max_depth, n_players, wA, wB)
+
+            for start, part in pool.map(walk, range(0, n, step)):
+                out[start:start + step] += part if share == 1.0 else share * part
     return out
