@@ -293,8 +293,12 @@ def shapley_dfs(X, m, bleft, feature, player, thr, kind, missing_left, zero_miss
                     state[d] += 1
                     j = player[feature[nd]]
                     if go == 0:
-                        x_left[d] = go_left(X[xi, feature[nd]], nd, thr, kind, missing_left, zero_missing,
-                                            nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir)
+                        xv = X[xi, feature[nd]]
+                        if kind[nd] == 0 and not zero_missing[nd] and not nan_as_zero[nd] and not np.isnan(xv):
+                            x_left[d] = xv <= thr[nd]  # the common numeric split, without go_left's branches
+                        else:
+                            x_left[d] = go_left(xv, nd, thr, kind, missing_left, zero_missing, nan_as_zero,
+                                                cat_start, cat_len, cat_unknown, cat_dir)
                     bit = np.int64(1) << j
                     fxn = fx[d] | bit if x_left[d] != (go == 0) else fx[d]
                     excl = (fxn & bit) != 0
