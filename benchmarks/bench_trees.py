@@ -2,11 +2,17 @@
 
 One run, interleaved, same input: 1,000 explained rows x 20 features (float64),
 background 100 and 1,000 rows, for a RandomForestRegressor (100 trees, depth 8),
-XGBoost (200 trees, depth 6) and LightGBM (200 trees, 31 leaves). Prints seconds,
-the ratios, the largest difference between the three, and our peak memory.
+the same forest at scikit-learn's default depth (paths ~25 deep, more than 12
+distinct features on some), XGBoost (200 trees, depth 6) and LightGBM (200
+trees, 31 leaves). Prints seconds, the ratios, the largest difference between
+the three, our peak memory, and for the forests how long reading the trees takes
+(first time, and from the cache).
 Accuracy against enumeration is pinned by tests/methods/test_tree_shapley.py.
 
     .venv/bin/python benchmarks/bench_trees.py [--rows 1000] [--backgrounds 100,1000] [--no-shap]
+        [--no-woodelf] [--models rf8,rf,xgb,lgbm]
+    # default-depth forest only, few rows (shap takes ~0.1-0.3 s a row there):
+    .venv/bin/python benchmarks/bench_trees.py --models rf --rows 40 --backgrounds 100 --no-woodelf
 
 woodelf-explainer is a benchmark-only dependency: pip install woodelf-explainer.
 """
@@ -29,17 +35,40 @@ def data(n=6000, d=20, seed=0):
     return X, y + rng.normal(scale=0.3, size=n)
 
 
-def models(X, y):
+MODELS = {
+    "rf8": "RandomForest (100 trees, depth 8)",
+    "rf": "RandomForest (100 trees, default depth)",
+    "xgb": "XGBoost (200 trees, depth 6)",
+    "lgbm": "LightGBM (200 trees, 31 leaves)",
+}
+
+
+def models(X, y, keys):
     import lightgbm
     import xgboost
     from sklearn.ensemble import RandomForestRegressor
 
-    return {
-        "RandomForest (100 trees, depth 8)": RandomForestRegressor(100, max_depth=8, random_state=0, n_jobs=2).fit(X, y),
-        "XGBoost (200 trees, depth 6)": xgboost.XGBRegressor(n_estimators=200, max_depth=6, n_jobs=2).fit(X, y),
-        "LightGBM (200 trees, 31 leaves)": lightgbm.LGBMRegressor(n_estimators=200, num_leaves=31, verbose=-1,
-                                                                 n_jobs=2).fit(X, y),
+    make = {
+        "rf8": lambda: RandomForestRegressor(100, max_depth=8, random_state=0, n_jobs=2),
+        "rf": lambda: RandomForestRegressor(100, random_state=0, n_jobs=2),  # paths ~25 deep, ~2,500 leaves a tree
+        "xgb": lambda: xgboost.XGBRegressor(n_estimators=200, max_depth=6, n_jobs=2),
+        "lgbm": lambda: lightgbm.LGBMRegressor(n_estimators=200, num_leaves=31, verbose=-1, n_jobs=2),
     }
+    return {MODELS[k]: make[k]().fit(X, y) for k in keys}
+
+
+def read_once(model):
+    """Seconds to read a fitted scikit-learn forest into explain's tree arrays (first call, then cached)."""
+    from explain.adapters import get_adapter
+    from explain.adapters._tree_structure import _read_ensemble
+
+    start = time.perf_counter()
+    _read_ensemble("sklearn", model, 1)
+    first = time.perf_counter() - start
+    get_adapter(model).tree_ensemble()
+    start = time.perf_counter()
+    get_adapter(model).tree_ensemble()
+    return first, time.perf_counter() - start
 
 
 def timed(fn):
@@ -83,11 +112,13 @@ def main():
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--backgrounds", default="100,1000")
     parser.add_argument("--no-shap", action="store_true", help="skip shap (slow at background 1,000)")
+    parser.add_argument("--no-woodelf", action="store_true")
+    parser.add_argument("--models", default="rf8,rf,xgb,lgbm", help=f"comma-separated keys of {MODELS}")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     X, y = data()
     names = [f"f{j}" for j in range(X.shape[1])]
-    fitted = models(X[:4000], y[:4000])
+    fitted = models(X[:4000], y[:4000], args.models.split(","))
     rows = X[4000:4000 + args.rows]
     ours(next(iter(fitted.values())), rows[:2], X[:10])  # compile once (numba caches on disk)
     print(f"{args.rows} rows x {X.shape[1]} features, float64")
@@ -95,16 +126,20 @@ def main():
              f"{'woodelf/ours':>12s} {'max|ours-shap|':>14s} {'max|ours-woodelf|':>17s} {'peak MiB':>8s}"
     print(header)
     for name, model in fitted.items():
+        if name.startswith("RandomForest"):
+            first, again = read_once(model)
+            print(f"{name}: trees read in {first:.3f} s, {again * 1e3:.2f} ms when cached")
         for m in (int(b) for b in args.backgrounds.split(",")):
             bg = X[5000:5000 + m]
             t_ours, v_ours = timed(lambda: ours(model, rows, bg))
             t_shap, v_shap = (np.nan, None) if args.no_shap else timed(lambda: shap_lib(model, rows, bg))
+            t_wood, v_wood = np.nan, None
             try:
-                t_wood, v_wood = timed(lambda: woodelf_lib(model, rows, bg, names))
+                if not args.no_woodelf:
+                    t_wood, v_wood = timed(lambda: woodelf_lib(model, rows, bg, names))
             except Exception as exc:  # woodelf may not read every model
                 print(f"  woodelf failed on {name}: {type(exc).__name__}: {exc}")
-                t_wood, v_wood = np.nan, None
-            mem = peak_memory(lambda: ours(model, rows, bg))
+            mem = np.nan if args.rows > 200 and "default" in name else peak_memory(lambda: ours(model, rows, bg))
             d_shap = np.nan if v_shap is None else np.abs(v_ours - v_shap).max()
             d_wood = np.nan if v_wood is None else np.abs(v_ours - v_wood).max()
             print(f"{name:34s} {m:5d} {t_ours:8.2f} {t_shap:8.2f} {t_wood:9.2f} {t_shap / t_ours:9.1f} "

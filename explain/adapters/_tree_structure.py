@@ -24,6 +24,8 @@ the adapter passes its fitted estimator in.
 from __future__ import annotations
 
 import json
+import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -150,44 +152,53 @@ class _Builder:
 
 
 # -- scikit-learn ---------------------------------------------------------------------------------
-def _sklearn_tree(b: _Builder, tree, weight: float, out_cols, normalise: bool):
-    t = tree.tree_
-    missing = getattr(t, "missing_go_to_left", None)
-    base = b.n
-    vals = t.value[:, 0, :]  # (nodes, classes) for classifiers, (nodes, 1) for regression trees
-    if normalise:  # classifier trees: class fractions per node (predict_proba's per-tree values)
-        vals = vals / np.maximum(vals.sum(axis=1, keepdims=True), 1e-300)
-    for i in range(t.node_count):
-        leaf = t.children_left[i] == -1
-        value = None
-        if leaf:
-            value = np.zeros(b.n_outputs)
-            value[out_cols] = weight * np.asarray(vals[i]).ravel()
-        b.node(feature=-1 if leaf else int(t.feature[i]), threshold=float(t.threshold[i]), kind=KIND_LE,
-               missing_left=bool(missing[i]) if missing is not None else False, value=value)
-    for i in range(t.node_count):
-        if t.children_left[i] != -1:
-            b.link(base + i, base + int(t.children_left[i]), base + int(t.children_right[i]))
-    b.roots.append(base)
+def _sklearn_trees(est):
+    """(tree, weight, output columns, normalise) of every tree of a scikit-learn tree model."""
+    name = type(est).__name__
+    if "GradientBoosting" in name and "Hist" not in name:
+        grid = np.asarray(est.estimators_)
+        return grid.shape[1], [(tree, float(est.learning_rate), [j], False)
+                               for row in grid for j, tree in enumerate(row)]
+    classifier = hasattr(est, "classes_")
+    trees = list(est.estimators_) if hasattr(est, "estimators_") else [est]
+    k = len(est.classes_) if classifier else 1
+    # classifier trees: class fractions per node (predict_proba's per-tree values)
+    return k, [(tree, 1.0 / len(trees), list(range(k)), classifier) for tree in trees]
 
 
 def _read_sklearn(est) -> TreeEnsemble:
-    name = type(est).__name__
-    classifier = hasattr(est, "classes_")
-    if "GradientBoosting" in name and "Hist" not in name:
-        grid = np.asarray(est.estimators_)
-        k = grid.shape[1]
-        b = _Builder(k)
-        for row in grid:
-            for j, tree in enumerate(row):
-                _sklearn_tree(b, tree, float(est.learning_rate), [j], normalise=False)
-        return b.build(True, "sklearn")
-    trees = list(est.estimators_) if hasattr(est, "estimators_") else [est]
-    k = len(est.classes_) if classifier else 1
-    b = _Builder(k)
-    for tree in trees:
-        _sklearn_tree(b, tree, 1.0 / len(trees), list(range(k)), normalise=classifier)
-    return b.build(True, "sklearn")
+    """Whole arrays per tree (``tree_.feature``, ``threshold``, ``children_left`` ...), concatenated."""
+    k, spec = _sklearn_trees(est)
+    parts = {key: [] for key in ("feature", "threshold", "missing_left", "left", "right", "value")}
+    roots, base = [], 0
+    for tree, weight, out_cols, normalise in spec:
+        t = tree.tree_
+        n = int(t.node_count)
+        left = np.asarray(t.children_left, np.int64)
+        leaf = left == -1
+        vals = np.asarray(t.value[:, 0, :], np.float64)  # (nodes, classes) or (nodes, 1)
+        if normalise:
+            vals = vals / np.maximum(vals.sum(axis=1, keepdims=True), 1e-300)
+        value = np.zeros((n, k))
+        value[:, out_cols] = weight * vals
+        value[~leaf] = 0.0
+        missing = getattr(t, "missing_go_to_left", None)
+        parts["feature"].append(np.where(leaf, -1, np.asarray(t.feature, np.int64)))
+        parts["threshold"].append(np.asarray(t.threshold, np.float64))
+        parts["missing_left"].append(np.zeros(n, np.bool_) if missing is None else np.asarray(missing, np.bool_))
+        parts["left"].append(np.where(leaf, -1, left + base))
+        parts["right"].append(np.where(leaf, -1, np.asarray(t.children_right, np.int64) + base))
+        parts["value"].append(value)
+        roots.append(base)
+        base += n
+    cat = {key: np.concatenate(v) for key, v in parts.items()}
+    zeros = np.zeros(base, np.int64)
+    return TreeEnsemble(
+        feature=cat["feature"], threshold=cat["threshold"], kind=np.full(base, KIND_LE, np.int64),
+        missing_left=cat["missing_left"], zero_missing=np.zeros(base, np.bool_),
+        nan_as_zero=np.zeros(base, np.bool_), left=cat["left"], right=cat["right"], cat_start=zeros,
+        cat_len=zeros.copy(), cat_unknown=np.full(base, MISSING, np.int64), cat_dir=np.zeros(1, np.int64),
+        value=cat["value"], roots=np.asarray(roots, np.int64), float32_inputs=True, library="sklearn")
 
 
 def _read_hist(est) -> TreeEnsemble:
@@ -316,8 +327,50 @@ def _lgb_node(b: _Builder, node: dict, klass: int) -> int:
     return i
 
 
+_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_CACHE_LOCK = threading.Lock()
+
+
+def _fitted_state(library: str, estimator) -> tuple:
+    """What changes when the estimator is refitted: its fitted tree objects (held, so compared by identity)."""
+    if library == "xgboost":
+        booster = estimator.get_booster() if hasattr(estimator, "get_booster") else estimator
+        return booster, int(booster.num_boosted_rounds())
+    if library == "lightgbm":
+        booster = estimator.booster_ if hasattr(estimator, "booster_") else estimator
+        return booster, int(booster.current_iteration()), int(booster.num_trees())
+    if hasattr(estimator, "_predictors"):
+        return tuple(p for it in estimator._predictors for p in it)
+    trees = np.ravel(estimator.estimators_) if hasattr(estimator, "estimators_") else [estimator]
+    return tuple(t.tree_ for t in trees)
+
+
 def read_ensemble(library: str, estimator, n_outputs: int) -> TreeEnsemble:
-    """The :class:`TreeEnsemble` of a fitted estimator (or Booster) of ``library``."""
+    """The :class:`TreeEnsemble` of a fitted estimator (or Booster) of ``library``, read once per fit.
+
+    Kept in a weak cache keyed by the estimator object: the same fitted model gives the same ensemble (do not
+    mutate it), a refit (new tree objects) or a dropped model reads afresh.
+    """
+    try:
+        state = (n_outputs, _fitted_state(library, estimator))
+        with _CACHE_LOCK:
+            hit = _CACHE.get(estimator)
+    except TypeError:  # not weakly referenceable or not hashable: read every time
+        return _read_ensemble(library, estimator, n_outputs)
+    if hit is not None and len(hit[0]) == len(state) and hit[0][0] == state[0] and \
+            _same(hit[0][1], state[1]):
+        return hit[1]
+    ens = _read_ensemble(library, estimator, n_outputs)
+    with _CACHE_LOCK:
+        _CACHE[estimator] = (state, ens)
+    return ens
+
+
+def _same(a: tuple, b: tuple) -> bool:
+    return len(a) == len(b) and all(x is y or (isinstance(x, int) and x == y) for x, y in zip(a, b))
+
+
+def _read_ensemble(library: str, estimator, n_outputs: int) -> TreeEnsemble:
     if library == "xgboost":
         booster = estimator.get_booster() if hasattr(estimator, "get_booster") else estimator
         return _read_xgboost(booster, n_outputs)

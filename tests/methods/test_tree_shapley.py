@@ -193,3 +193,73 @@ def test_agrees_with_shap_where_shap_is_right():
     np.testing.assert_allclose(ours, theirs, atol=1e-6)
     kept = explain(model, X[200:210], methods="shap.tree_shap_lib", background=bg)["shap.tree_shap_lib"]
     np.testing.assert_allclose(kept.values, theirs, atol=1e-9)  # shap's own stays available, unchanged
+
+
+def _most_distinct_on_a_path(ens):
+    from explain.adapters._tree_kernels import leaf_paths_of
+
+    _, starts, lengths, path_node, _ = leaf_paths_of(ens)
+    return max(len(set(ens.feature[path_node[s:s + h]])) for s, h in zip(starts, lengths))
+
+
+def test_deep_forest_with_many_distinct_features_on_a_path():
+    """Default-depth trees whose paths test more than 12 distinct features, float64 data, per feature."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    d = 13
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(3000, d)) * np.linspace(0.5, 2.0, d) + 0.1234567891234
+    z = np.sin(X).sum(axis=1) + X[:, 0] * X[:, 1] + rng.normal(scale=0.2, size=len(X))
+    model = RandomForestRegressor(3, random_state=0).fit(X[:2500], z[:2500])
+    ens = get_adapter(model).tree_ensemble()
+    assert _most_distinct_on_a_path(ens) > 12
+    rows, bg = X[2500:2502], X[2600:2612]
+    e = explain(model, rows, methods="shap", background=bg)["shap"]
+
+    def f(Z):  # the forest's average, tree by tree (sklearn's own routing, without its thread pool)
+        return np.mean([t.predict(Z) for t in model.estimators_], axis=0)
+
+    for i, x in enumerate(rows):
+        ref, _ = naive_shapley(f, x, bg)
+        np.testing.assert_allclose(e.values[i], ref, atol=1e-9 * max(1, np.abs(ref).max()), rtol=0)
+
+
+def test_more_players_than_a_mask_holds():
+    """70 columns (the walk keeps failed players in a 64-bit mask; beyond it the leaf-pattern loop runs):
+    columns no tree tests are null players, so the game of the tested columns is the reference."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(400, 70)) + 0.1234567891234
+    z = X[:, 3] * X[:, 40] + np.sin(X[:, 66]) + X[:, 10]
+    model = RandomForestRegressor(3, max_depth=3, max_features=None, random_state=0).fit(X, z)
+    rows, bg = X[:2], X[100:120]
+    e = explain(model, rows, methods="shap", background=bg)["shap"]
+    used = np.unique(get_adapter(model).tree_ensemble().feature)
+    used = used[used >= 0]
+    assert len(used) <= 10
+    for i, x in enumerate(rows):
+        def f(Zu, x=x):
+            Z = np.tile(x, (len(Zu), 1))
+            Z[:, used] = Zu
+            return np.mean([t.predict(Z) for t in model.estimators_], axis=0)
+
+        ref, _ = naive_shapley(f, x[used], bg[:, used])
+        np.testing.assert_allclose(e.values[i, used], ref, atol=1e-9)
+        assert np.all(np.delete(e.values[i], used) == 0.0)
+
+
+def test_trees_are_read_once_per_fit():
+    from sklearn.ensemble import RandomForestRegressor
+
+    X, z = _data(seed=9)
+    model = RandomForestRegressor(5, max_depth=4, random_state=0).fit(X, z)
+    first = get_adapter(model).tree_ensemble()
+    assert get_adapter(model).tree_ensemble() is first  # a new adapter, the same fitted model: not read again
+    model.fit(X[:200], z[:200])  # refitted in place: new trees
+    again = get_adapter(model).tree_ensemble()
+    assert again is not first
+    again.calibrate(X[:50], model.predict(X[:50]))
+    np.testing.assert_allclose(again.predict(X[200:])[:, 0], model.predict(X[200:]), atol=1e-9)
+    other = RandomForestRegressor(5, max_depth=4, random_state=0).fit(X, z)  # equal but another object
+    assert get_adapter(other).tree_ensemble() is not again
