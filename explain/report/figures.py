@@ -135,11 +135,14 @@ def waterfall_figure(explanations, rows, k: int = 6, *, unit: str | None = None,
                 ax.axvline(0, color="#999", lw=0.5)
                 ax.set_xlabel(_label(f"contribution ({unit})", 48))
                 rid = row if row_ids is None else row_ids[row]
-                cls = "" if e.target is None else f" · class {e.target[row]}"
+                cls = "" if e.target is None else f" · explains class {e.target[row]}"
                 fx = e.base_values[row] + v.sum()
                 ax.set_title(_label(f"row {rid} · {e.method}{cls} · f(x) = {fx:.3g}, E[f(X)] = "
                                     f"{e.base_values[row]:.3g} {unit}", 40))
-    return _draw(draw, 3.4 * len(explanations) + 1.2, 1.8 * len(rows) + 0.6)
+    ticks = min(k, explanations[0].shape[1])
+    tall = max((_label(feature_value(e, row, j), 28).count("\n") + 1
+                for e in explanations for row in rows for j in range(e.shape[1])), default=1)
+    return _draw(draw, 3.4 * len(explanations) + 1.2, max(1.8, 0.14 * ticks * tall + 1.0) * len(rows) + 0.6)
 
 
 def heatmap_figure(matrix, title: str) -> str:

@@ -62,11 +62,11 @@ def _md_table(table: dict) -> list[str]:
 def _md_rows(data: dict) -> list[str]:
     """The table of predictions, then each row's contributions (every number) under its own line."""
     lines = [f"*{_md_cell(data['note'])}*", ""]
-    lines += _md_table({"columns": ["row", f"f(x) ({data['unit']})", "E[f(X)]", "class"],
+    lines += _md_table({"columns": ["row", f"f(x) ({data['unit']})", "E[f(X)]", "explained class"],
                         "rows": [[p["id"], p["fx"], p["base"], p["label"]] for p in data["predictions"]]})
     for v in data["views"]:
         lines += [f"**{_md_cell(data['model'])} · row {_md_cell(v['id'])}**: f(x) = {v['fx']} · "
-                  f"E[f(X)] = {v['base']} · class: {_md_cell(v['label'])}", ""]
+                  f"E[f(X)] = {v['base']} · explained class: {_md_cell(v['label'])}", ""]
         lines += _md_table({"columns": ["feature = value"] + data["methods"],
                             "rows": [[line["feature"]] + [c["text"] for c in line["cells"]] for line in v["lines"]]
                             + [["sum of contributions"] + v["sums"], ["E[f(X)] + sum"] + v["outputs"]]})

@@ -94,4 +94,4 @@ def rows_section(name: str, es, *, anchor: str, unit: str, row_ids=None, open_ro
         "model": name, "unit": unit, "reference": ref.method, "methods": [e.method for e in methods],
         "predictions": predictions, "views": views,
         "note": (f"f(x) = E[f(X)] + the sum of the {ref.method} contributions, in {unit}; "
-                 f"class: the class each row's explanation is for.")})
+                 f"explained class: the class each row's explanation is for (not necessarily the predicted one).")})

@@ -67,7 +67,7 @@ def test_every_row_is_reachable_with_its_numbers(report):
         assert f"f(x) = {fx:.4g}" in html and f"E[f(X)] = {shap.base_values[i]:.4g}" in html
         for v in shap.values[i]:  # every contribution's number
             assert f"{v:+.4g}" in html
-    assert "class: yes" in html or "class: no" in html
+    assert "explained class: yes" in html or "explained class: no" in html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html and "<b>bold</b>" not in html
     md = rep.to_markdown()
     assert all(f"row {rid}" in md for rid in IDS)
