@@ -219,7 +219,7 @@ def image_grid(images, panels, titles) -> str:
                 bar.ax.set_yticklabels([f"-{lim:.2g}", "0", f"+{lim:.2g}"], fontsize=6)
                 bar.set_label("share of |attribution|", fontsize=6)
         for c, title in enumerate(["image"] + list(titles)):
-            axes[0, c].set_title(_label(title, 14), fontsize=7)
+            axes[0, c].set_title(_label(title, 20), fontsize=7)
     return _draw(draw, 1.9 * (len(panels) + 1) + 1.0, 1.9 * len(images) + 1.0)
 
 
