@@ -166,7 +166,7 @@ def check_out(out: str, *, suffixes=REPORT_SUFFIXES, folder: bool = True) -> Non
         with tempfile.TemporaryFile(dir=parent):
             pass
     except OSError as exc:
-        raise CLIError(f"--out {out}: no permission to write in {parent} ({exc.strerror}); choose another "
+        raise CLIError(f"--out {out}: cannot write in {parent} ({exc.strerror}); choose another "
                        "place") from exc
 
 
