@@ -82,7 +82,7 @@ def rows_section(name: str, es, *, anchor: str, unit: str, row_ids=None, open_ro
             for e in methods:
                 v = float(e.flat_values[i, j])
                 width = int(round(_BAR_PX * abs(v) / peak)) if np.isfinite(v) else 0
-                cells.append({"text": _num(v), "sort": f"{v:.17g}", "width": width, "sign": "pos" if v > 0 else "neg"})
+                cells.append({"text": _num(v), "width": width, "sign": "pos" if v > 0 else "neg"})
             lines.append({"feature": feature_value(ref, i, j), "cells": cells})
         sums = [_num(float(e.flat_values[i].sum())) for e in methods]
         outputs = [f"{float(e.base_values[i] + e.flat_values[i].sum()):.4g}" for e in methods]
