@@ -6,94 +6,24 @@ TorchScript for torch models), explains and scores them on a CSV, and writes
 HTML, Markdown or JSON by the output's suffix. ``demo`` does the same on the
 embedded model zoo, tabular and images. ``study`` runs the study of ``explain.study``
 and writes ``<out>.html``, ``.md`` and ``.json``. Errors are one line on stderr and exit
-status 2; no half-written file is ever left.
+status 2; no half-written file is ever left. ``--out`` is checked before any work (format by suffix,
+a writable place). The parser lives in ``explain/_cli_parser.py``.
 """
 
 from __future__ import annotations
 
-import argparse
+import hashlib
 import os
 import sys
 
-# Types that skops does not trust by default but that the models explain supports need, by exact name
-# (never a prefix: "builtins." would let a file call builtins.exec). Measured with
-# skops.io.get_untrusted_types on every supported estimator saved with skops.
-SKOPS_ALLOWED_TYPES = frozenset({
-    "sklearn.tree._tree.Tree",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-    "xgboost.core.Booster",
-    "xgboost.sklearn.XGBClassifier", "xgboost.sklearn.XGBRegressor",
-    "xgboost.sklearn.XGBRFClassifier", "xgboost.sklearn.XGBRFRegressor",
-    "lightgbm.basic.Booster", "lightgbm.sklearn.LGBMClassifier", "lightgbm.sklearn.LGBMRegressor",
-    "collections.OrderedDict",
-    "numpy.dtype",
-})
-
-
+from .io.models import load_model
 
 def _progress(args):
     """Our one progress bar: "auto" (terminals only, after two seconds), none with --quiet."""
     return False if getattr(args, "quiet", False) else "auto"
 
-def _loss_types() -> frozenset:
-    """scikit-learn's loss classes (GLMs and boosting store one), by exact name, read from sklearn itself."""
-    import inspect
-
-    from sklearn._loss import loss
-
-    return frozenset(f"sklearn._loss.loss.{name}" for name, cls in inspect.getmembers(loss, inspect.isclass)
-                     if issubclass(cls, loss.BaseLoss) and cls.__module__ == loss.__name__)
-
-
-def skops_allowed_types() -> frozenset:
-    """Every type name a .skops model file may contain beyond skops' own defaults."""
-    return SKOPS_ALLOWED_TYPES | _loss_types()
-
-
 class CLIError(Exception):
     """A user mistake on the command line: printed as one line, exit status 2."""
-
-
-def load_model(path: str, *, trust_pickle: bool = False):
-    """Load a fitted model by file type, refusing unsafe formats unless trusted."""
-    if not os.path.exists(path):
-        raise CLIError(f"model file not found: {path}")
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix == ".skops":
-        import skops.io as sio
-
-        try:
-            untrusted = sio.get_untrusted_types(file=path)
-        except Exception as exc:  # not a zip, no schema, ...
-            raise CLIError(f"{path} is not a readable .skops file: {exc}") from exc
-        unsafe = sorted(t for t in untrusted if t not in skops_allowed_types())
-        if unsafe and not trust_pickle:
-            raise CLIError(f"{path} holds types that explain does not load from a file: {unsafe}. A model "
-                           "file needs only estimator classes and array types; these may run code. Inspect "
-                           "them with skops.io.get_untrusted_types, and if you trust the file load it in "
-                           "Python (skops.io.load(path, trusted=[...])) and call explain() on the model, or "
-                           "pass --trust-pickle to accept them.")
-        return sio.load(path, trusted=untrusted)
-    if suffix in (".pkl", ".pickle", ".joblib"):
-        if not trust_pickle:
-            raise CLIError(f"{path} is a pickle: loading it runs arbitrary code. Save the model with skops "
-                           "(.skops), or pass --trust-pickle if you trust this file.")
-        import joblib
-
-        return joblib.load(path)
-    if suffix in (".pt", ".pth", ".torchscript"):
-        # A TorchScript archive carries code that torch.jit.load compiles and runs; there is no
-        # weights-only path for a whole model, so it is treated like a pickle.
-        if not trust_pickle:
-            raise CLIError(f"{path} is a TorchScript file: loading it runs the code it carries. Pass "
-                           "--trust-pickle if you trust this file, or load the model in Python.")
-        import torch
-
-        return torch.jit.load(path, map_location="cpu").eval()
-    raise CLIError(f"unknown model file type {suffix!r} for {path}: use .skops, .pkl/.joblib "
-                   "(with --trust-pickle) or a TorchScript .pt file.")
 
 
 def _parse_models(specs, trust_pickle):
@@ -136,6 +66,63 @@ def _split(values):
     return out
 
 
+REPORT_SUFFIXES = (".html", ".htm", ".md", ".markdown", ".json")
+
+
+def check_out(out: str, *, suffixes=REPORT_SUFFIXES, folder: bool = True) -> None:
+    """Refuse an ``--out`` that cannot be written, before any work: an unknown suffix, an existing folder
+    given as a file, a file given as a folder, or a place without write permission."""
+    suffix = os.path.splitext(out)[1].lower()
+    if suffix and suffix not in suffixes:
+        raise CLIError(f"--out {out}: unknown format {suffix!r}; use {', '.join(suffixes)}"
+                       + (" or a folder" if folder else ""))
+    if not suffix and not folder:
+        raise CLIError(f"--out {out}: give a file name ending in {', '.join(suffixes)}")
+    target = os.path.abspath(out)
+    if suffix and os.path.isdir(target):
+        raise CLIError(f"--out {out} is a folder: give a file name ending in {suffix} or drop the suffix")
+    if not suffix and os.path.exists(target) and not os.path.isdir(target):
+        raise CLIError(f"--out {out} is an existing file, not a folder: give a file name with a suffix "
+                       f"({', '.join(suffixes)}) or a folder")
+    parent = target if not suffix and os.path.isdir(target) else os.path.dirname(target)
+    while not os.path.exists(parent):  # the folders to create: the nearest existing one must be writable
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise CLIError(f"--out {out}: {parent} is a file, so no folder can be made under it")
+    import tempfile
+
+    try:  # os.access says yes to root everywhere: try the real thing, a file created and removed at once
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        raise CLIError(f"--out {out}: cannot write in {parent} ({exc.strerror}); choose another "
+                       "place") from exc
+
+
+def file_sha256(path: str) -> str:
+    """SHA-256 of a file's bytes: the same hex digest as ``sha256sum path``."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_features(models: dict, X, path: str, target) -> None:
+    """A column that no model takes, with no ``--target``: most likely the label, so say how to drop it."""
+    if target is not None:
+        return
+    for name, model in models.items():
+        names = getattr(model, "feature_names_in_", None)
+        if names is None:
+            continue
+        extra = [c for c in X.columns if c not in set(map(str, names))]
+        if extra:
+            raise CLIError(f"column {extra[0]!r} of {path} is not a feature of model {name!r}"
+                           + (f" (nor are {extra[1:6]})" if len(extra) > 1 else "")
+                           + f": if it is the label, pass --target {extra[0]}")
+
+
 def _write(report, out):
     if os.path.splitext(out)[1]:
         return [report.save(out)]
@@ -148,6 +135,7 @@ def _report(args) -> list[str]:
 
     models = _parse_models(args.model, args.trust_pickle)
     X, y = _read_data(args.data, args.target, _split(args.categorical))
+    _check_features(models, X, args.data, args.target)
     rows = X.iloc[: args.rows]
     methods = _split(args.methods) or "auto"
     metrics = _split(args.metrics) or "all"
@@ -155,6 +143,10 @@ def _report(args) -> list[str]:
               "output": args.output}
     prov = provenance(X=rows if len(rows) else None, models=models, seed=args.seed,
                       parameters=params, command=_command(), timestamp=not args.no_timestamp)
+    prov["rows_sha256"] = prov.pop("data_sha256", None)  # the explained rows, as values
+    prov["data_sha256"] = file_sha256(args.data)  # the file, as sha256sum prints it
+    prov["data_file"] = os.path.basename(args.data)
+    prov["rows_explained"] = f"the first {len(rows)} of {len(X)} rows (--rows {args.rows})"
     background = X.sample(min(len(X), 100), random_state=args.seed) if len(X) > 100 else X
     if metrics == ["none"]:
         source = {name: explain(m, rows, methods=methods, background=background, random_state=args.seed, name=name,
@@ -163,7 +155,7 @@ def _report(args) -> list[str]:
         source = compare(models, rows, methods=methods, metrics=metrics, background=background,
                          y=None if y is None else y[: len(rows)], random_state=args.seed, progress=_progress(args),
                          output=args.output)
-    report = build_report(source, title=args.title, provenance_fields=prov)
+    report = build_report(source, title=args.title, provenance_fields=prov, row_ids=list(rows.index))
     return _write(report, args.out)
 
 
@@ -242,10 +234,11 @@ def _study(args) -> list[str]:
 
     study = run_study(QUICK if args.quick else FULL, progress=_progress(args))
     report = study.report(timestamp=not args.no_timestamp)
-    stem = args.out[:-len(os.path.splitext(args.out)[1])] if os.path.splitext(args.out)[1] else args.out
-    if os.path.isdir(stem):  # a folder: study.html|md|json inside it
-        stem = os.path.join(stem, "study")
-    written = [report.save(stem + ext) for ext in (".html", ".md", ".json")]
+    if os.path.splitext(args.out)[1]:  # a file: its suffix picks the one format
+        written = [report.save(args.out)]
+    else:  # a folder: study.html|md|json inside it; otherwise a prefix: <out>.html|md|json
+        stem = os.path.join(args.out, "study") if os.path.isdir(args.out) else args.out
+        written = [report.save(stem + ext) for ext in (".html", ".md", ".json")]
     if not args.quiet:
         for sentence in study.verdict["sentences"]:
             print(sentence)
@@ -277,7 +270,9 @@ def _versions(args, method: str) -> dict:
         rows = X.iloc[: args.rows]
         background = X.sample(min(len(X), 100), random_state=args.seed) if len(X) > 100 else X
         old_model = load_model(args.old_model, trust_pickle=args.trust_pickle)
-        v = explain_versions(old_model, load_model(args.new_model, trust_pickle=args.trust_pickle), rows,
+        new_model = load_model(args.new_model, trust_pickle=args.trust_pickle)
+        _check_features({"old": old_model, "new": new_model}, X, args.data, args.target)
+        v = explain_versions(old_model, new_model, rows,
                              method=method, background=background, output=args.output or "auto",
                              random_state=args.seed, progress=_progress(args))
         refits = None if train is None else (5 if args.refits is None else args.refits)
@@ -327,85 +322,25 @@ def _check(args) -> tuple[list[str], int]:
     return written, 0 if passed else 1
 
 
-def _version_options() -> argparse.ArgumentParser:
-    """The options diff and check share: model files, data, training rows for the retrain band, the output."""
-    from .engine.config import OUTPUTS
-
-    v = argparse.ArgumentParser(add_help=False)
-    v.add_argument("--old-model", help="or: the old model file (explained on --data)")
-    v.add_argument("--new-model", help="the new model file (explained on the same rows and background)")
-    v.add_argument("--data", help="CSV or Parquet with both models' columns")
-    v.add_argument("--target", help="label column to drop from --data (and the labels in --train)")
-    v.add_argument("--categorical", action="append", help="CSV columns to read as category dtype")
-    v.add_argument("--rows", type=int, default=50)
-    v.add_argument("--train", help="CSV or Parquet with the old model's training rows and --target: the old "
-                                   "model is refitted on them for a retrain noise band")
-    v.add_argument("--refits", type=int, help="refits of the old model for the band (default 5 with --train)")
-    v.add_argument("--output", choices=[o for o in OUTPUTS if o != "auto"],
-                   help="the one output both model files are explained in (default: probability for two "
-                        "classifiers, raw for two regressors)")
-    v.add_argument("--allow-different-outputs", action="store_true",
-                   help="diff bundles explained in different outputs anyway (refused otherwise)")
-    v.add_argument("--trust-pickle", action="store_true", help="allow model files whose loading runs code")
-    return v
-
-
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m explain", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--out", default="reports", help="report.html|.md|.json, or a folder for all three")
-    common.add_argument("--seed", type=int, default=0)
-    common.add_argument("--quiet", action="store_true", help="no progress bar or table")
-    common.add_argument("--no-timestamp", action="store_true", help="drop the timestamp line (byte-identical)")
-    demo = sub.add_parser("demo", parents=[common], help="the embedded zoo, tabular and images, full comparison")
-    demo.add_argument("--rows", type=int, default=20, help="held-out rows to explain")
-    rep = sub.add_parser("report", parents=[common], help="explain and score your models on a CSV")
-    rep.add_argument("--model", action="append", required=True, metavar="NAME=PATH")
-    rep.add_argument("--data", required=True, help="CSV or Parquet with the model's columns (Parquet keeps dtypes, "
-                                                   "including category columns)")
-    rep.add_argument("--categorical", action="append",
-                     help="comma-separated CSV columns to read as pandas category dtype")
-    rep.add_argument("--target", help="label column (dropped from X; used for the data-randomisation check)")
-    rep.add_argument("--methods", action="append", help="comma-separated method names (default auto)")
-    rep.add_argument("--metrics", action="append", help="comma-separated metrics or families, or 'none'")
-    rep.add_argument("--rows", type=int, default=50)
-    rep.add_argument("--title", default="Explanation report")
-    rep.add_argument("--output", default="auto", choices=["auto", "natural", "probability", "margin", "raw"],
-                     help="output every model is scored in (auto: one common output for several models)")
-    study = sub.add_parser("study", parents=[common], help="are deep models harder to explain? every family, "
-                                                             "several data sets and seeds, one common scale")
-    study.add_argument("--quick", action="store_true", help="the small configuration the tests run")
-    versions = _version_options()
-    dif = sub.add_parser("diff", parents=[common, versions],
-                         help="what changed between two model versions' explanations")
-    dif.add_argument("old", nargs="?", help="the old report bundle (.json or .html)")
-    dif.add_argument("new", nargs="?", help="the new report bundle (.json or .html)")
-    dif.add_argument("--method", default="shap")
-    dif.add_argument("--k", type=int, default=10)
-    dif.add_argument("--model", help="the model to compare in bundles with several")
-    chk = sub.add_parser("check", parents=[versions],
-                         help="gate: exit 0 if NEW passes the policy against --baseline (bundles, or "
-                              "--old-model/--new-model on --data), 1 if not, 2 on a usage or policy error")
-    chk.add_argument("new", nargs="?", help="the new report bundle (.json or .html)")
-    chk.add_argument("--baseline", help="the baseline report bundle")
-    chk.add_argument("--policy", help="TOML policy (defaults: explain.review.gate.DEFAULT_POLICY)")
-    chk.add_argument("--out", help="also write the Markdown summary here")
-    chk.add_argument("--seed", type=int, default=0)
-    chk.add_argument("--quiet", action="store_true", help="no progress bar")
-    rep.add_argument("--trust-pickle", action="store_true",
-                     help="allow files whose loading runs code: .pkl/.joblib, TorchScript .pt, and .skops files "
-                          "with types beyond explain's allow-list")
-    args = parser.parse_args(argv)
+    """Run ``python -m explain``; returns the exit status (0 done, 1 a failed gate, 2 a user error)."""
+    from ._cli_parser import build_parser
+
+    args = build_parser().parse_args(argv)
     from .errors import ExplainError
 
     status = 0
     try:
+        if args.out:
+            if args.command == "check":
+                check_out(args.out, suffixes=(".md", ".markdown", ".txt"), folder=False)
+            else:
+                check_out(args.out)
         if args.command == "check":
             written, status = _check(args)
         else:
             written = {"demo": _demo, "report": _report, "study": _study, "diff": _diff}[args.command](args)
-    except (CLIError, ExplainError, FileNotFoundError) as exc:
+    except (CLIError, ExplainError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for path in written:

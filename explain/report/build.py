@@ -24,6 +24,7 @@ from ..metrics.base import METRICS
 from ..metrics.scale import output_unit
 from . import figures
 from .method_notes import method_notes_table
+from .rows import row_ids_for, rows_section
 from .tables import _cell, scorecard_table
 
 __all__ = ["Section", "Report", "build_report", "provenance", "scorecard_table"]
@@ -205,7 +206,8 @@ def method_notes(result: ExplanationSet) -> list[str]:
     return notes
 
 
-def _model_section(name: str, result: ExplanationSet, rows: list[int], comparison=None) -> Section:
+def _model_section(name: str, result: ExplanationSet, rows: list[int], comparison=None, *, anchor: str = "m",
+                   row_ids=None) -> Section:
     es = list(result)
     first = es[0]
     scale = comparison.params.get("scale") if comparison is not None else None
@@ -219,10 +221,10 @@ def _model_section(name: str, result: ExplanationSet, rows: list[int], compariso
                                 {"svg": figures.beeswarm_figure(es)}))
         rows = [r for r in rows if r < len(first)]
         if rows:
-            children.append(Section("figure", f"Rows {', '.join(map(str, rows))}: largest contributions, in {unit}",
-                                    {"svg": figures.waterfall_figure(es, rows, unit=unit)}))
-            children.append(Section("table", f"Row {rows[0]}: the original values and each method's contribution "
-                                    f"(in {unit})", {"table": _row_table(es, rows[0]), "note": ""}))
+            ids = row_ids_for(len(first), row_ids)
+            children.append(Section("figure", f"Rows {', '.join(ids[r] for r in rows)}: largest contributions, "
+                                    f"in {unit}", {"svg": figures.waterfall_figure(es, rows, unit=unit, row_ids=ids)}))
+        children.append(rows_section(name, es, anchor=anchor, unit=unit, row_ids=row_ids, open_rows=rows))
     if len(es) > 1:
         matrix = comparison.agreement(name) if comparison is not None else agreement_matrix(dict(result.items()))
         children.append(Section("figure", "Agreement between methods (rank correlation of |attribution|)",
@@ -242,20 +244,6 @@ def _model_section(name: str, result: ExplanationSet, rows: list[int], compariso
                                      "measured gap, seed spread, cost)",
                             {"table": _table(method_notes_table(result, scores)), "note": ""}))
     return Section("model", name, {"facts": facts, "notes": method_notes(result)}, children)
-
-
-def _row_table(es, row: int, k: int = 8) -> dict:
-    """One row's k largest contributions (by the first method): "feature = value" and each method's number,
-    "± standard error" after a sampled one."""
-    first = es[0]
-    order = np.argsort(-np.abs(first.flat_values[row]), kind="stable")[:k]
-    table = pd.DataFrame({"feature = value": [figures.feature_value(first, row, j) for j in order]})
-    for e in es:
-        if not is_control(e.method):
-            se = None if e.stderr is None else e.stderr.reshape(len(e), -1)[row]
-            table[e.method] = [f"{e.flat_values[row, j]:+.4g}" + (f" ± {se[j]:.2g}" if se is not None and se[j] > 0
-                                                                  else "") for j in order]
-    return _table(table)
 
 
 def _images_section(results: dict, n_images: int = 4) -> Section | None:
@@ -285,7 +273,7 @@ def _images_section(results: dict, n_images: int = 4) -> Section | None:
 
 
 def build_report(source, *, title: str = "Explanation report", rows=(0, 1, 2), provenance_fields=None,
-                 images: dict | None = None) -> Report:
+                 images: dict | None = None, row_ids=None) -> Report:
     """Lay out a report from a Comparison, an ExplanationSet, or a dict of name -> ExplanationSet.
 
     Parameters
@@ -293,11 +281,15 @@ def build_report(source, *, title: str = "Explanation report", rows=(0, 1, 2), p
     source : Comparison, ExplanationSet or dict
     title : str
     rows : sequence of int
-        Rows shown as per-row panels, the same for every model.
+        Positions of the rows drawn as figures and expanded in the page, the same for every model. Every
+        explained row is listed (table of predictions) and has its own view either way.
     provenance_fields : dict, optional
         From :func:`provenance`.
     images : dict of name -> ExplanationSet, optional
         Image explanations shown as one grid (models x methods on the same pixels).
+    row_ids : sequence, optional
+        One id per explained row (the data's index or an id column), shown and searchable in the page;
+        default: the row's position.
     """
     comparison = None
     if hasattr(source, "scorecard"):
@@ -310,8 +302,8 @@ def build_report(source, *, title: str = "Explanation report", rows=(0, 1, 2), p
     if comparison is not None:
         scale = _scale_section(comparison)
         sections = ([scale] if scale is not None else []) + sections + [_scorecard_section(comparison)]
-    for name, result in results.items():
-        sections.append(_model_section(name, result, list(rows), comparison))
+    for k, (name, result) in enumerate(results.items()):
+        sections.append(_model_section(name, result, list(rows), comparison, anchor=f"m{k}", row_ids=row_ids))
     grid = _images_section(dict(images or {}) or results)
     if grid is not None:
         sections.append(grid)

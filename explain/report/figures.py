@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 
 import numpy as np
 
@@ -22,9 +23,12 @@ BLUE, RED = "#1f77b4", "#d62728"
 
 
 def _label(text: str, width: int = 28) -> str:
-    """Plain text for matplotlib: no mathtext, bounded length."""
+    """Plain text for matplotlib: no mathtext; a long label wraps onto lines of ``width`` characters
+    (never cut: every character stays on the figure)."""
     text = str(text).replace("$", r"\$")
-    return text if len(text) <= width else text[: width - 1] + "…"
+    if len(text) <= width:
+        return text
+    return "\n".join(textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False)) or text
 
 
 def _figure(width, height):
@@ -86,12 +90,15 @@ def beeswarm_figure(explanations, k: int = 8, seed: int = 0) -> str:
                 span = np.ptp(data)
                 colour = (data - data.min()) / span if span > 0 else np.full_like(data, 0.5)
                 jitter = rng.uniform(-0.25, 0.25, size=len(vals))
-                ax.scatter(vals, y + jitter, c=colour, cmap="coolwarm", s=6, vmin=0, vmax=1, linewidths=0)
+                points = ax.scatter(vals, y + jitter, c=colour, cmap="coolwarm", s=6, vmin=0, vmax=1, linewidths=0)
             ax.axvline(0, color="#999", lw=0.5)
             ax.set_yticks(range(len(order)), [_label(f) for f in order])
             ax.set_title(_label(e.method))
             ax.set_xlabel("attribution")
-    return _draw(draw, 2.3 * len(explanations) + 1.5, 0.3 * len(order) + 1.2)
+        bar = fig.colorbar(points, ax=list(axes), shrink=0.8, pad=0.02, ticks=[0, 1])
+        bar.ax.set_yticklabels(["low", "high"])
+        bar.set_label("feature value (each feature's own range)")
+    return _draw(draw, 2.3 * len(explanations) + 2.3, 0.3 * len(order) + 1.2)
 
 
 def feature_value(e, row: int, j: int) -> str:
@@ -102,11 +109,12 @@ def feature_value(e, row: int, j: int) -> str:
     return f"{e.feature_names[j]} = {code:.4g}" if np.isfinite(code) else f"{e.feature_names[j]} = missing"
 
 
-def waterfall_figure(explanations, rows, k: int = 6, *, unit: str | None = None) -> str:
+def waterfall_figure(explanations, rows, k: int = 6, *, unit: str | None = None, row_ids=None) -> str:
     """For each selected row (figure rows) and method (columns): the k largest contributions.
 
     Each panel names the output the contributions are in (``unit``, by default the explanation's output)
-    in its title and on its x axis.
+    in its title and on its x axis, with f(x), E[f(X)] and the explained class; every bar carries its number.
+    ``row_ids`` names the rows (default: their positions).
     """
     from ..metrics.scale import output_unit
 
@@ -120,12 +128,21 @@ def waterfall_figure(explanations, rows, k: int = 6, *, unit: str | None = None)
                 ax = axes[r, c]
                 v = e.flat_values[row]
                 top = np.argsort(-np.abs(v), kind="stable")[:k][::-1]
-                ax.barh(range(len(top)), v[top], color=[RED if x > 0 else BLUE for x in v[top]])
+                bars = ax.barh(range(len(top)), v[top], color=[RED if x > 0 else BLUE for x in v[top]])
+                ax.bar_label(bars, labels=[f"{x:+.3g}" for x in v[top]], fontsize=6, padding=2)
+                ax.margins(x=0.25)
                 ax.set_yticks(range(len(top)), [_label(feature_value(e, row, j), 28) for j in top])
                 ax.axvline(0, color="#999", lw=0.5)
                 ax.set_xlabel(_label(f"contribution ({unit})", 48))
-                ax.set_title(_label(f"row {row} · {e.method} · base {e.base_values[row]:.3g} {unit}", 56))
-    return _draw(draw, 3.2 * len(explanations) + 1.2, 1.5 * len(rows) + 0.6)
+                rid = row if row_ids is None else row_ids[row]
+                cls = "" if e.target is None else f" · explains class {e.target[row]}"
+                fx = e.base_values[row] + v.sum()
+                ax.set_title(_label(f"row {rid} · {e.method}{cls} · f(x) = {fx:.3g}, E[f(X)] = "
+                                    f"{e.base_values[row]:.3g} {unit}", 40))
+    ticks = min(k, explanations[0].shape[1])
+    tall = max((_label(feature_value(e, row, j), 28).count("\n") + 1
+                for e in explanations for row in rows for j in range(e.shape[1])), default=1)
+    return _draw(draw, 3.4 * len(explanations) + 1.2, max(1.8, 0.14 * ticks * tall + 1.0) * len(rows) + 0.6)
 
 
 def heatmap_figure(matrix, title: str) -> str:
@@ -141,7 +158,7 @@ def heatmap_figure(matrix, title: str) -> str:
             for j in range(len(labels)):
                 ax.text(j, i, f"{matrix.iloc[i, j]:.2f}", ha="center", va="center", fontsize=7)
         ax.set_title(_label(title, 60))
-        fig.colorbar(im, ax=ax, shrink=0.8)
+        fig.colorbar(im, ax=ax, shrink=0.8, label="rank correlation")
     return _draw(draw, 0.6 * len(labels) + 2.2, 0.55 * len(labels) + 1.4)
 
 
@@ -185,6 +202,7 @@ def image_grid(images, panels, titles) -> str:
 
     def draw(fig):
         axes = fig.subplots(len(images), len(panels) + 1, squeeze=False)
+        shown = None
         for r, image in enumerate(images):
             normed = [share(p[r]) for p in panels]
             lim = max(float(np.abs(p).max()) for p in normed) or 1.0
@@ -192,13 +210,17 @@ def image_grid(images, panels, titles) -> str:
             axes[r, 0].imshow(image if image.ndim == 3 else gray, cmap=None if image.ndim == 3 else "gray_r")
             for c, p in enumerate(normed, start=1):
                 axes[r, c].imshow(gray, cmap="gray_r", alpha=0.45)
-                axes[r, c].imshow(p, cmap="RdBu_r", vmin=-lim, vmax=lim, alpha=0.8)
+                shown = axes[r, c].imshow(p, cmap="RdBu_r", vmin=-lim, vmax=lim, alpha=0.8)
             for ax in axes[r]:
                 ax.set_xticks([])
                 ax.set_yticks([])
+            if shown is not None:  # one colour scale per row, so one legend per row
+                bar = fig.colorbar(shown, ax=list(axes[r]), shrink=0.9, pad=0.01, ticks=[-lim, 0, lim])
+                bar.ax.set_yticklabels([f"-{lim:.2g}", "0", f"+{lim:.2g}"], fontsize=6)
+                bar.set_label("share of |attribution|", fontsize=6)
         for c, title in enumerate(["image"] + list(titles)):
-            axes[0, c].set_title(_label(title, 22), fontsize=7, rotation=30, ha="left")
-    return _draw(draw, 1.0 * (len(panels) + 1) + 0.5, 1.0 * len(images) + 1.0)
+            axes[0, c].set_title(_label(title, 20), fontsize=7)
+    return _draw(draw, 1.9 * (len(panels) + 1) + 1.0, 1.9 * len(images) + 1.0)
 
 
 def slope_figure(names, old, new, flagged, title: str) -> str:

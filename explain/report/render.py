@@ -1,23 +1,28 @@
 """Renderers of a report tree: HTML (Jinja2, one template per block, autoescape on), Markdown, JSON.
 
-HTML is one self-contained file: CSS inline, figures as inline SVG, no script,
-no external URL (a Content-Security-Policy forbids fetching anything). Every
+HTML is one self-contained file: CSS inline, figures as inline SVG, no external
+URL (a Content-Security-Policy forbids fetching anything). Its one script is the
+small layer in ``templates/report.js`` (row search, sortable tables, expand and
+collapse, jump menu), inline and pinned in the CSP by the SHA-256 of its exact
+text, so no other script can run; the page reads the same without it. Every
 output is written atomically: a temporary file beside the target, then a
 rename, so an error or Ctrl-C never leaves half a report.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
-
+from importlib import resources
 
 from ..explanation import Explanation
 from .._utils.atomic import atomic_write_text
 from .bundle import SCHEMA_VERSION, embed, load_report, validate_bundle
 from .summary import _plain, explanation_record
 
-__all__ = ["render_html", "render_markdown", "render_json", "save", "load_report_json"]
+__all__ = ["report_script", "render_html", "render_markdown", "render_json", "save", "load_report_json"]
 
 
 def _env():
@@ -27,9 +32,20 @@ def _env():
                        undefined=StrictUndefined, keep_trailing_newline=True)
 
 
+def report_script() -> tuple[str, str]:
+    """The page's script and its CSP source (``'sha256-<base64>'`` of the exact text between the tags)."""
+    text = resources.files("explain.report").joinpath("templates/report.js").read_text(encoding="utf-8")
+    if "</script" in text.lower() or "<!--" in text:  # would end or bend the element
+        raise ValueError("report.js must not contain '</script' or '<!--'")
+    digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+    return text, f"sha256-{digest}"
+
+
 def render_html(report) -> str:
     """The page, with the JSON bundle embedded (inert) for explain.load_report and later diffs."""
-    return _env().get_template("base.html.j2").render(report=report, bundle=embed(render_json(report)))
+    script, script_hash = report_script()
+    return _env().get_template("base.html.j2").render(report=report, bundle=embed(render_json(report)),
+                                                      script=script, script_hash=script_hash)
 
 
 def _md_cell(v) -> str:
@@ -41,6 +57,20 @@ def _md_table(table: dict) -> list[str]:
              "|" + "|".join(["---"] * len(table["columns"])) + "|"]
     lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in table["rows"]]
     return lines + [""]
+
+
+def _md_rows(data: dict) -> list[str]:
+    """The table of predictions, then each row's contributions (every number) under its own line."""
+    lines = [f"*{_md_cell(data['note'])}*", ""]
+    lines += _md_table({"columns": ["row", f"f(x) ({data['unit']})", "E[f(X)]", "explained class"],
+                        "rows": [[p["id"], p["fx"], p["base"], p["label"]] for p in data["predictions"]]})
+    for v in data["views"]:
+        lines += [f"**{_md_cell(data['model'])} · row {_md_cell(v['id'])}**: f(x) = {v['fx']} · "
+                  f"E[f(X)] = {v['base']} · explained class: {_md_cell(v['label'])}", ""]
+        lines += _md_table({"columns": ["feature = value"] + data["methods"],
+                            "rows": [[line["feature"]] + [c["text"] for c in line["cells"]] for line in v["lines"]]
+                            + [["sum of contributions"] + v["sums"], ["E[f(X)] + sum"] + v["outputs"]]})
+    return lines
 
 
 def render_markdown(report, figure_dir=None) -> str:
@@ -81,6 +111,8 @@ def render_markdown(report, figure_dir=None) -> str:
             lines += [f"{_md_cell(p)}" for p in section.data.get("paragraphs", [])] + [""]
             lines += [f"- {_md_cell(item)}" for item in section.data.get("bullets", [])]
             lines += [""] if section.data.get("bullets") else []
+        elif section.kind == "rows":
+            lines += _md_rows(section.data)
         elif section.kind == "figure":
             lines = [f"{'#' * level} {_md_cell(section.title)}", ""] + figure(section)
         for child in section.children:

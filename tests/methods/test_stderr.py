@@ -247,10 +247,10 @@ def test_gradient_shap_stderr_matches_spread_over_seeds():
     assert 0.75 <= ratio <= 1.33, ratio
 
 
-def test_report_row_table_shows_plus_minus_for_sampled_values():
-    from explain.report.build import _row_table
+def test_report_row_views_show_plus_minus_for_sampled_values():
+    from explain.report.rows import rows_section
 
     se = np.full((4, 3), 0.0123)
-    table = str(_row_table([_hand_built(se)], 1))
-    assert "± 0.012" in table
-    assert "±" not in str(_row_table([_hand_built(None)], 1))
+    sampled = str(rows_section("m", [_hand_built(se)], anchor="m", unit="output").data["views"])
+    assert "± 0.012" in sampled
+    assert "±" not in str(rows_section("m", [_hand_built(None)], anchor="m", unit="output").data["views"])

@@ -78,3 +78,103 @@ def test_missing_model_file(files):
     proc = run("report", "--model", "m=nowhere.skops", "--data", str(files / "data.csv"), "--out",
                str(files / "x.html"))
     assert proc.returncode == 2 and "model file not found: nowhere.skops" in proc.stderr
+
+
+# -- a complete command line: version, help on every option, exit codes, --out checked first --------------------
+
+COMMANDS = ("demo", "report", "study", "diff", "check")
+
+
+def test_version():
+    from explain import __version__
+
+    proc = run("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"explain {__version__}"
+
+
+def test_every_option_has_help_and_every_help_gives_the_exit_codes():
+    import argparse
+
+    from explain._cli_parser import build_parser
+
+    parser = build_parser()
+    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert set(subs) == set(COMMANDS)
+    for name, sub in subs.items():
+        assert issubclass(sub.formatter_class, argparse.ArgumentDefaultsHelpFormatter)
+        for action in sub._actions:
+            assert action.help and action.help != argparse.SUPPRESS, (name, action.dest)
+        text = run(name, "--help")
+        assert text.returncode == 0
+        assert "exit status:" in text.stdout and "  2  a usage or input error" in text.stdout, name
+        assert "  1  check only" in text.stdout
+    report_help = run("report", "--help").stdout
+    assert "(default: 50)" in report_help and "(default: None)" not in report_help  # defaults shown, not noise
+    assert "exit status:" in run("--help").stdout
+
+
+@pytest.mark.parametrize("out,message", [
+    ("x.pdf", "unknown format '.pdf'"),
+    ("FILE/inside.html", "is a file, so no folder can be made under it"),
+    ("DIR.html", "is a folder"),
+])
+def test_out_is_checked_before_any_work(files, tmp_path, out, message):
+    (tmp_path / "FILE").write_text("not a folder")
+    (tmp_path / "DIR.html").mkdir()
+    target = tmp_path / out
+    # the model file does not exist: an error about --out proves nothing was loaded or explained first
+    proc = run("report", "--model", "m=nowhere.skops", "--data", str(files / "data.csv"), "--target", "label",
+               "--out", str(target), "--quiet")
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["DIR.html", "FILE"]
+
+
+@pytest.mark.parametrize("where", ["LOCKED/r.html", "/proc/h12-explain/r.html"])
+def test_out_where_nothing_can_be_written(files, tmp_path, where):
+    import os
+
+    locked = tmp_path / "LOCKED"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if where.startswith("LOCKED") and os.access(locked, os.W_OK):
+            pytest.skip("running as a user who may write anywhere (root): /proc is the case that applies")
+        out = str(tmp_path / where) if where.startswith("LOCKED") else where
+        proc = run("report", "--model", "m=nowhere.skops", "--data", str(files / "data.csv"),
+                   "--target", "label", "--out", out, "--quiet")
+        assert proc.returncode == 2 and "cannot write in" in proc.stderr, proc.stderr
+        assert proc.stderr.count("\n") == 1
+    finally:
+        locked.chmod(0o700)
+
+
+def test_data_sha256_is_the_files_sha256sum(files, tmp_path):
+    import json
+    import subprocess
+
+    out = tmp_path / "r.json"
+    proc = run("report", "--model", f"m={files / 'model.skops'}", "--data", str(files / "data.csv"), "--target",
+               "label", "--metrics", "none", "--rows", "3", "--out", str(out), "--quiet", "--no-timestamp")
+    assert proc.returncode == 0, proc.stderr
+    expected = subprocess.run(["sha256sum", str(files / "data.csv")], capture_output=True, text=True,
+                              check=True).stdout.split()[0]
+    prov = json.loads(out.read_text())["provenance"]
+    assert prov["data_sha256"] == expected
+    assert prov["rows_explained"].startswith("the first 3 of 60 rows")
+
+
+def test_forgotten_target_names_the_flag(files):
+    proc = run("report", "--model", f"m={files / 'model.skops'}", "--data", str(files / "data.csv"),
+               "--out", str(files / "t.html"), "--quiet")
+    assert proc.returncode == 2 and "pass --target label" in proc.stderr, proc.stderr
+    assert proc.stderr.count("\n") == 1 and not (files / "t.html").exists()
+
+
+def test_report_rows_carry_the_data_index(files, tmp_path):
+    out = tmp_path / "r.html"
+    proc = run("report", "--model", f"m={files / 'model.skops'}", "--data", str(files / "data.csv"), "--target",
+               "label", "--metrics", "none", "--rows", "4", "--out", str(out), "--quiet", "--no-timestamp")
+    assert proc.returncode == 0, proc.stderr
+    html = out.read_text()
+    assert all(html.count(f'data-row-id="{i}"') == 2 for i in range(4)) and 'data-row-id="4"' not in html

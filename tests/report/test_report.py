@@ -31,8 +31,12 @@ def test_html_opens_offline_with_every_section(small_report, tmp_path):
 
 def test_html_is_self_contained(small_report):
     html = small_report.to_html()
-    # one script element: the inert JSON bundle (application/json is never run; the CSP allows no script)
-    assert re.findall(r"<script[^>]*>", html) == ['<script type="application/json" id="explain-data">']
+    # two script elements: the inert JSON bundle (application/json is never run) and the one script the CSP
+    # pins by its hash (tests/report/test_interactive.py checks the hash)
+    assert re.findall(r"<script[^>]*>", html) == ['<script type="application/json" id="explain-data">', "<script>"]
+    assert "unsafe-inline'; img-src" in html and "script-src 'sha256-" in html
+    assert "'unsafe-eval'" not in html and not re.search(r"script-src[^;\"]*unsafe-inline", html)
+    assert not re.search(r"\son[a-z]+=", html)  # no inline handlers
     assert not re.search(r"(src|href)=\"(https?:)?//", html)
     assert "http://" not in html.replace("http://www.w3.org", "")
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from explain.cli import CLIError, load_model, skops_allowed_types
+from explain.io.models import ModelFileError, load_model, skops_allowed_types
 
 from helpers import run_cli
 
@@ -35,7 +35,7 @@ def test_crafted_exec_file_is_refused_and_never_runs(tmp_path):
     marker = tmp_path / "pwned"
     evil = _evil_skops(tmp_path / "evil.skops", marker)
     assert "builtins.exec" in sio.get_untrusted_types(file=str(evil))  # the file really asks for exec
-    with pytest.raises(CLIError, match=r"builtins\.exec.*--trust-pickle"):
+    with pytest.raises(ModelFileError, match=r"builtins\.exec.*--trust-pickle"):
         load_model(str(evil))
     assert not marker.exists()
 
@@ -96,6 +96,6 @@ def test_torchscript_needs_trust(tmp_path):
     torch = pytest.importorskip("torch")
     path = tmp_path / "m.pt"
     torch.jit.script(torch.nn.Linear(3, 1)).save(str(path))
-    with pytest.raises(CLIError, match="TorchScript.*runs the code.*--trust-pickle"):
+    with pytest.raises(ModelFileError, match="TorchScript.*runs the code.*--trust-pickle"):
         load_model(str(path))
     assert isinstance(load_model(str(path), trust_pickle=True), torch.jit.ScriptModule)

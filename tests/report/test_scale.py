@@ -104,7 +104,8 @@ def test_per_row_plots_name_their_output(pair, reports):
     assert all(ax.get_title().endswith(("log-odds", "probability")) for f in waterfalls for ax in f.axes)
     titles = [c.title for s in report.sections if s.kind == "model" for c in s.children]
     assert "Rows 0: largest contributions, in log-odds" in titles
-    assert any(t.startswith("Row 0:") and t.endswith("(in probability)") for t in titles)
+    # every row's numbers (the table of predictions and each row's contributions) name their output too
+    assert any(t.startswith("Every explained row") and t.endswith("in probability") for t in titles)
     e = natural.explanations["glm"]["shap"]
     assert WaterfallDisplay.from_explanation(e, row=0).ax_.get_xlabel().endswith("(margin)")
     assert AttributionDisplay.from_explanation(e, row=0).ax_.get_xlabel() == "contribution (margin)"
