@@ -168,8 +168,7 @@ def _closed_form(kind, a, output, t, X, B, index) -> tuple[np.ndarray, np.ndarra
         out[:, np.arange(terms.shape[1]), np.arange(terms.shape[1])] = terms
         return out, terms
     if kind == "trees":
-        from ..methods.shap_ import tree_game
-        from ..methods.tree_shapley import tree_shapley
+        from ..methods.tree_shapley import tree_game, tree_shapley
         from .trees import tree_interactions
 
         ens, column, sign, players, n_players = tree_game(a, t)

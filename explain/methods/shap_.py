@@ -26,26 +26,9 @@ __all__ = ["Shap", "ShapTree", "ShapTreeLib", "ShapKernel", "ShapPermutation", "
 MAX_EXACT_FEATURES = 12
 
 
-def tree_game(a, target, ens=None):
-    """(trees, output column, sign, players, n_players) of the game explained for class ``target``.
-
-    A ColumnTransformer in front routes x or the background row per input column: ``players`` maps the
-    trees' columns to input columns, with one dummy player (the last) for columns constant on the data.
-    """
-    ens = a.tree_ensemble() if ens is None else ens
-    if ens.n_outputs == 1:
-        column, sign = 0, (-1.0 if a.task == "classification" and target == 0 else 1.0)
-    else:
-        column, sign = int(target or 0), 1.0
-    if a.column_origin is None:
-        return ens, column, sign, None, None
-    n = a.n_inputs
-    return ens, column, sign, np.where(a.column_origin >= 0, a.column_origin, n), n + 1
-
-
 def _own_tree_shap(task: Task) -> Attribution:
     """Our exact interventional TreeSHAP (``explain.methods.tree_shapley``) in the model's own split rules."""
-    from .tree_shapley import tree_shapley
+    from .tree_shapley import tree_game, tree_shapley
 
     a = task.adapter
     if task.output != a.natural_output:

@@ -25,7 +25,7 @@ from ..metrics.scale import output_unit
 from . import figures
 from .method_notes import method_notes_table
 from .rows import row_ids_for, rows_section
-from .tables import _cell, scorecard_table
+from .tables import Section, _cell, scorecard_table
 
 __all__ = ["Section", "Report", "build_report", "provenance", "scorecard_table"]
 
@@ -33,16 +33,6 @@ __all__ = ["Section", "Report", "build_report", "provenance", "scorecard_table"]
 _VOLATILE_METRICS = {"seconds_per_row"}
 _PACKAGES = ("explain", "numpy", "pandas", "scikit-learn", "statsmodels", "shap", "lime", "captum", "torch",
              "xgboost", "lightgbm", "matplotlib", "jinja2")
-
-
-@dataclass
-class Section:
-    """One block of a report: its kind picks the template; ``data`` holds plain values."""
-
-    kind: str
-    title: str
-    data: dict = field(default_factory=dict)
-    children: list = field(default_factory=list)
 
 
 @dataclass

@@ -59,7 +59,7 @@ def rows_section(name: str, es, *, anchor: str, unit: str, row_ids=None, open_ro
     open_rows : sequence of int
         Positions whose views start expanded.
     """
-    from .build import Section
+    from .tables import Section
 
     ref, methods = _reference(es)
     n = len(ref)

@@ -1,13 +1,25 @@
-"""Score tables as text: one helper for the report's scorecard, the notebook view and the CLI."""
+"""A report's building blocks as plain data: ``Section`` and the score table (report, notebook view, CLI)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from ..metrics.scale import scorecard_units, shared_unit
 
-__all__ = ["scorecard_table"]
+__all__ = ["Section", "scorecard_table"]
+
+
+@dataclass
+class Section:
+    """One block of a report: its kind picks the template; ``data`` holds plain values."""
+
+    kind: str
+    title: str
+    data: dict = field(default_factory=dict)
+    children: list = field(default_factory=list)
 
 
 def scorecard_table(comparison, *, digits: int = 4, drop=()) -> tuple[pd.DataFrame, list[str]]:
