@@ -114,7 +114,7 @@ def resolve_outputs(models: dict, X, output: str = "auto") -> OutputChoice:
             adapters[name] = _read_adapter(model, X, name)
         except ExplainError as exc:
             raise type(exc)(f"model {name!r}: {exc}") from exc
-    rows = _check_rows(X)
+    rows = {name: _check_rows(X, a) for name, a in adapters.items()}  # in each model's column order
     natural = {name: a.natural_output for name, a in adapters.items()}
     if output in ("probability", "margin", "raw"):
         outputs = dict.fromkeys(adapters, output)
@@ -125,7 +125,7 @@ def resolve_outputs(models: dict, X, output: str = "auto") -> OutputChoice:
                   "each model is explained in its natural output (output='natural'), as asked")
     else:
         outputs, reason = _common(adapters, rows)
-    units = {name: _output_unit(adapters[name], out, rows) for name, out in outputs.items()}
+    units = {name: _output_unit(adapters[name], out, rows[name]) for name, out in outputs.items()}
     common = len(set(units.values())) == 1
     if not common:
         warnings.warn(
@@ -146,7 +146,7 @@ def _common(adapters: dict, rows) -> tuple[dict, str]:
     if tasks != {"classification"}:
         return natural, ("classifiers and regressors have no common output, so each model is explained in its "
                          "natural output")
-    if all(natural[n] == "margin" and _margin_is_log_odds(a, rows) for n, a in adapters.items()):
+    if all(natural[n] == "margin" and _margin_is_log_odds(a, rows[n]) for n, a in adapters.items()):
         return (dict.fromkeys(adapters, "margin"),
                 "several classifiers whose natural margin is the log-odds of their probability: every model is "
                 "explained in the log-odds of the explained class (output='margin'), where they stay additive or "
@@ -176,7 +176,11 @@ def _read_adapter(model, X, name):
         return adapter
 
 
-def _check_rows(X):
+def _check_rows(X, adapter):
+    """The first rows of X as floats in the model's column order (a DataFrame is matched by name), or None."""
+    names = adapter.feature_names_in
+    if names is not None and hasattr(X, "columns") and set(names) <= set(X.columns):
+        X = X[list(names)]
     try:
         flat, _ = split_images(X)
         return np.asarray(flat[:_CHECK_ROWS], dtype=float)
