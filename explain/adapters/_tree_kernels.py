@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba  # ships with shap; this module is imported only when trees are explained
 import numpy as np
 
-__all__ = ["go_left", "popcount", "path_mask", "predict_leaves", "leaf_paths_of", "split_arrays"]
+__all__ = ["go_left", "popcount", "path_mask", "leaf_players", "pattern_counts", "predict_leaves", "leaf_paths_of", "split_arrays"]
 
 
 @numba.njit(inline="always", cache=True)
@@ -59,6 +59,48 @@ def path_mask(rows, i, s, h, full, node_local, path_node, path_dir, feature, thr
                    cat_len, cat_unknown, cat_dir) != path_dir[s + q]:
             mask &= ~(np.int64(1) << node_local[q])
     return mask
+
+
+@numba.njit(inline="always", cache=True)
+def leaf_players(s, h, path_node, feature, player, local, node_local):  # pragma: no cover - compiled
+    """The distinct players on one leaf's path: writes them to ``local`` and each node's local index to
+    ``node_local``; returns how many there are."""
+    k = 0
+    for q in range(h):
+        pl = player[feature[path_node[s + q]]]
+        found = -1
+        for r in range(k):
+            if local[r] == pl:
+                found = r
+                break
+        if found < 0:
+            local[k] = pl
+            found = k
+            k += 1
+        node_local[q] = found
+    return k
+
+
+@numba.njit(inline="always", cache=True)
+def pattern_counts(B, s, h, full, node_local, path_node, path_dir, feature, thr, kind, missing_left, zero_missing,
+                   nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir, bmask):  # pragma: no cover - compiled
+    """Background rows by their pass/fail pattern on one leaf's path: (patterns, counts, how many)."""
+    m = B.shape[0]
+    for bi in range(m):
+        bmask[bi] = path_mask(B, bi, s, h, full, node_local, path_node, path_dir, feature, thr, kind, missing_left,
+                              zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir)
+    srt = np.sort(bmask)
+    pats = np.empty(m, np.int64)
+    cnts = np.empty(m, np.float64)
+    npat = 0
+    for bi in range(m):
+        if npat > 0 and srt[bi] == pats[npat - 1]:
+            cnts[npat - 1] += 1.0
+        else:
+            pats[npat] = srt[bi]
+            cnts[npat] = 1.0
+            npat += 1
+    return pats, cnts, npat
 
 
 @numba.njit(parallel=True, cache=True)

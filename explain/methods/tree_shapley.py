@@ -43,7 +43,7 @@ from __future__ import annotations
 import numba  # ships with shap; this module is imported only when trees are explained
 import numpy as np
 
-from ..adapters._tree_kernels import leaf_paths_of, path_mask, popcount, split_arrays
+from ..adapters._tree_kernels import leaf_paths_of, leaf_players, path_mask, pattern_counts, popcount, split_arrays
 from ._tree_walk import MAX_MASK_PLAYERS, by_walk, tree_depth
 
 __all__ = ["tree_shapley", "tree_game", "ROWS_PER_CHUNK"]
@@ -73,35 +73,11 @@ def shapley(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as
             s = starts[li]
             h = lengths[li]
             node_local = np.empty(h, np.int64)
-            k = 0
-            for q in range(h):
-                pl = player[feature[path_node[s + q]]]
-                found = -1
-                for r in range(k):
-                    if local[r] == pl:
-                        found = r
-                        break
-                if found < 0:
-                    local[k] = pl
-                    found = k
-                    k += 1
-                node_local[q] = found
+            k = leaf_players(s, h, path_node, feature, player, local, node_local)
             full = (np.int64(1) << k) - 1
-            for bi in range(m):
-                bmask[bi] = path_mask(B, bi, s, h, full, node_local, path_node, path_dir, feature, thr, kind,
-                                      missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown,
-                                      cat_dir)
-            srt = np.sort(bmask)
-            pats = np.empty(m, np.int64)
-            cnts = np.empty(m, np.float64)
-            npat = 0
-            for bi in range(m):
-                if npat > 0 and srt[bi] == pats[npat - 1]:
-                    cnts[npat - 1] += 1.0
-                else:
-                    pats[npat] = srt[bi]
-                    cnts[npat] = 1.0
-                    npat += 1
+            pats, cnts, npat = pattern_counts(B, s, h, full, node_local, path_node, path_dir, feature, thr, kind,
+                                              missing_left, zero_missing, nan_as_zero, cat_start, cat_len,
+                                              cat_unknown, cat_dir, bmask)
             scale = v / m
             size = np.int64(1) << k if k <= table_max else np.int64(0)
             # the choice must not depend on the rows in this call (it changes rounding): a fixed notional count
