@@ -11,7 +11,8 @@ from __future__ import annotations
 import numba  # ships with shap; this module is imported only when trees are explained
 import numpy as np
 
-__all__ = ["go_left", "popcount", "path_mask", "leaf_players", "pattern_counts", "predict_leaves", "leaf_paths_of", "split_arrays"]
+__all__ = ["go_left", "popcount", "path_mask", "leaf_players", "pattern_counts", "predict_leaves", "leaf_paths_of",
+           "split_arrays"]
 
 
 @numba.njit(inline="always", cache=True)
