@@ -127,7 +127,7 @@ def _version_options() -> argparse.ArgumentParser:
     v.add_argument("--data", help="CSV or Parquet with both models' columns")
     v.add_argument("--target", help="label column to drop from --data (and the labels in --train)")
     v.add_argument("--categorical", action="append", help="CSV columns to read as category dtype")
-    v.add_argument("--rows", type=int, default=50)
+    v.add_argument("--rows", type=int, default=50, help="explain the first ROWS rows of --data")
     v.add_argument("--train", help="CSV or Parquet with the old model's training rows and --target: the old "
                                    "model is refitted on them for a retrain noise band")
     v.add_argument("--refits", type=int, help="refits of the old model for the band (default 5 with --train)")
