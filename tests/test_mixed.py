@@ -132,6 +132,7 @@ def test_original_values_kept_and_shown(mixed_zoo):
     assert e.codes.dtype == float
 
 
+@pytest.mark.slow
 def test_every_method_runs_on_the_mixed_zoo(mixed_zoo):
     X, bg = mixed_zoo.X_test.iloc[:3], mixed_zoo.X_train.iloc[:30]
     methods = ["shap", "shap.kernel", "shap.permutation", "shap.exact", "lime", "occlusion", "feature_ablation",

@@ -91,6 +91,7 @@ def test_the_committed_full_study():
     assert (ROOT / "reports" / "study.md").exists() and (ROOT / "reports" / "study.html").exists()
 
 
+@pytest.mark.slow
 def test_upscaled_digits_run_the_cnn_in_the_study():
     """digits32 (real-size images) plugs into the study: 4 x 4 patches of 8 pixels, a CNN fitted on 32 x 32."""
     from dataclasses import replace

@@ -78,7 +78,9 @@ def _models(data):
 
 
 @pytest.mark.parametrize("index", ["SII", "STII"])
-@pytest.mark.parametrize("name", ["forest", "boosting", "hist", "svr", "svc", "kernel_ridge", "glm_proba"])
+# the forest (about a minute) runs in the full tier; boosting and HistGB keep trees in the fast tier
+@pytest.mark.parametrize("name", [pytest.param("forest", marks=pytest.mark.slow), "boosting", "hist", "svr", "svc",
+                                  "kernel_ridge", "glm_proba"])
 def test_exact_per_pair_against_textbook_enumeration(data, name, index):
     X, _, _ = data
     model, output = _models(data)[name]

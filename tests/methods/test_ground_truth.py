@@ -176,6 +176,7 @@ def test_lime_contributions_match_shap_on_a_linear_model():
     assert np.all(lime.params["local_r2"] > 0.99)
 
 
+@pytest.mark.slow
 def test_shap_exact_and_permutation_agree_with_enumeration():
     model, X = build("SVR")
     bg = X[-10:]

@@ -202,6 +202,7 @@ def _most_distinct_on_a_path(ens):
     return max(len(set(ens.feature[path_node[s:s + h]])) for s, h in zip(starts, lengths))
 
 
+@pytest.mark.slow
 def test_deep_forest_with_many_distinct_features_on_a_path():
     """Default-depth trees whose paths test more than 12 distinct features, float64 data, per feature."""
     from sklearn.ensemble import RandomForestRegressor
@@ -224,6 +225,7 @@ def test_deep_forest_with_many_distinct_features_on_a_path():
         np.testing.assert_allclose(e.values[i], ref, atol=1e-9 * max(1, np.abs(ref).max()), rtol=0)
 
 
+@pytest.mark.slow
 def test_more_players_than_a_mask_holds():
     """70 columns (the walk keeps failed players in a 64-bit mask; beyond it the leaf-pattern loop runs):
     columns no tree tests are null players, so the game of the tested columns is the reference."""

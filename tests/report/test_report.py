@@ -72,6 +72,7 @@ def test_markdown_tables_are_well_formed(small_report, tmp_path):
     assert figures and all((tmp_path / f).exists() for f in figures)
 
 
+@pytest.mark.slow
 def test_same_inputs_give_identical_bytes_but_the_timestamp(small_report_inputs, tmp_path):
     a, b = make_report(small_report_inputs), make_report(small_report_inputs)
     (tmp_path / "a").mkdir()

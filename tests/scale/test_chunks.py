@@ -32,7 +32,9 @@ def _assert_identical(a, b):
         assert a[m][2] == b[m][2], m
 
 
-@pytest.mark.parametrize("family", ["forest", "glm", "svm"])
+# forest and svm in the full tier only (about a minute each): the fast tier keeps the GLM
+@pytest.mark.parametrize("family", [pytest.param("forest", marks=pytest.mark.slow), "glm",
+                                    pytest.param("svm", marks=pytest.mark.slow)])
 def test_bit_identical_for_any_batch_size_and_n_jobs(data, family):
     X, y = data
     model = {"forest": RandomForestClassifier(n_estimators=30, max_depth=6, random_state=0),
@@ -45,6 +47,7 @@ def test_bit_identical_for_any_batch_size_and_n_jobs(data, family):
         _assert_identical(base, _values(explain(model, X[:23], n_jobs=n_jobs, batch_size=batch_size, **kw)))
 
 
+@pytest.mark.slow
 def test_multiclass_targets_and_permutation_across_chunks(data):
     X, _ = data
     y = np.digitize(X[:, 0] + X[:, 3] / 7, [-0.5, 0.5])
@@ -88,6 +91,7 @@ def test_random_state_none_records_its_entropy_and_reproduces(data):
     np.testing.assert_array_equal(first.values, again.values)
 
 
+@pytest.mark.slow
 def test_no_global_random_state_is_touched(data):
     X, y = data
     model = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y)

@@ -27,6 +27,7 @@ def model_and_data():
     return model, X
 
 
+@pytest.mark.slow
 def test_dask_backend_equals_one_process(client, model_and_data):
     model, X = model_and_data
     kw = dict(methods=["shap", "lime", "shap.kernel"], background=X.iloc[200:230], random_state=9,
@@ -39,6 +40,7 @@ def test_dask_backend_equals_one_process(client, model_and_data):
     assert remote["shap"].params["exact"] is True
 
 
+@pytest.mark.slow
 def test_dask_dataframe_to_parquet_one_part_per_partition(client, model_and_data, tmp_path):
     model, X = model_and_data
     ddf = dd.from_pandas(X.iloc[:60], npartitions=4)
