@@ -1,0 +1,138 @@
+"""What a newcomer hit on real data (issue 26), second part: the .skops allow-list for scikit-learn's own stored
+callables (item 11), XGBoost's unseen categories (item 6), cost estimates and interrupts (item 3), Dask from a
+script without the main guard (item 13) and MLflow logging of bundles and paths (item 15)."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from explain.io.models import ModelFileError, load_model
+
+from helpers import run_cli
+
+
+# -- item 11: every supported scikit-learn estimator round-trips through skops and our loader ------------------
+def _penguins():
+    from explain.datasets import load_tabular
+
+    X, y = load_tabular("penguins")
+    X = X.astype({"island": "category", "sex": "category"})
+    return X, y
+
+
+def _fitted_supported_estimators():
+    """One fitted instance of every scikit-learn class explain supports, on penguins (numbers only where the
+    estimator needs them), plus the pipelines and categorical boosters people save."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.gaussian_process import GaussianProcessClassifier
+    from sklearn.gaussian_process.kernels import Matern, WhiteKernel
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from sklearn.svm import SVC
+    from sklearn.utils import all_estimators
+
+    from explain.adapters.registry import supported_models
+
+    X, y = _penguins()
+    X, y = X.iloc[::3], y[::3]  # 115 rows, all three species: enough for a round trip, quick to fit
+    num = X.select_dtypes("number").fillna(X.select_dtypes("number").mean())
+    num = (num - num.mean()) / num.std()  # standardised: the default solvers converge in a few steps
+    target = X["body_mass_g"].fillna(X["body_mass_g"].mean())
+    num_r = num.drop(columns="body_mass_g")
+    classes = dict(all_estimators())
+    names = sorted({p.split(".", 1)[1] for p in supported_models() if p.startswith("sklearn.")} - {"Pipeline"})
+    fitted = {}
+    for name in names:
+        cls = classes[name]
+        if name == "CalibratedClassifierCV":
+            model = cls(SVC(), cv=3)
+        elif name == "OneVsRestClassifier":
+            model = cls(LogisticRegression(max_iter=500))
+        elif name in ("HistGradientBoostingClassifier", "HistGradientBoostingRegressor"):
+            continue  # below, with native categories
+        elif name.endswith("CV"):
+            model = cls(cv=3)
+        else:
+            model = cls()
+        if name == "MultinomialNB":  # counts: non-negative
+            fitted[name] = (model.fit(num.abs(), y), num.abs())
+        elif hasattr(model, "predict_proba") or name.endswith("Classifier") or name in ("SVC", "NuSVC"):
+            fitted[name] = (model.fit(num, y), num)
+        elif hasattr(model, "predict"):
+            fitted[name] = (model.fit(num_r, target), num_r)
+        else:  # a preprocessing step: saved inside a pipeline
+            fitted[name] = (make_pipeline(model, LogisticRegression(max_iter=500)).fit(num.abs(), y), num.abs())
+    fitted["HGBClassifier_from_dtype"] = (
+        HistGradientBoostingClassifier(categorical_features="from_dtype", max_iter=20).fit(X, y), X)
+    fitted["HGBRegressor_from_dtype"] = (
+        HistGradientBoostingRegressor(categorical_features="from_dtype", max_iter=20)
+        .fit(X.drop(columns="body_mass_g")[target.notna()], target), X.drop(columns="body_mass_g"))
+    fitted["OneHot_pipeline"] = (make_pipeline(
+        ColumnTransformer([("c", OneHotEncoder(handle_unknown="ignore"), make_column_selector(dtype_include="category")),
+                           ("n", StandardScaler(), make_column_selector(dtype_include="number"))]),
+        LogisticRegression(max_iter=500)).fit(X.dropna(), y[X.notna().all(axis=1)]), X.dropna())
+    fitted["GPC_multiclass_matern"] = (GaussianProcessClassifier(Matern() + WhiteKernel(), optimizer=None).fit(num, y), num)
+    fitted["MLP_sgd"] = (MLPClassifier(solver="sgd", max_iter=30, random_state=0).fit(num, y), num)
+    return fitted
+
+
+@pytest.mark.slow  # fits ~50 estimators: 10-40 s on a busy two-core machine
+def test_every_supported_sklearn_estimator_round_trips_through_skops(tmp_path):
+    import skops.io as sio
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence warnings of default settings on raw penguins
+        fitted = _fitted_supported_estimators()
+    assert len(fitted) >= 45
+    for name, (model, X) in fitted.items():
+        path = tmp_path / f"{name}.skops"
+        sio.dump(model, path)
+        back = load_model(str(path))  # no trust_pickle: only the allow-list
+        np.testing.assert_array_equal(back.predict(X), model.predict(X), err_msg=name)
+        if hasattr(model, "predict_proba"):
+            np.testing.assert_array_equal(back.predict_proba(X), model.predict_proba(X), err_msg=name)
+
+
+def test_cli_explains_a_skops_hist_gradient_boosting_with_categories_from_dtype(tmp_path):
+    import skops.io as sio
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X, y = _penguins()
+    model = HistGradientBoostingClassifier(categorical_features="from_dtype", max_iter=20).fit(X, y)
+    sio.dump(model, tmp_path / "hgb.skops")
+    X.assign(species=y).to_csv(tmp_path / "penguins.csv", index=False)
+    proc = run_cli("report", "--model", f"hgb={tmp_path / 'hgb.skops'}", "--data", tmp_path / "penguins.csv",
+                   "--target", "species", "--categorical", "island,sex", "--rows", "5", "--methods", "shap.tree", "--metrics", "none",
+                   "--out", tmp_path / "e.json", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "e.json").exists()
+
+
+def _halve(X):
+    return np.asarray(X) / 2.0
+
+
+def test_a_callable_not_stored_by_sklearn_is_still_refused(tmp_path):
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = _penguins()
+    num = X.select_dtypes("number").dropna()
+    # partial is allowed, but only around a function that is itself on the list
+    model = make_pipeline(FunctionTransformer(functools.partial(_halve)), LogisticRegression(max_iter=500))
+    model.fit(num, y[num.index])
+    sio.dump(model, tmp_path / "m.skops")
+    with pytest.raises(ModelFileError, match=r"test_newcomer_2\._halve"):
+        load_model(str(tmp_path / "m.skops"))
