@@ -136,3 +136,77 @@ def test_a_callable_not_stored_by_sklearn_is_still_refused(tmp_path):
     sio.dump(model, tmp_path / "m.skops")
     with pytest.raises(ModelFileError, match=r"test_newcomer_2\._halve"):
         load_model(str(tmp_path / "m.skops"))
+
+
+# -- item 15: MLflow logs a Report, a loaded bundle or a saved report's path -----------------------------------
+@pytest.fixture(scope="module")
+def penguins_report(tmp_path_factory):
+    from sklearn.linear_model import LogisticRegression
+
+    from explain import build_report, compare
+
+    X, y = _penguins()
+    num = X.select_dtypes("number").dropna()
+    model = LogisticRegression(max_iter=2000).fit(num, y[num.index])
+    cmp = compare({"glm": model}, num.iloc[:5], background=num.iloc[::10], methods=["shap"],
+                  metrics=["deletion", "sparseness"])
+    report = build_report(cmp, title="penguins")
+    folder = tmp_path_factory.mktemp("report")
+    report.save(folder / "report.json")
+    report.save(folder / "report.html")
+    return report, folder
+
+
+@pytest.mark.parametrize("store", ["file_uri", "plain_path", "env_uri"])
+def test_mlflow_logs_a_report_a_loaded_bundle_and_a_path(penguins_report, tmp_path, monkeypatch, store):
+    mlflow = pytest.importorskip("mlflow")
+    from explain import load_report
+    from explain.integrations.mlflow import log_report
+
+    report, folder = penguins_report
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 opens a file store only when asked
+    where = tmp_path / "mlruns"
+    uri = {"file_uri": where.as_uri(), "plain_path": str(where), "env_uri": where.as_uri()}[store]
+    if store == "env_uri":
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    else:
+        mlflow.set_tracking_uri(uri)
+    try:
+        sources = {"report": report, "bundle": load_report(folder / "report.json"),
+                   "json_path": str(folder / "report.json"), "html_path": folder / "report.html"}
+        logged = {}
+        for kind, source in sources.items():
+            with mlflow.start_run() as run:
+                logged[kind] = (run.info.run_id, log_report(source))
+    finally:
+        mlflow.set_tracking_uri(None)
+    assert list(where.iterdir()), "nothing was written to the file store"
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    original = load_report(folder / "report.json")
+    for kind, (run_id, metrics) in logged.items():
+        # the same scores whichever form came in (a bundle keeps 15 significant digits)
+        assert metrics == pytest.approx(logged["report"][1], rel=1e-13, abs=0), kind
+        assert kind == "report" or metrics == logged["bundle"][1], kind
+        assert client.get_run(run_id).data.metrics == metrics, kind
+        names = {a.path for a in client.list_artifacts(run_id, "explain")}
+        assert {"explain/report.html", "explain/report.json", "explain/report.md"} <= names, kind
+        back = load_report(client.download_artifacts(run_id, "explain/report.json", str(tmp_path / kind)))
+        pd.testing.assert_frame_equal(back["scores"], original["scores"])
+        for a, b in zip(back["explanations"]["glm"], original["explanations"]["glm"]):
+            np.testing.assert_array_equal(a.values, b.values)
+            assert a.feature_names == b.feature_names and list(a.target) == list(b.target)
+    html = client.download_artifacts(logged["html_path"][0], "explain/report.html", str(tmp_path / "h"))
+    assert open(html, encoding="utf-8").read() == (folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_mlflow_log_report_refuses_what_is_not_a_report(tmp_path):
+    pytest.importorskip("mlflow")
+    from explain.errors import ExplainError
+    from explain.integrations.mlflow import log_report
+
+    with pytest.raises(ExplainError, match="no report file at"):
+        log_report(str(tmp_path / "missing.json"))
+    with pytest.raises(ExplainError, match=r"has no \['explanations', 'provenance', 'scores', 'title'\]"):
+        log_report({"a": 1})
+    with pytest.raises(ExplainError, match="takes a Report"):
+        log_report(42)
