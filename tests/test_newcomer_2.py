@@ -13,7 +13,7 @@ import pytest
 
 from explain.io.models import ModelFileError, load_model
 
-from helpers import run_cli
+from helpers import naive_shapley, run_cli
 
 
 # -- item 11: every supported scikit-learn estimator round-trips through skops and our loader ------------------
@@ -210,3 +210,118 @@ def test_mlflow_log_report_refuses_what_is_not_a_report(tmp_path):
         log_report({"a": 1})
     with pytest.raises(ExplainError, match="takes a Report"):
         log_report(42)
+
+
+# -- item 13: backend="dask" from a script without the main guard ----------------------------------------------
+_DASK_SCRIPT = """\
+import numpy as np
+from sklearn.linear_model import LinearRegression
+from explain import explain
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(40, 3))
+model = LinearRegression().fit(X, X @ [1.0, 2.0, 3.0])
+
+
+def run():
+    e = explain(model, X[:4], background=X, methods=["shap"], backend="dask", n_jobs=2)["shap"]
+    ref = explain(model, X[:4], background=X, methods=["shap"])["shap"]
+    print("SAME" if np.array_equal(e.values, ref.values) else "DIFFERENT")
+
+{call}
+"""
+
+
+def _run_script(tmp_path, call, timeout):
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "script.py"
+    script.write_text(_DASK_SCRIPT.format(call=call))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in [os.getcwd(), os.environ.get("PYTHONPATH")] if p)}
+    return subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def test_dask_from_a_script_without_the_main_guard_says_to_add_it(tmp_path):
+    pytest.importorskip("distributed")
+    proc = _run_script(tmp_path, "run()", timeout=120)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("explain.errors.ExplainError") and f"script.py, line {_DASK_SCRIPT.splitlines().index('{call}') + 1}" in last, proc.stderr[-2000:]
+    assert 'if __name__ == "__main__":' in last and "Client" in last
+    assert "Nanny failed to start worker process" not in proc.stderr  # refused before any worker started
+
+
+@pytest.mark.slow  # starts a two-worker local cluster
+def test_dask_from_a_guarded_script_runs(tmp_path):
+    pytest.importorskip("distributed")
+    proc = _run_script(tmp_path, 'if __name__ == "__main__":\n    run()', timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("SAME"), proc.stderr[-2000:]
+
+
+# -- item 6: XGBoost with a category level unseen in training --------------------------------------------------
+def _penguins_mass():
+    """Penguins with body mass as the target (every island keeps every other column's levels)."""
+    X, _ = _penguins()
+    X = X[X.body_mass_g.notna()].reset_index(drop=True)
+    return X.drop(columns="body_mass_g"), X.body_mass_g.to_numpy()
+
+
+def _xgb(X, y):
+    xgb = pytest.importorskip("xgboost")
+    return xgb.XGBRegressor(n_estimators=30, max_depth=3, enable_categorical=True, tree_method="hist").fit(X, y)
+
+
+def test_xgboost_routes_an_unseen_category_as_xgboost_does():
+    from explain import explain
+
+    X, y = _penguins_mass()
+    seen = (X.island != "Biscoe").to_numpy()
+    train = X[seen].assign(island=X.island[seen].cat.remove_unused_categories())
+    model = _xgb(train, y[seen])
+    rows = X.iloc[::25]  # all three islands, with the category dtype that still lists Biscoe
+    assert "Biscoe" in set(rows.island)
+    # what XGBoost itself does (its re-coding's lower_bound): an unseen level goes as the next known one
+    as_dream = rows.assign(island=pd.Categorical(["Dream"] * len(rows), categories=X.island.cat.categories))
+    biscoe = (rows.island == "Biscoe").to_numpy()
+    np.testing.assert_array_equal(model.predict(rows)[biscoe], model.predict(as_dream)[biscoe])
+    background = train.iloc[::20]
+    with pytest.warns(UserWarning, match=r"island='Biscoe' \(routed as 'Dream'\)"):
+        tree = explain(model, rows, background=background, methods=["shap"])["shap"]
+    assert tree.params["exact"] and "TreeSHAP" in tree.params["algorithm"]  # the tree path ran
+    output = model.predict(rows, output_margin=True).astype(float)
+    np.testing.assert_allclose(tree.base_values + tree.values.sum(axis=1), output, rtol=1e-6)  # float32 sums
+    # the textbook game through the model's own predict, on the rows with the unseen level
+    cats = {c: X[c].cat.categories for c in ("island", "sex")}
+
+    def f(Z):
+        frame = pd.DataFrame(Z, columns=X.columns)
+        for c, levels in cats.items():
+            codes = np.where(np.isnan(frame[c]), -1, frame[c]).astype(int)
+            frame[c] = pd.Categorical.from_codes(codes, categories=levels)
+        return model.predict(frame.astype({c: float for c in X.columns if c not in cats}), output_margin=True)
+
+    def codes(frame):
+        return frame.assign(**{c: frame[c].cat.codes.where(frame[c].notna(), np.nan) for c in cats}).to_numpy(float)
+
+    B = codes(background.astype({c: X[c].dtype for c in cats}))
+    for i in np.flatnonzero(biscoe)[:2]:
+        ref, base = naive_shapley(f, codes(rows.iloc[[i]])[0], B)
+        np.testing.assert_allclose(tree.values[i], ref, rtol=0, atol=2e-3)  # float32 leaf sums of ~4,000 g
+        np.testing.assert_allclose(tree.base_values[i], base, rtol=1e-6)
+
+
+def test_xgboost_categories_in_another_order_than_in_training():
+    from explain import explain
+
+    X, y = _penguins_mass()
+    train = X.assign(island=X.island.cat.reorder_categories(["Torgersen", "Dream", "Biscoe"]))
+    model = _xgb(train, y)
+    rows, background = X.iloc[::30], X.iloc[::15]  # alphabetical order: other codes than in training
+    e = explain(model, rows, background=background, methods=["shap"])["shap"]
+    ref = explain(model, train.iloc[::30], background=train.iloc[::15], methods=["shap"])["shap"]
+    np.testing.assert_allclose(e.values, ref.values, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(e.base_values + e.values.sum(axis=1), model.predict(rows).astype(float),
+                               rtol=1e-6)  # XGBoost adds its leaves in float32
