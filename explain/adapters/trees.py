@@ -9,6 +9,7 @@ model arrives.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 
@@ -163,6 +164,23 @@ class TreeAdapter(Adapter):
             return self.transform(X)
         if self.tree_ensemble().input_transform is not None:
             return self.as_model_input(X)
+        if self.library == "xgboost" and self.codec is not None and self.codec.has_categorical:
+            return self._xgboost_codes(X)
+        return X
+
+    def _xgboost_codes(self, X):
+        """The codes XGBoost routes for our category codes: since 3.1 it re-codes a DataFrame's categories
+        against the training ones by value (issue 26, item 6), read once per bound adapter."""
+        tables = getattr(self, "_xgb_tables", None)
+        if tables is None:
+            booster = self.estimator.get_booster() if hasattr(self.estimator, "get_booster") else self.estimator
+            tables = self._xgb_tables = xgboost_recoding(booster, self.codec)
+        if not tables:
+            return X
+        X = np.array(X, dtype=float)
+        for j, table in tables.items():
+            ok = np.isfinite(X[:, j])
+            X[ok, j] = table[X[ok, j].astype(int)]
         return X
 
     @property
@@ -186,3 +204,55 @@ class TreeAdapter(Adapter):
         d = super().describe()
         d["library"] = self.library
         return d
+
+
+def _xgb_order(value):
+    """XGBoost's sort key for a category: strings by their UTF-8 bytes as signed chars, numbers as numbers."""
+    if isinstance(value, str):
+        return tuple(b - 256 if b > 127 else b for b in value.encode("utf-8"))
+    return value
+
+
+def xgboost_recoding(booster, codec) -> dict:
+    """{column: array mapping our code to the training code XGBoost routes}, for columns whose codes differ.
+
+    XGBoost (3.1+) stores the training categories and re-codes a DataFrame's by searching each of its
+    categories among them with ``std::lower_bound`` (src/encoder/ordinal.h, ``SearchSorted``), without
+    checking equality: a known value gets its training code, a value it never saw gets the code of the
+    next larger training value, and a value larger than all of them is refused. The same here, with a
+    warning naming the unseen values; the refusal as an ExplainError naming the column and the value.
+    """
+    from .._utils.warn import warn
+    from ..errors import DataError
+
+    if not hasattr(booster, "get_categories"):
+        return {}  # before 3.1: XGBoost routes the DataFrame's own codes, as we do
+    try:
+        stored = dict(booster.get_categories(export_to_arrow=True).to_arrow())
+    except Exception:  # noqa: BLE001 - no stored categories (fitted on arrays)
+        return {}
+    tables, unseen = {}, []
+    for j, spec in enumerate(codec.columns):
+        train = stored.get(spec.name)
+        if spec.kind != "categorical" or train is None:
+            continue
+        train = train.to_pylist()
+        order = sorted(range(len(train)), key=lambda i: _xgb_order(train[i]))
+        keys = [_xgb_order(train[i]) for i in order]
+        table = np.empty(len(spec.categories))
+        for code, value in enumerate(spec.categories):
+            pos = bisect.bisect_left(keys, _xgb_order(value))
+            if pos == len(keys):
+                raise DataError(f"column {spec.name!r} has the category {value!r}, which the XGBoost model never "
+                                f"saw in training ({train[:10]}) and which XGBoost itself refuses. Set it to "
+                                "missing (NaN) or drop it from the categories (.cat.remove_unused_categories()).")
+            table[code] = order[pos]
+            if train[order[pos]] != value:
+                unseen.append(f"{spec.name}={value!r} (routed as {train[order[pos]]!r})")
+        if not np.array_equal(table, np.arange(len(table))):
+            tables[j] = table
+    if unseen:
+        warn("XGBoost never saw these categories in training and routes each as the next training category in "
+             f"sort order: {', '.join(unseen)}. The explanation follows the model; set them to missing (NaN) "
+             "if that is not what you mean.")
+    return tables

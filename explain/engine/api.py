@@ -9,6 +9,7 @@ accuracy (raising for exact methods, reporting the gap for the others).
 from __future__ import annotations
 
 from .config import ExplainConfig, check_method_params
+from .cost import cost_warning
 from .plan import ADDITIVITY_RTOL, prepare, resolve_methods
 from .._utils.progress import progress_bar
 from ..explanation import ExplanationSet
@@ -116,6 +117,9 @@ def explain_with(model, X, config: ExplainConfig, *, background=None) -> Explana
     so every option of the first explanation (feature groups, output, n_jobs, method parameters) carries over.
     """
     plan = prepare(model, X, config, background=background)
+    slow = cost_warning(plan, plan.X.shape[0])  # minutes ahead: say so now, with the knob to turn
+    if slow is not None:
+        plan.warn_once(("cost",), slow)
     with progress_bar(config.progress, total=plan.X.shape[0] * len(plan.methods), desc=plan.adapter.name) as bar:
         explanations = plan.explain_rows(plan.X, bar=bar)
     return ExplanationSet(explanations, model_name=plan.adapter.name, validated=plan.validated)

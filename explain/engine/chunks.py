@@ -277,8 +277,12 @@ def _loky(job, X, targets, prediction, chunks, row_offset, n_jobs, threads):
         path = os.path.join(tmp, "job.pkl")
         with open(path, "wb") as fh:
             fh.write(blob)
-        yield from _in_order(lambda idx: executor.submit(
-            _remote, path, *_payload(idx, X, targets, prediction, row_offset), threads), chunks, n_jobs)
+        try:
+            yield from _in_order(lambda idx: executor.submit(
+                _remote, path, *_payload(idx, X, targets, prediction, row_offset), threads), chunks, n_jobs)
+        except KeyboardInterrupt:  # Ctrl-C: stop the workers now (not after their chunks) and free their locks
+            executor.shutdown(wait=True, kill_workers=True)
+            raise
 
 
 def _forked(job, X, targets, prediction, chunks, row_offset, threads, reason):

@@ -28,22 +28,38 @@ SKOPS_ALLOWED_TYPES = frozenset({
     "lightgbm.basic.Booster", "lightgbm.sklearn.LGBMClassifier", "lightgbm.sklearn.LGBMRegressor",
     "collections.OrderedDict",
     "numpy.dtype",
+    # Callables and helpers scikit-learn's own estimators store in their fitted state (issue 26, item 11):
+    # HistGradientBoosting* with categorical features keeps partial(check_array, ...) in its preprocessor;
+    # a ColumnTransformer keeps the make_column_selector it was given; MLPs keep their solver's optimizer;
+    # a GaussianProcessClassifier keeps one binary Laplace model per class (its kernels: _sklearn_classes).
+    # functools.partial only binds arguments: the function it wraps is a node of its own, checked by name.
+    "functools.partial",
+    "sklearn.utils.validation.check_array",
+    "sklearn.compose._column_transformer.make_column_selector",
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+    "sklearn.gaussian_process._gpc._BinaryGaussianProcessClassifierLaplace",
 })
 
 
-def _loss_types() -> frozenset:
-    """scikit-learn's loss classes (GLMs and boosting store one), by exact name, read from sklearn itself."""
+def _sklearn_classes(module, base) -> frozenset:
+    """The concrete subclasses of ``base`` defined in ``module``, by exact name, read from sklearn itself."""
     import inspect
 
-    from sklearn._loss import loss
-
-    return frozenset(f"sklearn._loss.loss.{name}" for name, cls in inspect.getmembers(loss, inspect.isclass)
-                     if issubclass(cls, loss.BaseLoss) and cls.__module__ == loss.__name__)
+    return frozenset(f"{module.__name__}.{name}" for name, cls in inspect.getmembers(module, inspect.isclass)
+                     if issubclass(cls, base) and cls.__module__ == module.__name__ and not inspect.isabstract(cls))
 
 
 def skops_allowed_types() -> frozenset:
-    """Every type name a .skops model file may contain beyond skops' own defaults."""
-    return SKOPS_ALLOWED_TYPES | _loss_types()
+    """Every type name a .skops model file may contain beyond skops' own defaults.
+
+    scikit-learn's loss classes (GLMs and boosting store one) and Gaussian-process kernels are read from
+    scikit-learn itself, so a version that adds one needs no edit here.
+    """
+    from sklearn._loss import loss
+    from sklearn.gaussian_process import kernels
+
+    return SKOPS_ALLOWED_TYPES | _sklearn_classes(loss, loss.BaseLoss) | _sklearn_classes(kernels, kernels.Kernel)
 
 
 def load_model(path: str, *, trust_pickle: bool = False):
