@@ -65,13 +65,13 @@ def curves_figure(panels: dict, ylabel: str, kind: str) -> str:
             if reference is not None:
                 ax.set_xticks(range(len(reference)), [_label(str(v), 14) for v in reference], rotation=30,
                               ha="right")
-            ax.axhline(0, color="#999", lw=0.4) if kind == "ALE" else None
+            if kind == "ALE":  # centred curves: 0 is the average prediction
+                ax.axhline(0, color="#999", lw=0.4)
             ax.set_xlabel(_label(feature, 30))
             ax.set_title(_label(f"{kind}: {feature}", 30))
         axes[0].set_ylabel(_label(ylabel, 36))
         handles, names = axes[0].get_legend_handles_labels()
-        fig.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(4, len(names)),
-                   frameon=False, fontsize=7)
+        fig.legend(handles, names, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=7)
     return _draw(draw, 2.6 * len(panels) + 1.2, 2.6)
 
 
