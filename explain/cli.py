@@ -155,7 +155,8 @@ def _report(args) -> list[str]:
         source = compare(models, rows, methods=methods, metrics=metrics, background=background,
                          y=None if y is None else y[: len(rows)], random_state=args.seed, progress=_progress(args),
                          output=args.output)
-    report = build_report(source, title=args.title, provenance_fields=prov, row_ids=list(rows.index))
+    report = build_report(source, title=args.title, provenance_fields=prov, row_ids=list(rows.index),
+                          y=None if y is None else y[: len(rows)])
     return _write(report, args.out)
 
 
@@ -196,7 +197,7 @@ def _demo(args) -> list[str]:
                                                       f"images/{k}": v for k, v in img.scores.items()}}},
                       command=_command(), timestamp=not args.no_timestamp)
     report = build_report(cmp, title="explain demo: breast cancer and digits", provenance_fields=prov,
-                          images=image_results)
+                          images=image_results, y=tab.y_test[: args.rows])
     if not args.quiet:
         print(_scorecard_text(cmp))
     return _write(report, args.out)

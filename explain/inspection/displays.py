@@ -109,9 +109,12 @@ class AccumulatedLocalEffectsDisplay(_Display):
         r = self.result
         ax = _axes(ax)
         counts_ax = ax.twinx()
-        widths = np.diff(r.edges)
-        counts_ax.bar(r.edges[:-1], r.counts, width=widths, align="edge", color="#bbb", alpha=0.4)
-        counts_ax.set_ylabel("rows per bin")
+        if r.labels is None:
+            counts_ax.bar(r.edges[:-1], r.counts, width=np.diff(r.edges), align="edge", color="#bbb", alpha=0.4)
+        else:  # a categorical feature: one bar per category, in ALE's order, labelled with its value
+            counts_ax.bar(r.edges, r.counts, width=0.6, color="#bbb", alpha=0.4)
+            ax.set_xticks(r.edges, [_label(str(c)) for c in r.labels], rotation=30, ha="right")
+        counts_ax.set_ylabel("rows per bin" if r.labels is None else "rows per category")
         counts_ax.set_ylim(0, max(1, int(r.counts.max())) * 4)  # the bars stay in the lower quarter
         ax.set_zorder(counts_ax.get_zorder() + 1)
         ax.patch.set_visible(False)

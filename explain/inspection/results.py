@@ -80,11 +80,16 @@ class PartialDependence(_Frozen):
 
 
 class AccumulatedLocalEffects(_Frozen):
-    """First-order accumulated local effects (Apley & Zhu 2020) of one numeric feature.
+    """First-order accumulated local effects (Apley & Zhu 2020) of one feature.
+
+    A numeric feature has B bins between B + 1 edges; a categorical one has K categories in the order ALE
+    chose (``labels``), with ``edges`` their positions 0..K-1, K ``values`` and ``counts``, K - 1 ``effects``.
 
     Attributes
     ----------
     feature : str
+    labels : tuple or None
+        The categories in ALE's order (their values, not codes); None for a numeric feature.
     edges : ndarray of shape (B + 1,)
         Bin edges (quantiles of the feature).
     values : ndarray of shape (B + 1,)
@@ -98,13 +103,17 @@ class AccumulatedLocalEffects(_Frozen):
     output, target : the explained output space and class label.
     """
 
-    def __init__(self, *, feature, edges, values, counts, effects, output, target, model_name="", params=None):
-        self._set(feature=str(feature), edges=np.asarray(edges, float), values=np.asarray(values, float),
+    def __init__(self, *, feature, edges, values, counts, effects, output, target, model_name="", params=None,
+                 labels=None):
+        self._set(feature=str(feature), labels=None if labels is None else tuple(labels), edges=np.asarray(edges, float), values=np.asarray(values, float),
                   counts=np.asarray(counts, np.int64), effects=np.asarray(effects, float), exact=True,
                   output=str(output), target=target, model_name=str(model_name), params=dict(params or {}))
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per edge: ``edge``, ``value`` and the ``count`` of the bin ending there (0 at the first)."""
+        """One row per edge: ``edge``, ``value`` and the ``count`` of the bin ending there (0 at the first);
+        for a categorical feature one row per category: ``category``, ``value``, ``count``."""
+        if self.labels is not None:
+            return pd.DataFrame({"category": list(self.labels), "value": self.values, "count": self.counts})
         return pd.DataFrame({"edge": self.edges, "value": self.values,
                              "count": np.concatenate([[0], self.counts])})
 

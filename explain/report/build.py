@@ -23,6 +23,7 @@ from ..metrics.agreement import agreement_matrix
 from ..metrics.base import METRICS
 from ..metrics.scale import output_unit
 from . import figures
+from .global_section import global_sections
 from .method_notes import method_notes_table
 from .rows import row_ids_for, rows_section
 from .tables import Section, _cell, scorecard_table
@@ -263,7 +264,7 @@ def _images_section(results: dict, n_images: int = 4) -> Section | None:
 
 
 def build_report(source, *, title: str = "Explanation report", rows=(0, 1, 2), provenance_fields=None,
-                 images: dict | None = None, row_ids=None) -> Report:
+                 images: dict | None = None, row_ids=None, y=None, global_views: bool = True) -> Report:
     """Lay out a report from a Comparison, an ExplanationSet, or a dict of name -> ExplanationSet.
 
     Parameters
@@ -280,6 +281,13 @@ def build_report(source, *, title: str = "Explanation report", rows=(0, 1, 2), p
     row_ids : sequence, optional
         One id per explained row (the data's index or an id column), shown and searchable in the page;
         default: the row's position.
+    y : array-like of shape (n_rows,), optional
+        Labels of the explained rows: the "Global behaviour" section then ranks features by permutation
+        importance of the loss; without labels, by mean |Shapley value| (it says which).
+    global_views : bool, default=True
+        Add the "Global behaviour" (importance with intervals, PD and ALE curves of the top features) and
+        "Interactions" (exact pairwise SII heat maps where cheap) sections, computed from what ``explain()``
+        validated on a few rows (see ``explain.report.global_section``). False leaves both out.
     """
     comparison = None
     if hasattr(source, "scorecard"):
@@ -294,6 +302,8 @@ def build_report(source, *, title: str = "Explanation report", rows=(0, 1, 2), p
         sections = ([scale] if scale is not None else []) + sections + [_scorecard_section(comparison)]
     for k, (name, result) in enumerate(results.items()):
         sections.append(_model_section(name, result, list(rows), comparison, anchor=f"m{k}", row_ids=row_ids))
+    if global_views:
+        sections += global_sections(results, comparison, y=y)
     grid = _images_section(dict(images or {}) or results)
     if grid is not None:
         sections.append(grid)

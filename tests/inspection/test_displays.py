@@ -56,6 +56,11 @@ def test_ale_and_importance_displays(fitted):
     disp = AccumulatedLocalEffectsDisplay.from_result(ale)
     np.testing.assert_allclose(disp.ax_.get_lines()[0].get_ydata(), ale.values)
     assert [p.get_height() for p in disp.counts_ax_.patches] == list(ale.counts)
+    cat = explain.accumulated_local_effects(model, frame, "c")
+    shown = AccumulatedLocalEffectsDisplay.from_result(cat)
+    assert [t.get_text() for t in shown.ax_.get_xticklabels()] == list(cat.labels)
+    assert [p.get_height() for p in shown.counts_ax_.patches] == list(cat.counts)
+    np.testing.assert_allclose(shown.ax_.get_lines()[0].get_ydata(), cat.values)
     imp = explain.importance(model, frame, y, n_repeats=10)
     bars = ImportanceDisplay.from_result(imp, max_features=2)
     assert len(bars.ax_.patches) == 2 and bars.names[0] == "a"
