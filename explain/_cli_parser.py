@@ -42,11 +42,33 @@ def _data_options(parser, *, what: str) -> None:
                              "not take")
     parser.add_argument("--categorical", action="append", default=None, metavar="COLUMNS",
                         help="comma-separated CSV columns to read as pandas category dtype (repeatable)")
-    parser.add_argument("--rows", type=int, default=50,
-                        help="explain the first ROWS rows of --data (the report says how many of how many)")
+    _selection_options(parser)
     parser.add_argument("--trust-pickle", action="store_true",
                         help="allow model files whose loading runs code: .pkl/.joblib, TorchScript .pt, and "
                              ".skops files with types beyond explain's allow-list")
+
+
+ROWS_HELP = ("the rows of --data to explain, by position: N (the first N), a slice START:STOP[:STEP] "
+             "(0:50, 100:200, ::10; --rows=-20: for the last 20) or a list P1,P2,... (one row: P,); the report "
+             "says which rows were explained (default: 50)")
+
+
+def _selection_options(parser) -> None:
+    """Which rows are explained and against which background: shared by report, diff and check."""
+    parser.add_argument("--rows", default=None, metavar="ROWS", help=ROWS_HELP)
+    parser.add_argument("--id-column", default=None, metavar="NAME",
+                        help="a column of --data (and --background) that names the rows: dropped from the "
+                             "features, shown as each row's id in the report, and what --ids matches")
+    parser.add_argument("--ids", action="append", default=None, metavar="IDS",
+                        help="comma-separated values of --id-column: explain these rows, in this order "
+                             "(instead of --rows; repeatable)")
+    parser.add_argument("--background", default=None, metavar="PATH",
+                        help="CSV or Parquet with the rows the explanations are relative to, with the same "
+                             "columns as --data (--target and --id-column, if present, are dropped) "
+                             "(default: the --data file)")
+    parser.add_argument("--background-size", type=int, default=100, metavar="N",
+                        help="at most N background rows: a sample seeded by --seed when the background "
+                             "has more; the report says where they came from, how many and the seed")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,7 +149,7 @@ def _version_options() -> argparse.ArgumentParser:
     v.add_argument("--data", help="CSV or Parquet with both models' columns")
     v.add_argument("--target", help="label column to drop from --data (and the labels in --train)")
     v.add_argument("--categorical", action="append", help="CSV columns to read as category dtype")
-    v.add_argument("--rows", type=int, default=50, help="explain the first ROWS rows of --data")
+    _selection_options(v)
     v.add_argument("--train", help="CSV or Parquet with the old model's training rows and --target: the old "
                                    "model is refitted on them for a retrain noise band")
     v.add_argument("--refits", type=int, help="refits of the old model for the band (default 5 with --train)")

@@ -12,19 +12,18 @@ a writable place). The parser lives in ``explain/_cli_parser.py``.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 
+from ._cli_data import CLIError, check_features, choose_background, file_sha256, parse_rows, read_data, \
+    select_rows, split_values
 from .io.models import load_model
+
+__all__ = ["main", "check_out", "CLIError", "file_sha256"]
 
 def _progress(args):
     """Our one progress bar: "auto" (terminals only, after two seconds), none with --quiet."""
     return False if getattr(args, "quiet", False) else "auto"
-
-class CLIError(Exception):
-    """A user mistake on the command line: printed as one line, exit status 2."""
-
 
 def _parse_models(specs, trust_pickle):
     models = {}
@@ -34,36 +33,6 @@ def _parse_models(specs, trust_pickle):
         name, path = spec.split("=", 1)
         models[name] = load_model(path, trust_pickle=trust_pickle)
     return models
-
-
-def _read_data(path, target, categorical=None):
-    """CSV (string columns as text; ``--categorical`` columns as category dtype) or Parquet (dtypes kept)."""
-    import pandas as pd
-
-    if not os.path.exists(path):
-        raise CLIError(f"data file not found: {path}")
-    suffix = os.path.splitext(path)[1].lower()
-    try:
-        df = pd.read_parquet(path) if suffix in (".parquet", ".pq") else pd.read_csv(path)
-    except Exception as exc:
-        raise CLIError(f"could not read {path}: {type(exc).__name__}: {exc}") from exc
-    for col in categorical or []:
-        if col not in df.columns:
-            raise CLIError(f"--categorical column {col!r} is not in {path}; columns are {list(df.columns)[:20]}")
-        df[col] = df[col].astype("category")
-    y = None
-    if target is not None:
-        if target not in df.columns:
-            raise CLIError(f"--target column {target!r} is not in {path}; columns are {list(df.columns)[:20]}")
-        y = df.pop(target).to_numpy()
-    return df, y
-
-
-def _split(values):
-    if values is None:
-        return None
-    out = [v for item in values for v in item.split(",") if v]
-    return out
 
 
 REPORT_SUFFIXES = (".html", ".htm", ".md", ".markdown", ".json")
@@ -99,30 +68,6 @@ def check_out(out: str, *, suffixes=REPORT_SUFFIXES, folder: bool = True) -> Non
                        "place") from exc
 
 
-def file_sha256(path: str) -> str:
-    """SHA-256 of a file's bytes: the same hex digest as ``sha256sum path``."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _check_features(models: dict, X, path: str, target) -> None:
-    """A column that no model takes, with no ``--target``: most likely the label, so say how to drop it."""
-    if target is not None:
-        return
-    for name, model in models.items():
-        names = getattr(model, "feature_names_in_", None)
-        if names is None:
-            continue
-        extra = [c for c in X.columns if c not in set(map(str, names))]
-        if extra:
-            raise CLIError(f"column {extra[0]!r} of {path} is not a feature of model {name!r}"
-                           + (f" (nor are {extra[1:6]})" if len(extra) > 1 else "")
-                           + f": if it is the label, pass --target {extra[0]}")
-
-
 def _write(report, out):
     if os.path.splitext(out)[1]:
         return [report.save(out)]
@@ -134,30 +79,40 @@ def _report(args) -> list[str]:
     from .report.build import build_report, provenance
 
     models = _parse_models(args.model, args.trust_pickle)
-    X, y = _read_data(args.data, args.target, _split(args.categorical))
-    _check_features(models, X, args.data, args.target)
-    rows = X.iloc[: args.rows]
-    methods = _split(args.methods) or "auto"
-    metrics = _split(args.metrics) or "all"
-    params = {"methods": methods, "metrics": metrics, "rows": len(rows), "background": min(len(X), 100),
+    X, y = read_data(args.data, args.target, split_values(args.categorical))
+    sel, background, fields = _rows_and_background(args, X)
+    check_features(models, sel.features, args.data, args.target)
+    rows = sel.rows
+    methods = split_values(args.methods) or "auto"
+    metrics = split_values(args.metrics) or "all"
+    params = {"methods": methods, "metrics": metrics, "rows": len(rows), "background": len(background),
               "output": args.output}
-    prov = provenance(X=rows if len(rows) else None, models=models, seed=args.seed,
+    prov = provenance(X=rows, models=models, seed=args.seed,
                       parameters=params, command=_command(), timestamp=not args.no_timestamp)
     prov["rows_sha256"] = prov.pop("data_sha256", None)  # the explained rows, as values
     prov["data_sha256"] = file_sha256(args.data)  # the file, as sha256sum prints it
     prov["data_file"] = os.path.basename(args.data)
-    prov["rows_explained"] = f"the first {len(rows)} of {len(X)} rows (--rows {args.rows})"
-    background = X.sample(min(len(X), 100), random_state=args.seed) if len(X) > 100 else X
+    prov.update(fields)
     if metrics == ["none"]:
         source = {name: explain(m, rows, methods=methods, background=background, random_state=args.seed, name=name,
                                 progress=_progress(args)) for name, m in models.items()}
     else:
         source = compare(models, rows, methods=methods, metrics=metrics, background=background,
-                         y=None if y is None else y[: len(rows)], random_state=args.seed, progress=_progress(args),
+                         y=None if y is None else y[sel.positions], random_state=args.seed, progress=_progress(args),
                          output=args.output)
-    report = build_report(source, title=args.title, provenance_fields=prov, row_ids=list(rows.index),
-                          y=None if y is None else y[: len(rows)])
+    report = build_report(source, title=args.title, provenance_fields=prov, row_ids=sel.row_ids,
+                          y=None if y is None else y[sel.positions])
     return _write(report, args.out)
+
+
+def _rows_and_background(args, X):
+    """The rows chosen by --rows or --id-column/--ids, the background (--background, --background-size,
+    --seed) and the provenance fields that say what both are."""
+    sel = select_rows(X, rows=args.rows, id_column=args.id_column, ids=split_values(args.ids), path=args.data)
+    background, fields = choose_background(sel.features, path=args.background, data_path=args.data,
+                                           size=args.background_size, seed=args.seed, target=args.target,
+                                           categorical=split_values(args.categorical), id_column=args.id_column)
+    return sel, background, {"rows_explained": sel.sentence, **fields}
 
 
 def _command() -> str:
@@ -260,19 +215,21 @@ def _versions(args, method: str) -> dict:
             raise CLIError(f"{args.command}: give either report bundles or --old-model/--new-model, not both")
         from .review.refit import explain_versions
 
-        X, _ = _read_data(args.data, args.target, _split(args.categorical))
+        X, _ = read_data(args.data, args.target, split_values(args.categorical))
         train = None
         if args.train:
             if not args.target:
                 raise CLIError("--train needs --target: the label column of the training rows")
-            train = _read_data(args.train, args.target, _split(args.categorical))
+            train = read_data(args.train, args.target, split_values(args.categorical))
         elif args.refits is not None:
             raise CLIError("--refits needs --train: the training rows the old model is refitted on")
-        rows = X.iloc[: args.rows]
-        background = X.sample(min(len(X), 100), random_state=args.seed) if len(X) > 100 else X
+        sel, background, _ = _rows_and_background(args, X)
+        X, rows = sel.features, sel.rows
+        if train is not None and args.id_column in train[0].columns:
+            train = (train[0].drop(columns=[args.id_column]), train[1])
         old_model = load_model(args.old_model, trust_pickle=args.trust_pickle)
         new_model = load_model(args.new_model, trust_pickle=args.trust_pickle)
-        _check_features({"old": old_model, "new": new_model}, X, args.data, args.target)
+        check_features({"old": old_model, "new": new_model}, X, args.data, args.target)
         v = explain_versions(old_model, new_model, rows,
                              method=method, background=background, output=args.output or "auto",
                              random_state=args.seed, progress=_progress(args))
@@ -332,6 +289,8 @@ def main(argv=None) -> int:
 
     status = 0
     try:
+        if args.command in ("report", "diff", "check") and args.rows is not None:
+            args.rows = parse_rows(args.rows)  # before any work, as --out
         if args.out:
             if args.command == "check":
                 check_out(args.out, suffixes=(".md", ".markdown", ".txt"), folder=False)

@@ -135,3 +135,27 @@ def run_cli(*args, env=None) -> CLIResult:
             else:
                 os.environ[k] = v
     return CLIResult(code, out.getvalue(), err.getvalue())
+
+
+def save_screenshot(html_path, name: str, tmp_path) -> str:
+    """A screenshot of the page's first screen (1280 x 900), kept as an artefact.
+
+    It goes to ``$EXPLAIN_ARTEFACTS/<name>`` when that variable is set (a folder kept after the run, for CI
+    to upload or a person to look at), else to ``tmp_path``; the path is printed (``pytest -s`` shows it).
+    Returns the path; the page's console errors and requests must be none but the file itself.
+    """
+    import sys
+    from pathlib import Path
+
+    here = str(Path(__file__).resolve().parent / "report")
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    from report_helpers import open_page
+
+    folder = Path(os.environ.get("EXPLAIN_ARTEFACTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    shot = folder / name
+    page = open_page(html_path, screenshot=shot)
+    assert page["errors"] == [] and page["requests"] == [f"file://{os.path.abspath(html_path)}"], page
+    print(f"screenshot: {shot}")
+    return str(shot)

@@ -1,7 +1,8 @@
 """One progress bar for explain() and compare(), ours instead of the libraries' own.
 
-``progress="auto"`` shows a tqdm bar (a widget in Jupyter, via ``tqdm.auto``)
-in an interactive terminal or a notebook, only once the work has run for two
+``progress="auto"`` shows a tqdm bar in an interactive terminal, or a widget in
+Jupyter (``tqdm.auto``) when ipywidgets is installed (without it a notebook gets
+no bar: tqdm's text fallback would print red stderr lines), only once the work has run for two
 seconds, and never when stderr is not a terminal (a log file, a captured stream)
 or with ``EXPLAIN_PROGRESS=0``. True forces it, False silences it. shap, LIME
 and captum are called with their own bars off.
@@ -35,7 +36,15 @@ def show_progress(progress) -> bool:
         return bool(progress)
     if os.environ.get("EXPLAIN_PROGRESS", "").strip() in ("0", "false", "no"):
         return False
-    return _in_notebook() or bool(getattr(sys.stderr, "isatty", lambda: False)())
+    if _in_notebook():
+        return _has_widgets()
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def _has_widgets() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("ipywidgets") is not None
 
 
 @contextlib.contextmanager

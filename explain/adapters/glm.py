@@ -218,6 +218,12 @@ class StatsmodelsAdapter(_LinearBase):
         if output == "margin" or self.kind in ("OLS", "WLS", "GLS"):
             return eta
         m = self.estimator.model
+        if self.kind == "Logit" or (self.kind == "GLM" and type(m.family.link).__name__ == "Logit"):
+            # statsmodels computes 1 / (1 + exp(-eta)): the same values, but exp overflows (a RuntimeWarning)
+            # once eta < -709, which scrambled coefficients on unscaled columns reach; expit never overflows
+            from scipy.special import expit
+
+            return expit(eta)
         if self.kind == "GLM":
             return m.family.link.inverse(eta)
         if self.kind in _SM_COUNT:

@@ -1,9 +1,11 @@
 """Figures as inline SVG strings (matplotlib, Agg), deterministic byte for byte.
 
 Nothing global is touched: each figure is drawn inside ``rc_context`` with a
-fixed SVG hash salt and no date metadata, text becomes paths (so no font is
-fetched and no user string reaches the SVG as markup), and every figure is
-closed after it is written.
+fixed SVG hash salt and no date metadata, text stays SVG ``<text>`` (escaped by
+matplotlib's XML writer, so no user string reaches the SVG as markup; no font is
+embedded or fetched: the page's DejaVu Sans or sans-serif draws it, and the
+page is several times smaller than with every glyph drawn as a path), and every
+figure is closed after it is written.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import numpy as np
 __all__ = ["to_svg", "importance_figure", "beeswarm_figure", "waterfall_figure", "heatmap_figure", "image_grid",
            "slope_figure", "histogram_figure", "feature_value"]
 
-_RC = {"svg.hashsalt": "explain", "svg.fonttype": "path", "font.size": 8, "axes.titlesize": 9,
-       "figure.dpi": 72, "axes.spines.top": False, "axes.spines.right": False}
+_RC = {"svg.hashsalt": "explain", "svg.fonttype": "none", "font.sans-serif": ["DejaVu Sans"], "font.size": 8,
+       "axes.titlesize": 9, "figure.dpi": 72, "axes.spines.top": False, "axes.spines.right": False}
 BLUE, RED = "#1f77b4", "#d62728"
 
 

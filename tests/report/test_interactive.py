@@ -200,3 +200,22 @@ def test_readable_without_javascript(page_file):
         assert log["requests"] == [url]
     finally:
         close()
+
+
+@pytest.mark.slow
+def test_screenshot_of_the_study_first_screen(tmp_path):
+    """The committed study, rendered and photographed: an artefact to look at (``$EXPLAIN_ARTEFACTS``).
+    The demo report's screenshot is taken by the demo test (tests/test_datasets_and_cli.py)."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    from explain.study import load_study
+    from helpers import save_screenshot
+
+    records = Path(__file__).resolve().parents[2] / "reports" / "study.json"
+    if not records.exists():
+        pytest.skip("no committed study records (reports/study.json)")
+    page = load_study(records).report(timestamp=False).save(tmp_path / "study.html")
+    shot = save_screenshot(page, "study_first_screen.png", tmp_path)
+    assert np.asarray(Image.open(shot).convert("L"), dtype=float).std() > 10  # not blank
