@@ -65,7 +65,16 @@ class Comparison:
             raise KeyError(f"no model {model!r}; models are {self.models}")
         if metric not in agr.AGREEMENT_METRICS:
             raise KeyError(f"unknown agreement metric {metric!r}; choose from {list(agr.AGREEMENT_METRICS)}")
-        return self._agreements[model][metric].copy()
+        return self._matrix(model, metric).copy()
+
+    def _matrix(self, model: str, metric: str) -> pd.DataFrame:
+        """One agreement matrix, computed on first use when compare() was not asked for that metric."""
+        known = self._agreements[model]
+        if metric not in known:
+            result = self.explanations[model]
+            k = self.params.get("k") or min(5, next(iter(result)).shape[1])
+            known.update(agr.agreement_matrices(result, k, [metric]))
+        return known[metric]
 
     def model_agreement(self, method: str = "shap", metric: str = "rank_correlation") -> pd.DataFrame:
         """Model x model matrix of one agreement metric for the same method on the same rows.
@@ -94,7 +103,7 @@ class Comparison:
                                                                     sort=False)
         extra = {}
         for model in self.models:
-            matrix = self._agreements[model]["rank_correlation"]
+            matrix = self._matrix(model, "rank_correlation")
             names = [m for m in matrix.index if not is_control(m)]
             sub = matrix.loc[names, names].to_numpy()
             off = sub[~np.eye(len(names), dtype=bool)]
@@ -251,7 +260,7 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
             ctx = MetricContext(v.adapter, v.output, np.asarray(v.background), random_state, options,
                                 removal=removal)
             k = int(options.get("k", min(5, v.X.shape[1])))
-            agreements[name] = agr.agreement_matrices(result, k)
+            agreements[name] = agr.agreement_matrices(result, k, wanted)  # others on first use
             sc = ScoringContext(
                 model_name=name, model=model, result=result, ctx=ctx, k=k, X=X, y=y, random_state=random_state,
                 n_seeds=n_seeds, robustness_rows=robustness_rows, clock=_Clock(ctx), notes=notes,

@@ -154,8 +154,9 @@ class TorchAdapter(Adapter):
                 and self.input_shape[0] != first:
             raise DataError(f"{self.name} takes images with {first} channel(s); X has {self.input_shape[0]} "
                             f"(images of shape {self.input_shape}). Pass X as (N, {first}, H, W).")
+        sizes = _ActivationSizes(self.network)
         try:
-            with self.evaluating(), torch.no_grad():
+            with self.evaluating(), torch.no_grad(), sizes:
                 out = self.network(self.to_tensor(X[:1]))
         except Exception as exc:
             hint = ("pass images as an array of shape (N, C, H, W)" if image_shape is None else
@@ -163,7 +164,7 @@ class TorchAdapter(Adapter):
             raise DataError(f"{self.name} could not run on the input ({type(exc).__name__}: {exc}); {hint}.") \
                 from exc
         if self._batch_size == "auto":
-            self.batch_size = auto_batch_size(int(np.prod(self.input_shape)), self.network)
+            self.batch_size = auto_batch_size(int(np.prod(self.input_shape)), self.network, sizes.values)
         k = 1 if out.ndim == 1 else int(out.shape[1])
         task = self._task if self._task != "auto" else ("classification" if k >= 2 else "regression")
         if task == "classification":
@@ -209,9 +210,10 @@ class TorchAdapter(Adapter):
         return d
 
 
-ACTIVATION_FACTOR = 64  # activations and their gradients per input value, generous for a ResNet-18
+ACTIVATION_FACTOR = 64  # activations and their gradients per input value when they were not measured
+GRADIENT_FACTOR = 4  # bytes held per byte of activations in a forward + backward pass (measured: 3.3 for DeepLift)
 MEMORY_SHARE = 0.25  # of the memory available now, at most MAX_BATCH_BYTES
-MAX_BATCH_BYTES = 2 << 30
+MAX_BATCH_BYTES = 1 << 30
 
 
 def available_memory() -> int:
@@ -226,17 +228,38 @@ def available_memory() -> int:
     return 4 << 30
 
 
-def auto_batch_size(n_inputs: int, model) -> int:
+class _ActivationSizes:
+    """Counts the values every leaf module outputs during one forward pass (of one example)."""
+
+    def __init__(self, network):
+        self.network, self.values, self._hooks = network, 0, []
+
+    def _count(self, module, inputs, output):
+        for t in output if isinstance(output, (tuple, list)) else (output,):
+            self.values += int(getattr(t, "numel", lambda: 0)())
+
+    def __enter__(self):
+        self._hooks = [m.register_forward_hook(self._count) for m in self.network.modules()
+                       if next(iter(m.children()), None) is None]
+        return self
+
+    def __exit__(self, *exc):
+        for h in self._hooks:
+            h.remove()
+
+
+def auto_batch_size(n_inputs: int, model, activations: int = 0) -> int:
     """Examples per forward/backward pass (captum's ``internal_batch_size``) that fit the memory budget.
 
-    A budget of a quarter of the available memory (at most 2 GiB) over an
-    estimate of one example's footprint: its inputs times ACTIVATION_FACTOR
-    for activations and gradients, in the model's precision. 224x224x3 images
-    in float32 get about 55 examples per pass; 8x8 digits, the cap of 4096.
+    A budget of a quarter of the available memory (at most 1 GiB) over one example's footprint in the
+    model's precision: its inputs plus GRADIENT_FACTOR x its ``activations`` (the values the leaf modules
+    output for one example, measured when the adapter is bound), or, unmeasured, its inputs times
+    ACTIVATION_FACTOR. 224x224x3 images in float32 get a few examples per pass; 8x8 digits, the cap of 4096.
     """
     itemsize = 4
     p = next(iter(model.parameters()), None)
     if p is not None:
         itemsize = p.element_size()
+    values = n_inputs + GRADIENT_FACTOR * activations if activations else n_inputs * ACTIVATION_FACTOR
     budget = min(MEMORY_SHARE * available_memory(), MAX_BATCH_BYTES)
-    return int(max(1, min(4096, budget // max(1, n_inputs * itemsize * ACTIVATION_FACTOR))))
+    return int(max(1, min(4096, budget // max(1, values * itemsize))))

@@ -12,10 +12,9 @@ Where chunks run:
   with the libraries' own threading (numba, BLAS and torch use every core).
 - ``n_jobs=1``: the same, on one core (scikit-learn's convention): BLAS,
   OpenMP, torch and numba threads are limited to one for the call.
-- ``n_jobs>1``: joblib's loky processes. The job (adapter, background, method)
-  is written once to a temporary file and each worker loads it once.
-  Inner BLAS/OpenMP, torch and numba threads are limited to
-  ``cpu_count // n_jobs`` per worker, so workers do not oversubscribe the cores.
+- ``n_jobs>1``: a few rows here first; the rest in joblib's loky processes when
+  that pays (``engine.split``), the job written once to a file each worker loads
+  once, BLAS/OpenMP, torch and numba threads ``cpu_count // n_jobs`` per worker.
 - ``backend="dask"``: tasks on a ``distributed`` cluster (the current Client,
   or a LocalCluster started for the call); the job is scattered to every worker
   once (``broadcast=True``).
@@ -228,8 +227,8 @@ def _remote(job_ref, X, targets, prediction, row_ids, threads) -> ChunkResult:  
         return run_chunk(_load(job_ref), X, targets, prediction, row_ids)
 
 
-def _slices(n: int, rows: int):
-    return [np.arange(s, min(n, s + rows)) for s in range(0, n, rows)]
+def _slices(n: int, rows: int, start: int = 0):
+    return [np.arange(s, min(n, s + rows)) for s in range(start, n, rows)]
 
 
 def _payload(idx, X, targets, prediction, row_offset):
@@ -237,13 +236,9 @@ def _payload(idx, X, targets, prediction, row_offset):
 
 
 def _local(job, X, targets, prediction, chunks, row_offset, threads):
-    for idx in chunks:
-        if threads is None:
+    with _ThreadLimits(threads):  # once for all chunks: finding the libraries costs milliseconds each time
+        for idx in chunks:
             yield idx, run_chunk(job, *_payload(idx, X, targets, prediction, row_offset))
-        else:
-            with _ThreadLimits(threads):
-                result = run_chunk(job, *_payload(idx, X, targets, prediction, row_offset))
-            yield idx, result
 
 
 def _in_order(submit, chunks, n_workers):
@@ -328,9 +323,11 @@ def run_method(job: Job, X: np.ndarray, targets, prediction: np.ndarray, paralle
     start = time.perf_counter()
     if parallel.backend == "dask":
         stream = _dask(job, X, targets, prediction, chunks, row_offset, workers)
-    elif workers > 1 or isolated:
+    elif isolated:
         threads = parallel.inner_threads or (os.cpu_count() or 1)
         stream = _loky(job, X, targets, prediction, chunks, row_offset, max(1, min(workers, len(chunks))), threads)
+    elif workers > 1:
+        stream = _pilot_then_split(job, X, targets, prediction, parallel, workers, row_offset, len(chunks[0]))
     else:
         stream = _local(job, X, targets, prediction, chunks, row_offset, parallel.inner_threads)
     merged = ChunkResult(np.empty((n, d)), np.empty(n), [])
@@ -349,6 +346,34 @@ def run_method(job: Job, X: np.ndarray, targets, prediction: np.ndarray, paralle
     merged.blocks = merge_chunk_blocks(per_chunk_blocks)
     merged.stderr = _stderr_of((n, d), stderrs)
     return merged, time.perf_counter() - start
+
+
+def _pilot_then_split(job, X, targets, prediction, parallel: Parallelism, workers: int, row_offset: int,
+                      pilot_cap: int):
+    """n_jobs > 1: 1, 2, 4, ... rows here (one worker's threads) until the steps after the first (which warms
+    up) took ``split.PILOT_SECONDS`` or one chunk is done; the rest on workers if ``split.decide`` says it
+    pays, else here on the threads of all ``workers``."""
+    from . import split as sp
+
+    n = X.shape[0]
+    threads = parallel.inner_threads or (os.cpu_count() or 1)
+    done, steps = 0, []
+    with _ThreadLimits(threads):
+        while done < n and (len(steps) < 2 or sum(t for _, t in steps[1:]) < sp.PILOT_SECONDS) and \
+                (done == 0 or done < pilot_cap):
+            idx = np.arange(done, min(n, 2 * done + 1))
+            start = time.perf_counter()
+            result = run_chunk(job, *_payload(idx, X, targets, prediction, row_offset))
+            steps.append((len(idx), time.perf_counter() - start))
+            done += len(idx)
+            yield idx, result
+    local_rows = parallel.chunk_rows(job.method, n - done, 1)
+    if done < n and sp.decide(job, X[done:], steps, local_rows, workers):
+        chunks = _slices(n, parallel.chunk_rows(job.method, n - done, workers), done)
+        yield from _loky(job, X, targets, prediction, chunks, row_offset, max(1, min(workers, len(chunks))), threads)
+    elif done < n:
+        chunks = _slices(n, local_rows, done)
+        yield from _local(job, X, targets, prediction, chunks, row_offset, min(os.cpu_count() or 1, threads * workers))
 
 
 def merge_chunk_blocks(per_chunk: list[list[dict]]) -> list[dict]:

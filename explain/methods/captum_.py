@@ -188,7 +188,8 @@ class DeepLiftShap(_Captum):
     game, assumptions = "DeepLift averaged over background rows", "approximate SHAP for networks"
 
     def rows_per_block(self, task, batch_size):
-        return max(1, batch_size // max(1, task.background.shape[0]))  # captum expands rows x background
+        # captum expands rows x background, and DeepLift runs inputs and baselines in one batch: 2 x that
+        return max(1, batch_size // (2 * max(1, task.background.shape[0])))
 
 
 class GradientShap(_Captum):

@@ -70,12 +70,29 @@ def rank_correlation(A, B, k=None):
     return np.array(out)
 
 
+PAIR_BLOCK = 1 << 22  # feature-pair comparisons built at once (rows x pairs), so memory does not grow with d^2
+
+
 def pairwise_rank_agreement(A, B, k=None):
-    """Share of feature pairs (j < l) with the same boolean ``rank_j < rank_l`` in both (see module notes)."""
-    d = A.shape[1]
-    j, l = np.triu_indices(d, 1)
+    """Share of feature pairs (j < l) with the same boolean ``rank_j < rank_l`` in both (see module notes).
+
+    The d (d - 1) / 2 pairs are compared in blocks of rows and of j (at most PAIR_BLOCK at once)."""
+    n, d = A.shape
+    if d < 2:
+        return np.full(n, np.nan)
     ra, rb = rankdata(-np.abs(A), axis=1), rankdata(-np.abs(B), axis=1)
-    return ((ra[:, j] < ra[:, l]) == (rb[:, j] < rb[:, l])).mean(axis=1)
+    same = np.zeros(n)
+    rows_step = max(1, PAIR_BLOCK // d)
+    for r0 in range(0, n, rows_step):
+        rows = slice(r0, r0 + rows_step)
+        a, b = ra[rows], rb[rows]
+        step = max(1, PAIR_BLOCK // (a.shape[0] * d))
+        for j0 in range(0, d - 1, step):
+            j1 = min(d - 1, j0 + step)
+            later = np.arange(j0 + 1, d)[None, :] > np.arange(j0, j1)[:, None]  # l > j
+            agree = (a[:, j0:j1, None] < a[:, None, j0 + 1:]) == (b[:, j0:j1, None] < b[:, None, j0 + 1:])
+            same[rows] += (agree & later).sum(axis=(1, 2))
+    return same / (d * (d - 1) / 2)
 
 
 AGREEMENT_METRICS = {
@@ -108,8 +125,9 @@ def agreement_matrix(items, metric: str = "rank_correlation", k: int | None = No
     return out
 
 
-def agreement_matrices(result, k: int | None) -> dict:
-    """Every agreement metric's method x method matrix for one ExplanationSet."""
+def agreement_matrices(result, k: int | None, metrics=None) -> dict:
+    """Agreement metrics' method x method matrices for one ExplanationSet (``metrics``: which; default all)."""
     items = dict(result.items())
-    return {metric: agreement_matrix(items, metric, k) for metric in AGREEMENT_METRICS}
+    return {metric: agreement_matrix(items, metric, k) for metric in AGREEMENT_METRICS
+            if metrics is None or metric in metrics}
 

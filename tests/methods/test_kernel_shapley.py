@@ -123,3 +123,23 @@ def test_far_away_points_do_not_underflow_to_nan():
     e = explain(model, far, methods="shap", background=X[-10:])["shap"]
     assert np.all(np.isfinite(e.values))
     np.testing.assert_allclose(e.values.sum(1) + e.base_values, model.predict(far), atol=1e-9)
+
+
+def test_players_equal_in_row_and_background_row_drop_out_exactly():
+    """Digit-like data (few values, many blank in both the row and a background row): the compiled loop
+    leaves such players out of each pair's integral (lower degree, fewer nodes); values still match
+    enumeration, and a player equal in the row and every background row gets exactly 0."""
+    rng = np.random.default_rng(5)
+    X = rng.integers(0, 3, size=(80, D)).astype(float)
+    X[:, 0] = 0.0  # blank everywhere, as a digit's border pixel
+    X[rng.random(X.shape) < 0.4] = 0.0
+    y = (X[:, 1] + X[:, 2] * X[:, 3] > 2).astype(int)
+    model = make_pipeline(MinMaxScaler(), SVC(gamma=1.5)).fit(X + rng.normal(scale=0.3, size=X.shape), y)
+    bg = X[-12:]
+    e = explain(model, X[:4], methods="shap.kernel_exact", background=bg)["shap.kernel_exact"]
+    adapter = get_adapter(model)
+    for i in range(4):
+        f = adapter.output_function(e.output, None if e.target is None else int(e.target_index[i]))
+        phi, _ = naive_shapley(f, X[i], bg)
+        assert np.abs(e.values[i] - phi).max() <= 1e-9
+    assert np.all(e.values[:, 0] == 0.0)

@@ -1,0 +1,60 @@
+"""n_jobs > 1 splits rows over worker processes only when a pilot's cost estimate says it pays."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from sklearn.linear_model import LinearRegression
+
+from explain import explain
+from explain.engine import split
+
+
+class _Job:  # what decide() reads of a Job
+    class method:  # noqa: N801
+        name = "m"
+
+    background = np.zeros((10, 5))
+
+
+def test_expensive_rows_split_and_cheap_rows_stay():
+    rest = np.zeros((100, 5))
+    # 0.3 s per row (LIME-like): 30 s here against 15 s + start on two workers
+    assert split.decide(_Job, rest, [(1, 0.35), (2, 0.6)], 32, 2)
+    # a few microseconds per row and 10 ms per call: a fraction of a second here, workers cannot win
+    assert not split.decide(_Job, rest, [(1, 0.5), (2, 0.010), (4, 0.010)], 4096, 2)
+
+
+def test_per_call_and_per_row_times_ignore_the_warm_up_step():
+    per_call, per_row = split.call_and_row_seconds([(1, 2.0), (2, 0.0102), (4, 0.0104)])
+    assert np.isclose(per_call, 0.01) and np.isclose(per_row, 1e-4)
+
+
+def test_small_work_runs_here_says_so_and_matches_one_job(caplog):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 6))
+    model = LinearRegression().fit(X, X @ np.arange(6.0))
+    one = explain(model, X, methods="shap", background=X[:50], n_jobs=1, progress=False)["shap"]
+    with caplog.at_level(logging.DEBUG, logger="explain.engine.split"):
+        two = explain(model, X, methods="shap", background=X[:50], n_jobs=2, progress=False)["shap"]
+    assert "not split (too little work" in caplog.text
+    assert np.array_equal(one.values, two.values)
+
+
+def test_forced_split_is_bit_identical(monkeypatch):
+    """When the estimate says split, workers run the rest: the values are those of one job, bit for bit."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    calls = []
+    monkeypatch.setattr(split, "decide", lambda *a: calls.append(a) or True)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 5))
+    model = RandomForestRegressor(10, max_depth=4, random_state=0).fit(X, X[:, 0] * X[:, 1])
+    one = explain(model, X, methods=["shap", "lime"], background=X[:10], n_jobs=1, progress=False,
+                  method_params={"lime": {"num_samples": 200}})
+    two = explain(model, X, methods=["shap", "lime"], background=X[:10], n_jobs=2, batch_size=8, progress=False,
+                  method_params={"lime": {"num_samples": 200}})
+    assert len(calls) == 2  # one decision per method
+    for m in ("shap", "lime"):
+        assert np.array_equal(one[m].values, two[m].values)
