@@ -438,7 +438,7 @@ def test_ctrl_c_stops_parallel_workers_promptly_and_leaks_nothing(tmp_path):
     while time.time() < deadline and len(workers) < 2:  # both workers busy with a 100-row chunk each
         workers = [c for c in psutil.Process(proc.pid).children(recursive=True) if "loky" in " ".join(c.cmdline())]
         time.sleep(0.5)
-    time.sleep(2)
+    time.sleep(4)  # the chunks are running: each takes tens of seconds
     sent = time.time()
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
