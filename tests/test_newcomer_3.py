@@ -206,3 +206,18 @@ def test_ctrl_c_stops_parallel_workers_promptly_and_leaks_nothing(tmp_path):
     gone, alive = psutil.wait_procs(workers, timeout=5)
     assert not alive, alive
     assert "leaked semaphore" not in err and "resource_tracker" not in err, err[-2000:]
+
+
+def test_xgboost_category_above_every_training_level_is_refused_by_name():
+    from explain import explain
+    from explain.errors import DataError
+
+    X, y = _penguins_mass()
+    seen = (X.island != "Torgersen").to_numpy()  # Torgersen sorts after Biscoe and Dream: XGBoost refuses it
+    train = X[seen].assign(island=X.island[seen].cat.remove_unused_categories())
+    model = _xgb(train, y[seen])
+    with pytest.raises(Exception, match="Found a category not in the training set"):
+        model.predict(X.iloc[::30])  # XGBoost's own answer, with a C++ stack trace
+    with pytest.raises(DataError, match=r"column 'island' has the category 'Torgersen', which the XGBoost model "
+                                        r"never saw in training \(\['Biscoe', 'Dream'\]\)"):
+        explain(model, X.iloc[::30], background=train.iloc[::20], methods=["shap"])
