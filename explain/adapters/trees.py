@@ -168,13 +168,19 @@ class TreeAdapter(Adapter):
             return self._xgboost_codes(X)
         return X
 
+    def _bind(self, X, image_shape) -> None:
+        """XGBoost with categories: read how it re-codes ours now, so a value it refuses is named before any
+        prediction (its own error is a C++ stack trace) and an unseen one is said once."""
+        self._xgb_tables = None
+        if self.library == "xgboost" and self.preprocess is None and self.codec is not None and \
+                self.codec.has_categorical:
+            booster = self.estimator.get_booster() if hasattr(self.estimator, "get_booster") else self.estimator
+            self._xgb_tables = xgboost_recoding(booster, self.codec)
+
     def _xgboost_codes(self, X):
         """The codes XGBoost routes for our category codes: since 3.1 it re-codes a DataFrame's categories
-        against the training ones by value (issue 26, item 6), read once per bound adapter."""
+        against the training ones by value (issue 26, item 6); read when the adapter was bound."""
         tables = getattr(self, "_xgb_tables", None)
-        if tables is None:
-            booster = self.estimator.get_booster() if hasattr(self.estimator, "get_booster") else self.estimator
-            tables = self._xgb_tables = xgboost_recoding(booster, self.codec)
         if not tables:
             return X
         X = np.array(X, dtype=float)

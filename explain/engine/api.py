@@ -92,6 +92,13 @@ def explain(model, X, *, methods="auto", background=None, target=None, output="a
         An option outside its declared constraints (``n_jobs=0``, ``backend="x"``);
         every error raised on purpose is an :class:`~explain.errors.ExplainError`.
 
+    Warns
+    -----
+    UserWarning
+        Once, before any method runs, when the request is estimated to take longer than
+        ``explain.engine.cost.COST_WARNING_SECONDS`` (60 s): the estimate per method and the knob to turn
+        (background size, ``nsamples``/``num_samples``/``max_evals``, rows); see :mod:`explain.engine.cost`.
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression

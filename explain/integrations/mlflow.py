@@ -5,8 +5,9 @@ feature names, seeds, provenance and every score, and ``explain.load_report``
 reads it back for a later diff. Needs ``mlflow-skinny`` (``pip install
 explain[mlflow]``). Where to log without a server: a ``file:`` store, which
 MLflow 3 opens only with ``MLFLOW_ALLOW_FILE_STORE=true`` in the environment
-(mlflow-skinny has no SQLite store and no ``mlflow server``: those need the full
-``mlflow`` package); any ``http(s)://`` tracking server works as well.
+(mlflow-skinny alone has no SQLite store, which needs ``sqlalchemy`` and ``alembic``,
+and no ``mlflow server``, which needs Flask too: the full ``mlflow`` package); any
+``http(s)://`` tracking server works as well.
 """
 
 from __future__ import annotations
