@@ -65,7 +65,8 @@ def _importances(models: dict, y) -> tuple[dict, str, str | None, list]:
         else:
             loss = losses.pop() if len(losses) == 1 else None
             what = (f"permutation importance: the increase of the loss ({loss or 'each model its own'}) when a "
-                    f"feature's column is shuffled, {REPEATS} row-bootstrap repeats on the {max(m.n_rows for m in models.values())} "
+                    f"feature's column is shuffled, {REPEATS} row-bootstrap repeats on the "
+                    f"{max(m.n_rows for m in models.values())} "
                     f"labelled rows, {CI:.0%} percentile interval")
             unit = {"cross_entropy": "increase of cross-entropy (nats)",
                     "squared_error": "increase of squared error"}.get(loss)
@@ -125,8 +126,8 @@ def global_behaviour_section(results: dict, comparison=None, *, y=None) -> Secti
     paragraphs = [f"Importance: {what}.",
                   f"Curves: partial dependence (mean output with the feature set to each grid value) and "
                   f"accumulated local effects (centred; categories ordered by the similarity of the other features) "
-                  f"of the {len(features)} most important features, over the first {max(m.n_rows for m in models.values())} "
-                  f"explained rows.",
+                  f"of the {len(features)} most important features, over the first "
+                  f"{max(m.n_rows for m in models.values())} explained rows.",
                   (f"Every model is on one output scale: {unit}; curves of all models share each panel's y axis."
                    if unit is not None else f"The models' outputs do not share a unit ({units}), so each model's "
                    "curves are drawn on their own, in their own unit.")]

@@ -47,7 +47,7 @@ def test_global_behaviour_per_model_on_one_scale(small_report_inputs):
 
 def test_labels_switch_to_permutation_importance(small_report_inputs):
     cmp, _, X, _ = small_report_inputs
-    sec = global_behaviour_section(dict(cmp.explanations), cmp, y=cmp.params and None)
+    sec = global_behaviour_section(dict(cmp.explanations), cmp)
     assert "mean |Shapley value|" in sec.data["paragraphs"][0]
     from explain.datasets import model_zoo
 
@@ -83,7 +83,8 @@ def test_interactions_section_names_index_and_space(small_report_inputs):
     assert heat.title == "Interaction heat maps: mean |SII| in log-odds, one colour scale"
     # the strongest pair of the boosted trees equals explain.interactions on the same rows and background
     m = global_models(dict(cmp.explanations), cmp, max_rows=MAX_ROWS, max_background=MAX_BACKGROUND)
-    ref = explain.interactions(models["gradient_boosting"], X.iloc[:MAX_ROWS], background=m["gradient_boosting"].background,
+    ref = explain.interactions(models["gradient_boosting"], X.iloc[:MAX_ROWS],
+                               background=m["gradient_boosting"].background,
                                output="margin", target=1)
     strength = np.abs(ref.values).mean(axis=0)
     np.fill_diagonal(strength, 0)
