@@ -64,7 +64,8 @@ def _importances(models: dict, y) -> tuple[dict, str, str | None, list]:
             losses.add(res.loss)
         else:
             loss = losses.pop() if len(losses) == 1 else None
-            what = (f"permutation importance: the increase of the loss ({loss or 'each model its own'}) when a "
+            named = (loss or "each model its own").replace("_", "-")
+            what = (f"permutation importance: the increase of the loss ({named}) when a "
                     f"feature's column is shuffled, {REPEATS} row-bootstrap repeats on the "
                     f"{max(m.n_rows for m in models.values())} "
                     f"labelled rows, {CI:.0%} percentile interval")
