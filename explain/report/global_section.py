@@ -157,8 +157,10 @@ def global_behaviour_section(results: dict, comparison=None, *, y=None) -> Secti
             if mine:
                 children.append(Section("figure", f"{name}: {title.lower()}, in {m.unit}",
                                         {"svg": global_figures.curves_figure(mine, m.unit, kind)}))
+    facts = [f"{n}: output={m.output} ({m.unit})" + ("" if m.target is None else f", curves of class {m.target!r}")
+             for n, m in models.items()]
     return Section("text", "Global behaviour", {"level": 2, "paragraphs": paragraphs,
-                                                "bullets": [f"⚠ {n}" for n in notes]}, children)
+                                                "bullets": facts + [f"⚠ {n}" for n in notes]}, children)
 
 
 

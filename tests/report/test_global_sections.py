@@ -30,6 +30,7 @@ def test_global_behaviour_per_model_on_one_scale(small_report_inputs):
     sec = global_behaviour_section(dict(cmp.explanations), cmp)
     assert sec.title == "Global behaviour" and "one output scale: log-odds" in " ".join(sec.data["paragraphs"])
     assert "mean |Shapley value|" in sec.data["paragraphs"][0]  # no labels given: the label-free importance
+    assert sec.data["bullets"] == [f"{m}: output=margin (log-odds), curves of class 1" for m in models]
     table = sec.children[0].data["table"]
     assert table["columns"] == ["feature"] + [f"{m}: estimate [interval]" for m in models]
     titles = [c.title for c in sec.children]
