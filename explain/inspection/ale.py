@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._utils.validation import Integer, validate_params
-from ..errors import DataError, ParameterError
+from ..errors import DataError
 from ._ale_categorical import categorical_effects, category_distances, category_order
 from ._common import bind, feature_index, predict_batched
 from .results import AccumulatedLocalEffects

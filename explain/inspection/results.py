@@ -105,7 +105,8 @@ class AccumulatedLocalEffects(_Frozen):
 
     def __init__(self, *, feature, edges, values, counts, effects, output, target, model_name="", params=None,
                  labels=None):
-        self._set(feature=str(feature), labels=None if labels is None else tuple(labels), edges=np.asarray(edges, float), values=np.asarray(values, float),
+        self._set(feature=str(feature), labels=None if labels is None else tuple(labels),
+                  edges=np.asarray(edges, float), values=np.asarray(values, float),
                   counts=np.asarray(counts, np.int64), effects=np.asarray(effects, float), exact=True,
                   output=str(output), target=target, model_name=str(model_name), params=dict(params or {}))
 

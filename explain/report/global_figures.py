@@ -75,16 +75,20 @@ def curves_figure(panels: dict, ylabel: str, kind: str) -> str:
     return _draw(draw, 2.6 * len(panels) + 1.2, 2.6)
 
 
-def interaction_heatmaps(matrices: dict, label: str) -> str:
-    """One heat map per model (its top features), every panel on one colour scale with one legend.
+def interaction_heatmaps(matrices: dict, label: str, per_row: int = 3) -> str:
+    """One heat map per model (its top features), at most ``per_row`` a row, every panel on one colour scale
+    with one legend.
 
     ``matrices``: model -> DataFrame (features x features) of a non-negative pair strength (diagonal NaN).
     """
     vmax = max((float(np.nanmax(m.to_numpy(float))) for m in matrices.values() if m.size), default=0.0) or 1.0
     size = max(len(m) for m in matrices.values())
+    cols = min(per_row, len(matrices))
+    rows = -(-len(matrices) // cols)
 
     def draw(fig):
-        axes = fig.subplots(1, len(matrices), squeeze=False, gridspec_kw={"wspace": 0.9})[0]
+        grid = fig.subplots(rows, cols, squeeze=False, gridspec_kw={"wspace": 0.9, "hspace": 0.5})
+        axes = list(grid.ravel())
         shown = None
         for ax, (name, m) in zip(axes, matrices.items()):
             values = m.to_numpy(float)
@@ -95,9 +99,11 @@ def interaction_heatmaps(matrices: dict, label: str) -> str:
             for i in range(len(labels)):
                 for j in range(len(labels)):
                     if np.isfinite(values[i, j]):
-                        ax.text(j, i, f"{values[i, j]:.2g}", ha="center", va="center", fontsize=5.5,
+                        ax.text(j, i, f"{values[i, j]:.2g}", ha="center", va="center", fontsize=5,
                                 color="white" if values[i, j] > 0.6 * vmax else "black")
             ax.set_title(_label(name, 24))
-        bar = fig.colorbar(shown, ax=list(axes), shrink=0.8, pad=0.02)
+        for ax in axes[len(matrices):]:
+            ax.set_visible(False)
+        bar = fig.colorbar(shown, ax=axes, shrink=0.8 if rows == 1 else 0.5, pad=0.02)
         bar.set_label(_label(label, 40))
-    return _draw(draw, (0.42 * size + 1.6) * len(matrices) + 1.6, 0.42 * size + 1.6)
+    return _draw(draw, (0.5 * size + 1.6) * cols + 1.6, (0.5 * size + 1.0) * rows)

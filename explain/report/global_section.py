@@ -64,8 +64,10 @@ def _importances(models: dict, y) -> tuple[dict, str, str | None, list]:
             losses.add(res.loss)
         else:
             loss = losses.pop() if len(losses) == 1 else None
-            what = (f"permutation importance: the increase of the loss ({loss or 'each model its own'}) when a "
-                    f"feature's column is shuffled, {REPEATS} row-bootstrap repeats on the {max(m.n_rows for m in models.values())} "
+            named = (loss or "each model its own").replace("_", "-")
+            what = (f"permutation importance: the increase of the loss ({named}) when a "
+                    f"feature's column is shuffled, {REPEATS} row-bootstrap repeats on the "
+                    f"{max(m.n_rows for m in models.values())} "
                     f"labelled rows, {CI:.0%} percentile interval")
             unit = {"cross_entropy": "increase of cross-entropy (nats)",
                     "squared_error": "increase of squared error"}.get(loss)
@@ -125,8 +127,8 @@ def global_behaviour_section(results: dict, comparison=None, *, y=None) -> Secti
     paragraphs = [f"Importance: {what}.",
                   f"Curves: partial dependence (mean output with the feature set to each grid value) and "
                   f"accumulated local effects (centred; categories ordered by the similarity of the other features) "
-                  f"of the {len(features)} most important features, over the first {max(m.n_rows for m in models.values())} "
-                  f"explained rows.",
+                  f"of the {len(features)} most important features, over the first "
+                  f"{max(m.n_rows for m in models.values())} explained rows.",
                   (f"Every model is on one output scale: {unit}; curves of all models share each panel's y axis."
                    if unit is not None else f"The models' outputs do not share a unit ({units}), so each model's "
                    "curves are drawn on their own, in their own unit.")]
@@ -155,8 +157,10 @@ def global_behaviour_section(results: dict, comparison=None, *, y=None) -> Secti
             if mine:
                 children.append(Section("figure", f"{name}: {title.lower()}, in {m.unit}",
                                         {"svg": global_figures.curves_figure(mine, m.unit, kind)}))
+    facts = [f"{n}: output={m.output} ({m.unit})" + ("" if m.target is None else f", curves of class {m.target!r}")
+             for n, m in models.items()]
     return Section("text", "Global behaviour", {"level": 2, "paragraphs": paragraphs,
-                                                "bullets": [f"⚠ {n}" for n in notes]}, children)
+                                                "bullets": facts + [f"⚠ {n}" for n in notes]}, children)
 
 
 

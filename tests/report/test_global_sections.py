@@ -30,6 +30,7 @@ def test_global_behaviour_per_model_on_one_scale(small_report_inputs):
     sec = global_behaviour_section(dict(cmp.explanations), cmp)
     assert sec.title == "Global behaviour" and "one output scale: log-odds" in " ".join(sec.data["paragraphs"])
     assert "mean |Shapley value|" in sec.data["paragraphs"][0]  # no labels given: the label-free importance
+    assert sec.data["bullets"] == [f"{m}: output=margin (log-odds), curves of class 1" for m in models]
     table = sec.children[0].data["table"]
     assert table["columns"] == ["feature"] + [f"{m}: estimate [interval]" for m in models]
     titles = [c.title for c in sec.children]
@@ -47,7 +48,7 @@ def test_global_behaviour_per_model_on_one_scale(small_report_inputs):
 
 def test_labels_switch_to_permutation_importance(small_report_inputs):
     cmp, _, X, _ = small_report_inputs
-    sec = global_behaviour_section(dict(cmp.explanations), cmp, y=cmp.params and None)
+    sec = global_behaviour_section(dict(cmp.explanations), cmp)
     assert "mean |Shapley value|" in sec.data["paragraphs"][0]
     from explain.datasets import model_zoo
 
@@ -83,7 +84,8 @@ def test_interactions_section_names_index_and_space(small_report_inputs):
     assert heat.title == "Interaction heat maps: mean |SII| in log-odds, one colour scale"
     # the strongest pair of the boosted trees equals explain.interactions on the same rows and background
     m = global_models(dict(cmp.explanations), cmp, max_rows=MAX_ROWS, max_background=MAX_BACKGROUND)
-    ref = explain.interactions(models["gradient_boosting"], X.iloc[:MAX_ROWS], background=m["gradient_boosting"].background,
+    ref = explain.interactions(models["gradient_boosting"], X.iloc[:MAX_ROWS],
+                               background=m["gradient_boosting"].background,
                                output="margin", target=1)
     strength = np.abs(ref.values).mean(axis=0)
     np.fill_diagonal(strength, 0)
@@ -137,3 +139,35 @@ def test_markdown_shows_the_sections_and_the_opt_out(small_report, small_report_
     bare = build_report(cmp, global_views=False)
     assert not {"Global behaviour", "Interactions"} & {s.title for s in bare.sections}
     _section(small_report, "Global behaviour")
+
+
+@pytest.mark.slow
+def test_global_figures_fit_and_stay_readable_in_dark_mode_and_print(small_report, tmp_path):
+    """In a real browser: the new sections' figures are inside the page width (nothing cut), drawn on their own
+    white background (dark text stays readable on a dark page) and kept when printing."""
+    from playwright.sync_api import sync_playwright
+
+    from report_helpers import CHROMIUM, FLAGS, require_chromium
+
+    require_chromium()
+    path = small_report.save(tmp_path / "r.html")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        for media in ("screen", "print"):
+            context = browser.new_context(color_scheme="dark", viewport={"width": 900, "height": 800})
+            page = context.new_page()
+            page.emulate_media(media=media, color_scheme="dark")
+            page.goto("file://" + str(path))
+            for title in ("Global behaviour", "Interactions"):
+                section = page.locator("section", has=page.locator("h2", has_text=title))
+                figures = section.locator(".figure svg")
+                assert figures.count() >= 2 if title == "Global behaviour" else figures.count() >= 1
+                for k in range(figures.count()):
+                    svg = figures.nth(k)
+                    assert svg.is_visible()
+                    right = svg.evaluate("e => e.getBoundingClientRect().right")
+                    assert right <= page.evaluate("document.documentElement.clientWidth") + 1
+                    fill = svg.evaluate("e => getComputedStyle(e.querySelector('path')).fill")
+                    assert fill in ("rgb(255, 255, 255)", "#ffffff"), fill  # the figure's own background
+            context.close()
+        browser.close()
