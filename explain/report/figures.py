@@ -48,7 +48,37 @@ def to_svg(fig) -> str:
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
     svg = buf.getvalue()
     svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg[svg.index("<svg"):], flags=re.S)  # RDF boilerplate
-    return svg
+    return _compact(svg)
+
+
+# matplotlib writes what a browser does not need: every scatter dot and bar in its own <g clip-path>, coordinates
+# to 1e-6 px, the font family on every <text>, "rotate(-0 x y)" on unrotated text, and indentation. _compact
+# drops it; the picture and every text stay the same.
+_SAME_CLIP = re.compile(r'(<g clip-path="url\(#(\w+)\)">)((?:(?!<g[ >]|</g>).)*?)\s*</g>\s*<g clip-path="url\(#\2\)">',
+                        re.S)
+_GEOMETRY = re.compile(r'(\s(?:d|x|y|x1|x2|y1|y2|width|height|transform|points)=")([^"]*)"')
+_DECIMALS = re.compile(r"(-?\d+\.\d{2})\d+")
+_FAMILY = "font-family: 'DejaVu Sans', sans-serif"
+
+
+def _compact(svg: str) -> str:
+    """The same picture in fewer bytes: runs of sibling groups with one clip path merged; inside tags only
+    (text content, escaped, never holds "<" or ">"), coordinates truncated to 0.01 px, identity rotations
+    dropped and the font family set once on the root; no indentation."""
+    while True:
+        merged = _SAME_CLIP.sub(r"\1\3", svg)
+        if merged == svg:
+            break
+        svg = merged
+
+    def tag(m):
+        text = _GEOMETRY.sub(lambda g: g.group(1) + _DECIMALS.sub(r"\1", g.group(2)) + '"', m.group(0))
+        text = re.sub(r' transform="rotate\(-?0 [-\d.]+ [-\d.]+\)"', "", text)
+        for family in (_FAMILY + "; ", "; " + _FAMILY, f' style="{_FAMILY}"'):
+            text = text.replace(family, "")
+        return text.replace(" \n", "\n")
+    svg = re.sub(r"\n +<", "\n<", re.sub(r"<[^>]+>", tag, svg))
+    return svg.replace("<svg ", f'<svg style="{_FAMILY}" ', 1)
 
 
 def _draw(draw, width, height) -> str:
