@@ -36,7 +36,7 @@ MAX_PATH_PLAYERS = 62
 
 @numba.njit(parallel=True, cache=True)
 def _kernel(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len,
-            cat_unknown, cat_dir, leaves, leaf_value, starts, lengths, path_node, path_dir, n_players, W,
+            cat_unknown, cat_dir, thr_le, simple, leaves, leaf_value, starts, lengths, path_node, path_dir, n_players, W,
             n_chunks):  # pragma: no cover - compiled
     n = X.shape[0]
     m = B.shape[0]
@@ -54,11 +54,11 @@ def _kernel(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as
             full = (np.int64(1) << k) - 1
             pats, cnts, npat = pattern_counts(B, s, h, full, node_local, path_node, path_dir, feature, thr, kind,
                                               missing_left, zero_missing, nan_as_zero, cat_start, cat_len,
-                                              cat_unknown, cat_dir, bmask)
+                                              cat_unknown, cat_dir, thr_le, simple, bmask)
             scale = v / m
             for xi in range(n):
                 xm = path_mask(X, xi, s, h, full, node_local, path_node, path_dir, feature, thr, kind,
-                               missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir)
+                               missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir, thr_le, simple)
                 acc = out[c, xi]
                 fo = first[c, xi]
                 for p in range(npat):
