@@ -162,7 +162,8 @@ def main():
     names = [f"f{j}" for j in range(X.shape[1])]
     fitted = models(X[:4000], y[:4000], args.models.split(","))
     rows = X[4000:4000 + args.rows]
-    ours(next(iter(fitted.values())), rows[:2], X[:10])  # compile once (numba caches on disk)
+    for model in fitted.values():  # compile what each model needs once (numba caches on disk)
+        ours(model, rows[:2], X[:10])
     print(f"{args.rows} rows x {X.shape[1]} features, float64")
     header = f"{'model':34s} {'bg':>5s} {'ours s':>8s} {'shap s':>8s} {'woodelf s':>9s} {'shap/ours':>9s} " \
              f"{'woodelf/ours':>12s} {'floor s':>8s} {'ours/floor':>10s} {'max|ours-shap|':>14s} " \
