@@ -13,7 +13,12 @@ whose Shapley values are
     value_L (|A|-1)! |B|! / (|A|+|B|)!   for j in A,
    -value_L |A|! (|B|-1)! / (|A|+|B|)!   for j in B              (Lundberg et al. 2020)
 
-With at most 63 players (the usual case) each explained row walks every
+With at most 63 players (the usual case) each tree goes to one of two kernels,
+chosen from the tree alone (so a row's values never depend on the other rows):
+trees at most ``TABLE_DEPTH`` (12) deep are explained leaf by leaf
+(``_tree_table``: background patterns counted once per leaf, each leaf's values
+computed once per distinct pattern of the explained rows); deeper trees are
+walked. In the walk each explained row goes through every
 tree once (``shapley_dfs``), carrying Fx (players x failed on the path so
 far, a 64-bit mask) and the set C of background rows still compatible with
 it (bit sets of 64 rows per word, from ``background_left``, computed once per
