@@ -184,7 +184,8 @@ def main():
             except Exception as exc:  # woodelf may not read every model
                 print(f"  woodelf failed on {name}: {type(exc).__name__}: {exc}")
             t_floor = floor_loop(model, rows, bg)
-            mem = np.nan if args.no_memory or args.rows > 200 and "default" in name else peak_memory(lambda: ours(model, rows, bg))
+            skip = args.no_memory or args.rows > 200 and "default" in name
+            mem = np.nan if skip else peak_memory(lambda: ours(model, rows, bg))
             d_shap = np.nan if v_shap is None else np.abs(v_ours - v_shap).max()
             d_wood = np.nan if v_wood is None else np.abs(v_ours - v_wood).max()
             print(f"{name:34s} {m:5d} {t_ours:8.2f} {t_shap:8.2f} {t_wood:9.2f} {t_shap / t_ours:9.1f} "

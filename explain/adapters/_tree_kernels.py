@@ -105,7 +105,8 @@ def leaf_players(s, h, path_node, feature, player, local, node_local):  # pragma
 
 @numba.njit(inline="always", cache=True)
 def pattern_counts(B, s, h, full, node_local, path_node, path_dir, feature, thr, kind, missing_left, zero_missing,
-                   nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir, thr_le, simple, bmask):  # pragma: no cover - compiled
+                   nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir, thr_le, simple,
+                   bmask):  # pragma: no cover - compiled
     """Background rows by their pass/fail pattern on one leaf's path: (patterns, counts, how many)."""
     m = B.shape[0]
     for bi in range(m):

@@ -49,7 +49,7 @@ import numba  # ships with shap; this module is imported only when trees are exp
 import numpy as np
 
 from ..adapters._tree_kernels import leaf_paths_of, leaf_players, path_mask, pattern_counts, popcount, split_arrays
-from ._tree_table import SLOT_BITS, by_table, tree_depths
+from ._tree_table import SLOT_BITS, by_table, superset_sums, tree_depths, values_from_sums
 from ._tree_walk import MAX_MASK_PLAYERS, by_walk
 
 __all__ = ["tree_shapley", "tree_game", "ROWS_PER_CHUNK"]
@@ -64,8 +64,8 @@ LEAF_CHUNKS = 16  # leaves are split into this many interleaved chunks, summed i
 
 @numba.njit(parallel=True, cache=True)
 def shapley(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len,
-            cat_unknown, cat_dir, thr_le, simple, leaves, leaf_value, starts, lengths, path_node, path_dir, n_players, wA, wB,
-            n_chunks, table_max):  # pragma: no cover - compiled
+            cat_unknown, cat_dir, thr_le, simple, leaves, leaf_value, starts, lengths, path_node, path_dir, n_players,
+            wA, wB, n_chunks, table_max):  # pragma: no cover - compiled
     n = X.shape[0]
     m = B.shape[0]
     n_leaves = leaves.shape[0]
@@ -73,6 +73,7 @@ def shapley(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as
     for c in numba.prange(n_chunks):
         local = np.empty(64, np.int64)
         bmask = np.empty(m, np.int64)
+        t = np.empty(64)
         for li in range(c, n_leaves, n_chunks):
             v = leaf_value[li]
             if v == 0.0:
@@ -90,37 +91,18 @@ def shapley(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as
             # the choice must not depend on the rows in this call (it changes rounding): a fixed notional count
             use_table = k <= table_max and size * (k + 1) * k < TABLE_ROWS * npat
             if use_table:
-                G = np.zeros((size, k + 1))
+                psize = np.empty(npat, np.int64)
                 for p in range(npat):
-                    G[pats[p], popcount(pats[p])] += cnts[p]
-                for bit in range(k):
-                    one = np.int64(1) << bit
-                    for U in range(size):
-                        if not (U & one):
-                            for sz in range(k + 1):
-                                G[U, sz] += G[U | one, sz]
+                    psize[p] = popcount(pats[p])
+                G = np.empty((size, k + 1))
+                superset_sums(G, k, pats, cnts, psize, npat)
             for xi in range(n):
-                xm = path_mask(X, xi, s, h, full, node_local, path_node, path_dir, feature, thr, kind,
-                               missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir, thr_le, simple)
+                xm = path_mask(X, xi, s, h, full, node_local, path_node, path_dir, feature, thr, kind, missing_left,
+                               zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir, thr_le, simple)
                 if use_table:
-                    U = full & ~xm
-                    u = popcount(U)
-                    if u > 0:
-                        sb = 0.0
-                        for sz in range(u, k + 1):
-                            sb += G[U, sz] * wB[k - sz, u]
-                        if sb != 0.0:
-                            for j in range(k):
-                                if U & (np.int64(1) << j):
-                                    out[c, xi, local[j]] -= scale * sb
-                    for j in range(k):
-                        one = np.int64(1) << j
-                        if xm & one:
-                            sa = 0.0
-                            for sz in range(u, k):
-                                sa += (G[U, sz] - G[U | one, sz]) * wA[k - sz, u]
-                            if sa != 0.0:
-                                out[c, xi, local[j]] += scale * sa
+                    if values_from_sums(t, full & ~xm, k, G, wA, wB, scale):
+                        for j in range(k):
+                            out[c, xi, local[j]] += t[j]
                 else:
                     for p in range(npat):
                         P = pats[p]
