@@ -3,14 +3,16 @@
 One run, interleaved, same input: 1,000 explained rows x 20 features (float64),
 background 100 and 1,000 rows, for a RandomForestRegressor (100 trees, depth 8),
 the same forest at scikit-learn's default depth (paths ~25 deep, more than 12
-distinct features on some), XGBoost (200 trees, depth 6) and LightGBM (200
-trees, 31 leaves). Prints seconds, the ratios, the largest difference between
-the three, our peak memory, and for the forests how long reading the trees takes
+distinct features on some), XGBoost (200 trees, depth 6), LightGBM (200
+trees, 31 leaves) and HistGradientBoosting (200 iterations). Prints seconds, the
+ratios, the largest difference between the three, the floor (a bare numba loop
+computing every explained and background row's pass/fail pattern on every leaf
+path, 2 threads) and our time over it, our peak memory, and for the forests how long reading the trees takes
 (first time, and from the cache).
 Accuracy against enumeration is pinned by tests/methods/test_tree_shapley.py.
 
     .venv/bin/python benchmarks/bench_trees.py [--rows 1000] [--backgrounds 100,1000] [--no-shap]
-        [--no-woodelf] [--models rf8,rf,xgb,lgbm]
+        [--no-woodelf] [--no-memory] [--models rf8,rf,xgb,lgbm,hgb]
     # default-depth forest only, few rows (shap takes ~0.1-0.3 s a row there):
     .venv/bin/python benchmarks/bench_trees.py --models rf --rows 40 --backgrounds 100 --no-woodelf
 
@@ -40,19 +42,21 @@ MODELS = {
     "rf": "RandomForest (100 trees, default depth)",
     "xgb": "XGBoost (200 trees, depth 6)",
     "lgbm": "LightGBM (200 trees, 31 leaves)",
+    "hgb": "HistGradientBoosting (200 iterations)",
 }
 
 
 def models(X, y, keys):
     import lightgbm
     import xgboost
-    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
 
     make = {
         "rf8": lambda: RandomForestRegressor(100, max_depth=8, random_state=0, n_jobs=2),
         "rf": lambda: RandomForestRegressor(100, random_state=0, n_jobs=2),  # paths ~25 deep, ~2,500 leaves a tree
         "xgb": lambda: xgboost.XGBRegressor(n_estimators=200, max_depth=6, n_jobs=2),
         "lgbm": lambda: lightgbm.LGBMRegressor(n_estimators=200, num_leaves=31, verbose=-1, n_jobs=2),
+        "hgb": lambda: HistGradientBoostingRegressor(max_iter=200, random_state=0),
     }
     return {MODELS[k]: make[k]().fit(X, y) for k in keys}
 
@@ -99,6 +103,43 @@ def woodelf_lib(model, rows, bg, names):
     return out.to_numpy() if hasattr(out, "to_numpy") else out
 
 
+def floor_loop(model, rows, bg):
+    """The bare leaf-pattern loop: each explained and background row's pass/fail pattern on every leaf path
+    (plain numeric splits in line, nothing else), compiled with numba; the floor for any leaf-pattern method."""
+    import numba
+
+    from explain.adapters import get_adapter
+    from explain.adapters._tree_kernels import leaf_paths_of, split_arrays
+
+    @numba.njit(cache=False, nogil=True)
+    def patterns(M, feature, thr_le, starts, lengths, path_node, path_dir):
+        total = 0
+        for li in range(starts.shape[0]):
+            s, h = starts[li], lengths[li]
+            for r in range(M.shape[0]):
+                mask = 0
+                for q in range(h):
+                    nd = path_node[s + q]
+                    if (M[r, feature[nd]] <= thr_le[nd]) != path_dir[s + q]:
+                        mask |= 1 << q
+                total += mask
+        return total
+
+    ens = get_adapter(model).tree_ensemble()
+    _, starts, lengths, path_node, path_dir = leaf_paths_of(ens)
+    thr_le = split_arrays(ens)[-2]
+    both = ens.prepare(np.vstack([rows, bg]))
+    patterns(both[:2], ens.feature, thr_le, starts[:2], lengths[:2], path_node, path_dir)  # compile
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run():  # rows split over 2 threads, like ours
+        half = len(both) // 2
+        with ThreadPoolExecutor(2) as pool:
+            return sum(pool.map(lambda part: patterns(part, ens.feature, thr_le, starts, lengths, path_node,
+                                                      path_dir), (both[:half], both[half:])))
+    return timed(run)[0]
+
+
 def peak_memory(fn):
     tracemalloc.start()
     fn()
@@ -113,17 +154,20 @@ def main():
     parser.add_argument("--backgrounds", default="100,1000")
     parser.add_argument("--no-shap", action="store_true", help="skip shap (slow at background 1,000)")
     parser.add_argument("--no-woodelf", action="store_true")
-    parser.add_argument("--models", default="rf8,rf,xgb,lgbm", help=f"comma-separated keys of {MODELS}")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory rerun")
+    parser.add_argument("--models", default="rf8,rf,xgb,lgbm,hgb", help=f"comma-separated keys of {MODELS}")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     X, y = data()
     names = [f"f{j}" for j in range(X.shape[1])]
     fitted = models(X[:4000], y[:4000], args.models.split(","))
     rows = X[4000:4000 + args.rows]
-    ours(next(iter(fitted.values())), rows[:2], X[:10])  # compile once (numba caches on disk)
+    for model in fitted.values():  # compile what each model needs once (numba caches on disk)
+        ours(model, rows[:2], X[:10])
     print(f"{args.rows} rows x {X.shape[1]} features, float64")
     header = f"{'model':34s} {'bg':>5s} {'ours s':>8s} {'shap s':>8s} {'woodelf s':>9s} {'shap/ours':>9s} " \
-             f"{'woodelf/ours':>12s} {'max|ours-shap|':>14s} {'max|ours-woodelf|':>17s} {'peak MiB':>8s}"
+             f"{'woodelf/ours':>12s} {'floor s':>8s} {'ours/floor':>10s} {'max|ours-shap|':>14s} " \
+             f"{'max|ours-woodelf|':>17s} {'peak MiB':>8s}"
     print(header)
     for name, model in fitted.items():
         if name.startswith("RandomForest"):
@@ -139,11 +183,14 @@ def main():
                     t_wood, v_wood = timed(lambda: woodelf_lib(model, rows, bg, names))
             except Exception as exc:  # woodelf may not read every model
                 print(f"  woodelf failed on {name}: {type(exc).__name__}: {exc}")
-            mem = np.nan if args.rows > 200 and "default" in name else peak_memory(lambda: ours(model, rows, bg))
+            t_floor = floor_loop(model, rows, bg)
+            skip = args.no_memory or args.rows > 200 and "default" in name
+            mem = np.nan if skip else peak_memory(lambda: ours(model, rows, bg))
             d_shap = np.nan if v_shap is None else np.abs(v_ours - v_shap).max()
             d_wood = np.nan if v_wood is None else np.abs(v_ours - v_wood).max()
             print(f"{name:34s} {m:5d} {t_ours:8.2f} {t_shap:8.2f} {t_wood:9.2f} {t_shap / t_ours:9.1f} "
-                  f"{t_wood / t_ours:12.2f} {d_shap:14.2e} {d_wood:17.2e} {mem:8.0f}")
+                  f"{t_wood / t_ours:12.2f} {t_floor:8.2f} {t_ours / t_floor:10.2f} {d_shap:14.2e} {d_wood:17.2e} "
+                  f"{mem:8.0f}")
 
 
 if __name__ == "__main__":

@@ -15,9 +15,10 @@ __all__ = ["go_left", "popcount", "path_mask", "leaf_players", "pattern_counts",
            "split_arrays"]
 
 
-@numba.njit(inline="always", cache=True)
-def go_left(x, nd, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown,
-            cat_dir):  # pragma: no cover - compiled
+@numba.njit(cache=True)
+def split_rule(x, nd, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown,
+               cat_dir):  # pragma: no cover - compiled
+    """Whether x goes left at internal node nd, by the library's full rule (missing values, categories)."""
     if np.isnan(x):
         if nan_as_zero[nd]:
             x = 0.0
@@ -39,6 +40,21 @@ def go_left(x, nd, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start
     return x < thr[nd]
 
 
+@numba.njit(cache=True)
+def go_left(x, nd, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown,
+            cat_dir, thr_le, simple):  # pragma: no cover - compiled
+    """``split_rule``, with the common numeric split (``simple[nd]``, x not NaN) as one comparison.
+
+    Hot loops write that comparison in line (``simple[nd] and x <= thr_le[nd]``) and call this or
+    ``split_rule`` only otherwise: a compiled call taking the node arrays costs ~100 ns (their reference
+    counts), inlined or not.
+    """
+    if simple[nd] and not np.isnan(x):
+        return x <= thr_le[nd]
+    return split_rule(x, nd, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown,
+                      cat_dir)
+
+
 @numba.njit(inline="always", cache=True)
 def popcount(mask):  # pragma: no cover - compiled
     """Number of bits set."""
@@ -51,13 +67,18 @@ def popcount(mask):  # pragma: no cover - compiled
 
 @numba.njit(inline="always", cache=True)
 def path_mask(rows, i, s, h, full, node_local, path_node, path_dir, feature, thr, kind, missing_left,
-              zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir):  # pragma: no cover
+              zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir, thr_le, simple):  # pragma: no cover
     """Bit j set when row i passes every test of local player j on the path (the x_ok / z_ok pattern)."""
     mask = full
     for q in range(h):
         nd = path_node[s + q]
-        if go_left(rows[i, feature[nd]], nd, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start,
-                   cat_len, cat_unknown, cat_dir) != path_dir[s + q]:
+        x = rows[i, feature[nd]]
+        if simple[nd] and not np.isnan(x):
+            left = x <= thr_le[nd]
+        else:
+            left = split_rule(x, nd, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len,
+                              cat_unknown, cat_dir)
+        if left != path_dir[s + q]:
             mask &= ~(np.int64(1) << node_local[q])
     return mask
 
@@ -84,12 +105,13 @@ def leaf_players(s, h, path_node, feature, player, local, node_local):  # pragma
 
 @numba.njit(inline="always", cache=True)
 def pattern_counts(B, s, h, full, node_local, path_node, path_dir, feature, thr, kind, missing_left, zero_missing,
-                   nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir, bmask):  # pragma: no cover - compiled
+                   nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir, thr_le, simple,
+                   bmask):  # pragma: no cover - compiled
     """Background rows by their pass/fail pattern on one leaf's path: (patterns, counts, how many)."""
     m = B.shape[0]
     for bi in range(m):
         bmask[bi] = path_mask(B, bi, s, h, full, node_local, path_node, path_dir, feature, thr, kind, missing_left,
-                              zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir)
+                              zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir, thr_le, simple)
     srt = np.sort(bmask)
     pats = np.empty(m, np.int64)
     cnts = np.empty(m, np.float64)
@@ -106,7 +128,7 @@ def pattern_counts(B, s, h, full, node_local, path_node, path_dir, feature, thr,
 
 @numba.njit(parallel=True, cache=True)
 def predict(X, feature, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown,
-            cat_dir, left, right, value, roots):  # pragma: no cover - compiled
+            cat_dir, thr_le, simple, left, right, value, roots):  # pragma: no cover - compiled
     n = X.shape[0]
     out = np.zeros((n, value.shape[1]))
     for i in numba.prange(n):
@@ -114,7 +136,7 @@ def predict(X, feature, thr, kind, missing_left, zero_missing, nan_as_zero, cat_
             nd = roots[r]
             while left[nd] >= 0:
                 if go_left(X[i, feature[nd]], nd, thr, kind, missing_left, zero_missing, nan_as_zero,
-                           cat_start, cat_len, cat_unknown, cat_dir):
+                           cat_start, cat_len, cat_unknown, cat_dir, thr_le, simple):
                     nd = left[nd]
                 else:
                     nd = right[nd]
@@ -168,8 +190,17 @@ def leaf_paths(left, parent, went_left):  # pragma: no cover - compiled
 
 
 def split_arrays(ens):
+    """The node arrays every kernel routes with, ending with ``thr_le`` and ``simple`` (computed once):
+    a plain numeric split ``x < t`` is ``x <= nextafter(t, -inf)`` exactly, so all plain splits are one
+    comparison."""
+    fast = getattr(ens, "_fast_split", None)
+    if fast is None:
+        with np.errstate(invalid="ignore"):
+            thr_le = np.where(ens.kind == 1, np.nextafter(ens.threshold, -np.inf), ens.threshold)
+            simple = (ens.kind != 2) & ~ens.zero_missing & (ens.threshold > -np.inf)  # NaN x: split_rule
+        fast = ens._fast_split = (np.ascontiguousarray(thr_le, dtype=np.float64), np.ascontiguousarray(simple))
     return (ens.threshold, ens.kind, ens.missing_left, ens.zero_missing, ens.nan_as_zero, ens.cat_start,
-            ens.cat_len, ens.cat_unknown, ens.cat_dir)
+            ens.cat_len, ens.cat_unknown, ens.cat_dir, *fast)
 
 
 def predict_leaves(ens, X: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..adapters._tree_kernels import leaf_paths_of, leaf_players, path_mask, pattern_counts, popcount, split_arrays
+from ..adapters._tree_kernels import leaf_paths_of, leaf_players, path_mask, pattern_counts, split_arrays
 from ..errors import MethodNotApplicableError
 
 __all__ = ["tree_interactions", "ROWS_PER_CHUNK"]
@@ -32,12 +32,65 @@ __all__ = ["tree_interactions", "ROWS_PER_CHUNK"]
 ROWS_PER_CHUNK = 256  # explained rows per kernel call: accumulators are chunks x rows x players^2
 LEAF_CHUNKS = 16  # leaves split into this many interleaved chunks, summed in a fixed order
 MAX_PATH_PLAYERS = 62
+SLOT_BITS = 12  # paths with at most this many players: each distinct row pattern of a leaf is evaluated once
+
+
+@numba.njit(cache=True)
+def _leaf_pairs(tp, tf, U, k, full, pats, cnts, npat, W, scale):  # pragma: no cover - compiled
+    """Pairs ``tp`` (k x k, upper triangle) and first-order effects ``tf`` (k) on one leaf of a row failing U.
+
+    A background pattern P is compatible when it contains U; then A = not P and B = U.
+    """
+    tp[:k, :k] = 0.0
+    tf[:k] = 0.0
+    b = 0
+    for j in range(k):
+        if U & (np.int64(1) << j):
+            b += 1
+    hit = False
+    for p in range(npat):
+        P = pats[p]
+        if (P & U) != U:
+            continue
+        Am = full & ~P
+        a = 0
+        for j in range(k):
+            if Am & (np.int64(1) << j):
+                a += 1
+        if a + b == 0:
+            continue
+        hit = True
+        wt = scale * cnts[p]
+        if a == 1:  # first order v({i}) - v({}): the leaf is reached with x on i alone
+            for i in range(k):
+                if Am & (np.int64(1) << i):
+                    tf[i] += wt
+        elif a == 0:  # ... or lost as soon as x enters on any i in B
+            for i in range(k):
+                if U & (np.int64(1) << i):
+                    tf[i] -= wt
+        if a + b < 2:
+            continue
+        both = Am | U
+        for i in range(k):
+            bit_i = np.int64(1) << i
+            if not both & bit_i:
+                continue
+            in_a_i = (Am & bit_i) != 0
+            for j in range(i + 1, k):
+                bit_j = np.int64(1) << j
+                if not both & bit_j:
+                    continue
+                na = int(in_a_i) + int((Am & bit_j) != 0)
+                val = wt * W[a - na, b - (2 - na)]
+                tp[i, j] += -val if na == 1 else val
+    return hit
 
 
 @numba.njit(parallel=True, cache=True)
 def _kernel(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len,
-            cat_unknown, cat_dir, leaves, leaf_value, starts, lengths, path_node, path_dir, n_players, W,
-            n_chunks):  # pragma: no cover - compiled
+            cat_unknown, cat_dir, thr_le, simple, leaves, leaf_value, starts, lengths, path_node, path_dir,
+            n_players, W, n_chunks):  # pragma: no cover - compiled
     n = X.shape[0]
     m = B.shape[0]
     out = np.zeros((n_chunks, n, n_players, n_players))
@@ -45,6 +98,14 @@ def _kernel(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as
     for c in numba.prange(n_chunks):
         local = np.empty(64, np.int64)
         bmask = np.empty(m, np.int64)
+        xmask = np.empty(n, np.int64)
+        slot = np.full(np.int64(1) << SLOT_BITS, -1, np.int64)
+        uniq = np.empty(n, np.int64)
+        tp_small = np.empty((n, SLOT_BITS, SLOT_BITS))
+        tf_small = np.empty((n, SLOT_BITS))
+        tp_big = np.empty((1, 64, 64))
+        tf_big = np.empty((1, 64))
+        hit = np.empty(n, np.bool_)
         for li in range(c, leaves.shape[0], n_chunks):
             v = leaf_value[li]
             s = starts[li]
@@ -54,54 +115,44 @@ def _kernel(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as
             full = (np.int64(1) << k) - 1
             pats, cnts, npat = pattern_counts(B, s, h, full, node_local, path_node, path_dir, feature, thr, kind,
                                               missing_left, zero_missing, nan_as_zero, cat_start, cat_len,
-                                              cat_unknown, cat_dir, bmask)
+                                              cat_unknown, cat_dir, thr_le, simple, bmask)
             scale = v / m
             for xi in range(n):
-                xm = path_mask(X, xi, s, h, full, node_local, path_node, path_dir, feature, thr, kind,
-                               missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir)
+                xmask[xi] = path_mask(X, xi, s, h, full, node_local, path_node, path_dir, feature, thr, kind,
+                                      missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown,
+                                      cat_dir, thr_le, simple)
+            memo = k <= SLOT_BITS  # each distinct U once (a direct-address table); else every row
+            tp = tp_small if memo else tp_big
+            tf = tf_small if memo else tf_big
+            nu = 0
+            for xi in range(n):
+                U = full & ~xmask[xi]
+                if memo:
+                    q = slot[U]
+                    if q < 0:
+                        q = nu
+                        slot[U] = q
+                        uniq[q] = U
+                        nu += 1
+                        hit[q] = _leaf_pairs(tp[q], tf[q], U, k, full, pats, cnts, npat, W, scale)
+                else:
+                    q = 0
+                    hit[0] = _leaf_pairs(tp[0], tf[0], U, k, full, pats, cnts, npat, W, scale)
+                if not hit[q]:
+                    continue
                 acc = out[c, xi]
                 fo = first[c, xi]
-                for p in range(npat):
-                    P = pats[p]
-                    if (xm | P) != full:
-                        continue
-                    Am = xm & ~P
-                    Bm = P & ~xm
-                    a = popcount(Am)
-                    b = popcount(Bm)
-                    if a + b == 0:
-                        continue
-                    wt = scale * cnts[p]
-                    if a == 1:  # first order v({i}) - v({}): the leaf is reached with x on i alone
-                        for i in range(k):
-                            if Am & (np.int64(1) << i):
-                                fo[local[i]] += wt
-                    elif a == 0:  # ... or lost as soon as x enters on any i in B
-                        for i in range(k):
-                            if Bm & (np.int64(1) << i):
-                                fo[local[i]] -= wt
-                    if a + b < 2:
-                        continue
-                    for i in range(k):
-                        bit_i = np.int64(1) << i
-                        in_a_i = (Am & bit_i) != 0
-                        if not in_a_i and (Bm & bit_i) == 0:
-                            continue
-                        for j in range(i + 1, k):
-                            bit_j = np.int64(1) << j
-                            in_a_j = (Am & bit_j) != 0
-                            if not in_a_j and (Bm & bit_j) == 0:
-                                continue
-                            na = int(in_a_i) + int(in_a_j)
-                            val = wt * W[a - na, b - (2 - na)]
-                            if na == 1:
-                                val = -val
-                            pi = local[i]
-                            pj = local[j]
-                            if pi < pj:
-                                acc[pi, pj] += val
-                            else:
-                                acc[pj, pi] += val
+                for i in range(k):
+                    pi = local[i]
+                    fo[pi] += tf[q, i]
+                    for j in range(i + 1, k):
+                        pj = local[j]
+                        if pi < pj:
+                            acc[pi, pj] += tp[q, i, j]
+                        else:
+                            acc[pj, pi] += tp[q, i, j]
+            for q in range(nu):
+                slot[uniq[q]] = -1
     return out.sum(axis=0), first.sum(axis=0)
 
 

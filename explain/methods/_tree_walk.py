@@ -13,9 +13,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..adapters._tree_kernels import go_left, split_arrays
+from ..adapters._tree_kernels import split_arrays, split_rule
 
-__all__ = ["by_walk", "tree_depth", "MAX_MASK_PLAYERS"]
+__all__ = ["by_walk", "MAX_MASK_PLAYERS"]
 
 ROW_BLOCK = 8  # explained rows that walk a tree together (it stays in cache)
 MAX_MASK_PLAYERS = 63  # the tree walk keeps each row's failed players in one 64-bit mask
@@ -33,7 +33,7 @@ def _bitcount(w):  # pragma: no cover - compiled
 
 @numba.njit(nogil=True, cache=True)
 def background_left(out, lo, hi, B, feature, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start,
-                    cat_len, cat_unknown, cat_dir, left):  # pragma: no cover - compiled
+                    cat_len, cat_unknown, cat_dir, thr_le, simple, left):  # pragma: no cover - compiled
     """Bit z of word (node, z // 64) set when background row z goes left at the internal node (nodes lo..hi).
 
     ``B`` is the background transposed (features x rows), so each node reads one contiguous column.
@@ -44,17 +44,17 @@ def background_left(out, lo, hi, B, feature, thr, kind, missing_left, zero_missi
         if left[nd] < 0:
             continue
         col = B[feature[nd]]
-        plain = kind[nd] != 2 and not zero_missing[nd] and not nan_as_zero[nd]
-        t, le, nan_left = thr[nd], kind[nd] == 0, missing_left[nd]
+        plain = simple[nd]
+        t = thr_le[nd]
         for w in range(W):
             word = np.uint64(0)
             for z in range(w * 64, min(m, w * 64 + 64)):
                 x = col[z]
-                if plain:  # a numeric split (most nodes): the comparison of go_left, without its branches
-                    goes = nan_left if np.isnan(x) else (x <= t if le else x < t)
+                if plain and not np.isnan(x):  # a numeric split (most nodes): one comparison, no call
+                    goes = x <= t
                 else:
-                    goes = go_left(x, nd, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len,
-                                   cat_unknown, cat_dir)
+                    goes = split_rule(x, nd, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len,
+                                      cat_unknown, cat_dir)
                 if goes:
                     word |= np.uint64(1) << np.uint64(z - w * 64)
             out[nd, w] = word
@@ -90,7 +90,7 @@ def _leaf(acc, xr, v, fxm, C, fz, wA, wB):  # pragma: no cover - compiled
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
 def shapley_dfs(X, m, bleft, feature, player, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start,
-                cat_len, cat_unknown, cat_dir, left, right, leaf_value, roots, max_depth, n_players, wA,
+                cat_len, cat_unknown, cat_dir, thr_le, simple, left, right, leaf_value, roots, max_depth, n_players, wA,
                 wB):  # pragma: no cover - compiled
     """Each explained row walks every tree once, carrying the background rows still compatible with it.
 
@@ -152,11 +152,11 @@ def shapley_dfs(X, m, bleft, feature, player, thr, kind, missing_left, zero_miss
                     j = player[feature[nd]]
                     if go == 0:
                         xv = X[xi, feature[nd]]
-                        if kind[nd] == 0 and not zero_missing[nd] and not nan_as_zero[nd] and not np.isnan(xv):
-                            x_left[d] = xv <= thr[nd]  # the common numeric split, without go_left's branches
+                        if simple[nd] and not np.isnan(xv):
+                            x_left[d] = xv <= thr_le[nd]  # the common numeric split, without a call
                         else:
-                            x_left[d] = go_left(xv, nd, thr, kind, missing_left, zero_missing, nan_as_zero,
-                                                cat_start, cat_len, cat_unknown, cat_dir)
+                            x_left[d] = split_rule(xv, nd, thr, kind, missing_left, zero_missing, nan_as_zero,
+                                                   cat_start, cat_len, cat_unknown, cat_dir)
                     bit = np.int64(1) << j
                     fxn = fx[d] | bit if x_left[d] != (go == 0) else fx[d]
                     excl = (fxn & bit) != 0
@@ -203,47 +203,39 @@ def shapley_dfs(X, m, bleft, feature, player, thr, kind, missing_left, zero_miss
     return out
 
 
-def tree_depth(ens) -> int:
-    """Longest root-to-leaf path (edges), level by level without compiling anything."""
-    frontier = ens.roots[ens.left[ens.roots] >= 0]
-    depth = 0
-    while frontier.size:
-        depth += 1
-        children = np.concatenate([ens.left[frontier], ens.right[frontier]])
-        frontier = children[ens.left[children] >= 0]
-    return depth
-
-
-def by_walk(ens, Xp, Bp, players, n_players, leaf_value, max_depth, wA, wB, rows_per_chunk):
-    """Shapley values by walking each tree once per explained row (``shapley_dfs``), background in blocks.
+def by_walk(ens, Xp, Bp, players, n_players, leaf_value, max_depth, wA, wB, rows_per_chunk, roots, pool):
+    """Shapley values of the trees at ``roots`` by walking each once per explained row (``shapley_dfs``),
+    background in blocks.
 
     The compiled walks release the GIL: rows (and the background's bit sets, by node range) are split over
-    numba's thread count. Each row's values are its own sums over trees in order, whatever the split.
+    ``pool``'s threads. Each row's values are its own sums over trees in order, whatever the split.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     m = Bp.shape[0]
     n = Xp.shape[0]
     leaf_value = np.ascontiguousarray(leaf_value, dtype=np.float64)
     out = np.zeros((n, n_players))
-    threads = max(1, int(numba.get_num_threads()))
-    n_nodes = ens.left.shape[0]
-    with ThreadPoolExecutor(threads) as pool:
-        for b0 in range(0, m, BACKGROUND_BLOCK):
-            block = np.ascontiguousarray(Bp[b0:b0 + BACKGROUND_BLOCK])
-            columns = np.ascontiguousarray(block.T)
-            bleft = np.zeros((n_nodes, (block.shape[0] + 63) // 64), np.uint64)
-            cuts = np.linspace(0, n_nodes, threads + 1).astype(int)
-            list(pool.map(lambda i: background_left(bleft, cuts[i], cuts[i + 1], columns, ens.feature,
-                                                    *split_arrays(ens), ens.left), range(threads)))
-            share = block.shape[0] / m
-            step = max(ROW_BLOCK, min(int(rows_per_chunk), -(-n // threads)))
+    if len(roots) == 0:
+        return out
+    roots = np.ascontiguousarray(roots, dtype=np.int64)
+    threads = pool._max_workers
+    # nodes of the walked trees only (trees are contiguous, each from its root to the next tree's root)
+    ends = np.append(ens.roots[1:], ens.left.shape[0])[np.searchsorted(ens.roots, roots)]
+    lo_node, hi_node = int(roots[0]), int(ends[-1])
+    for b0 in range(0, m, BACKGROUND_BLOCK):
+        block = np.ascontiguousarray(Bp[b0:b0 + BACKGROUND_BLOCK])
+        columns = np.ascontiguousarray(block.T)
+        bleft = np.zeros((ens.left.shape[0], (block.shape[0] + 63) // 64), np.uint64)
+        cuts = np.linspace(lo_node, hi_node, threads + 1).astype(int)
+        list(pool.map(lambda i: background_left(bleft, cuts[i], cuts[i + 1], columns, ens.feature,
+                                                *split_arrays(ens), ens.left), range(threads)))
+        share = block.shape[0] / m
+        step = max(ROW_BLOCK, min(int(rows_per_chunk), -(-n // threads)))
 
-            def walk(start, block=block, bleft=bleft):
-                return start, shapley_dfs(np.ascontiguousarray(Xp[start:start + step]), block.shape[0], bleft,
-                                          ens.feature, players, *split_arrays(ens), ens.left, ens.right,
-                                          leaf_value, ens.roots, max_depth, n_players, wA, wB)
+        def walk(start, block=block, bleft=bleft):
+            return start, shapley_dfs(np.ascontiguousarray(Xp[start:start + step]), block.shape[0], bleft,
+                                      ens.feature, players, *split_arrays(ens), ens.left, ens.right,
+                                      leaf_value, roots, max_depth, n_players, wA, wB)
 
-            for start, part in pool.map(walk, range(0, n, step)):
-                out[start:start + step] += part if share == 1.0 else share * part
+        for start, part in pool.map(walk, range(0, n, step)):
+            out[start:start + step] += part if share == 1.0 else share * part
     return out

@@ -13,7 +13,12 @@ whose Shapley values are
     value_L (|A|-1)! |B|! / (|A|+|B|)!   for j in A,
    -value_L |A|! (|B|-1)! / (|A|+|B|)!   for j in B              (Lundberg et al. 2020)
 
-With at most 63 players (the usual case) each explained row walks every
+With at most 63 players (the usual case) each tree goes to one of two kernels,
+chosen from the tree alone (so a row's values never depend on the other rows):
+trees at most ``TABLE_DEPTH`` (12) deep are explained leaf by leaf
+(``_tree_table``: background patterns counted once per leaf, each leaf's values
+computed once per distinct pattern of the explained rows); deeper trees are
+walked. In the walk each explained row goes through every
 tree once (``shapley_dfs``), carrying Fx (players x failed on the path so
 far, a 64-bit mask) and the set C of background rows still compatible with
 it (bit sets of 64 rows per word, from ``background_left``, computed once per
@@ -44,21 +49,23 @@ import numba  # ships with shap; this module is imported only when trees are exp
 import numpy as np
 
 from ..adapters._tree_kernels import leaf_paths_of, leaf_players, path_mask, pattern_counts, popcount, split_arrays
-from ._tree_walk import MAX_MASK_PLAYERS, by_walk, tree_depth
+from ._tree_table import SLOT_BITS, by_table, superset_sums, tree_depths, values_from_sums
+from ._tree_walk import MAX_MASK_PLAYERS, by_walk
 
 __all__ = ["tree_shapley", "tree_game", "ROWS_PER_CHUNK"]
 
 ROWS_PER_CHUNK = 4096  # explained rows per kernel call: accumulators are threads x rows x players
 MAX_PATH_PLAYERS = 62  # players on one path must fit a 64-bit mask
 TABLE_MAX_PLAYERS = 12
+TABLE_DEPTH = SLOT_BITS  # trees at most this deep are explained leaf by leaf (_tree_table), deeper by the walk
 TABLE_ROWS = 256  # the superset table pays off when a leaf's patterns x this many rows exceed its size
 LEAF_CHUNKS = 16  # leaves are split into this many interleaved chunks, summed in a fixed order
 
 
 @numba.njit(parallel=True, cache=True)
 def shapley(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len,
-            cat_unknown, cat_dir, leaves, leaf_value, starts, lengths, path_node, path_dir, n_players, wA, wB,
-            n_chunks, table_max):  # pragma: no cover - compiled
+            cat_unknown, cat_dir, thr_le, simple, leaves, leaf_value, starts, lengths, path_node, path_dir, n_players,
+            wA, wB, n_chunks, table_max):  # pragma: no cover - compiled
     n = X.shape[0]
     m = B.shape[0]
     n_leaves = leaves.shape[0]
@@ -66,6 +73,7 @@ def shapley(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as
     for c in numba.prange(n_chunks):
         local = np.empty(64, np.int64)
         bmask = np.empty(m, np.int64)
+        t = np.empty(64)
         for li in range(c, n_leaves, n_chunks):
             v = leaf_value[li]
             if v == 0.0:
@@ -77,43 +85,24 @@ def shapley(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as
             full = (np.int64(1) << k) - 1
             pats, cnts, npat = pattern_counts(B, s, h, full, node_local, path_node, path_dir, feature, thr, kind,
                                               missing_left, zero_missing, nan_as_zero, cat_start, cat_len,
-                                              cat_unknown, cat_dir, bmask)
+                                              cat_unknown, cat_dir, thr_le, simple, bmask)
             scale = v / m
             size = np.int64(1) << k if k <= table_max else np.int64(0)
             # the choice must not depend on the rows in this call (it changes rounding): a fixed notional count
             use_table = k <= table_max and size * (k + 1) * k < TABLE_ROWS * npat
             if use_table:
-                G = np.zeros((size, k + 1))
+                psize = np.empty(npat, np.int64)
                 for p in range(npat):
-                    G[pats[p], popcount(pats[p])] += cnts[p]
-                for bit in range(k):
-                    one = np.int64(1) << bit
-                    for U in range(size):
-                        if not (U & one):
-                            for sz in range(k + 1):
-                                G[U, sz] += G[U | one, sz]
+                    psize[p] = popcount(pats[p])
+                G = np.empty((size, k + 1))
+                superset_sums(G, k, pats, cnts, psize, npat)
             for xi in range(n):
-                xm = path_mask(X, xi, s, h, full, node_local, path_node, path_dir, feature, thr, kind,
-                               missing_left, zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir)
+                xm = path_mask(X, xi, s, h, full, node_local, path_node, path_dir, feature, thr, kind, missing_left,
+                               zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir, thr_le, simple)
                 if use_table:
-                    U = full & ~xm
-                    u = popcount(U)
-                    if u > 0:
-                        sb = 0.0
-                        for sz in range(u, k + 1):
-                            sb += G[U, sz] * wB[k - sz, u]
-                        if sb != 0.0:
-                            for j in range(k):
-                                if U & (np.int64(1) << j):
-                                    out[c, xi, local[j]] -= scale * sb
-                    for j in range(k):
-                        one = np.int64(1) << j
-                        if xm & one:
-                            sa = 0.0
-                            for sz in range(u, k):
-                                sa += (G[U, sz] - G[U | one, sz]) * wA[k - sz, u]
-                            if sa != 0.0:
-                                out[c, xi, local[j]] += scale * sa
+                    if values_from_sums(t, full & ~xm, k, G, wA, wB, scale):
+                        for j in range(k):
+                            out[c, xi, local[j]] += t[j]
                 else:
                     for p in range(npat):
                         P = pats[p]
@@ -181,10 +170,8 @@ def tree_shapley(ens, X: np.ndarray, background: np.ndarray, output: int, *, pla
     if ens.feature_origin is not None:  # the trees route on reordered columns: map them back to players
         players = np.ascontiguousarray(players[ens.feature_origin])
     if n_players <= MAX_MASK_PLAYERS:
-        max_depth = tree_depth(ens)
-        wA, wB = _weights(min(max_depth, n_players) + 1)
-        return by_walk(ens, ens.prepare(X), ens.prepare(background), players, n_players,
-                        sign * ens.value[:, output], max_depth, wA, wB, rows_per_chunk)
+        return _by_tree(ens, ens.prepare(X), ens.prepare(background), players, n_players,
+                        sign * ens.value[:, output], rows_per_chunk)
     leaves, starts, lengths, path_node, path_dir = leaf_paths_of(ens)
     leaf_value = sign * ens.value[leaves, output]
     keep = leaf_value != 0.0
@@ -204,6 +191,28 @@ def tree_shapley(ens, X: np.ndarray, background: np.ndarray, output: int, *, pla
         out[start:start + step] = shapley(
             np.ascontiguousarray(Xp[start:start + step]), Bp, ens.feature, players, *split_arrays(ens), leaves,
             leaf_value, starts, lengths, path_node, path_dir, n_players, wA, wB, n_chunks, TABLE_MAX_PLAYERS)
+    return out
+
+
+def _by_tree(ens, Xp, Bp, players, n_players, value, rows_per_chunk):
+    """Each tree by the kernel that suits it: shallow trees (at most ``TABLE_DEPTH`` deep) leaf by leaf with
+    the values per distinct pattern (``_tree_table``), deeper ones by the walk (``_tree_walk``); the two sums
+    are added. The choice depends on the trees only, so a row's values do not depend on the other rows."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    depths = tree_depths(ens)
+    table = depths <= TABLE_DEPTH
+    wA, wB = _weights(min(int(depths.max(initial=0)), n_players) + 1)
+    threads = max(1, int(numba.get_num_threads()))
+    with ThreadPoolExecutor(threads) as pool:
+        out = by_walk(ens, Xp, Bp, players, n_players, value, int(depths[~table].max(initial=0)), wA, wB,
+                      rows_per_chunk, ens.roots[~table], pool)
+        if table.any():
+            leaves, starts, lengths, path_node, path_dir = leaf_paths_of(ens)
+            tree_of = np.searchsorted(ens.roots, leaves, side="right") - 1
+            keep = table[tree_of] & (value[leaves] != 0.0)
+            out += by_table(ens, Xp, Bp, players, n_players, leaves[keep], starts[keep], lengths[keep],
+                            value[leaves[keep]], path_node, path_dir, wA, wB, pool, rows_per_chunk)
     return out
 
 

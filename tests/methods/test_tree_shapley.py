@@ -265,3 +265,21 @@ def test_trees_are_read_once_per_fit():
     np.testing.assert_allclose(again.predict(X[200:])[:, 0], model.predict(X[200:]), atol=1e-9)
     other = RandomForestRegressor(5, max_depth=4, random_state=0).fit(X, z)  # equal but another object
     assert get_adapter(other).tree_ensemble() is not again
+
+
+def test_leaf_table_and_walk_agree_tree_by_tree(fitted, monkeypatch):
+    """Every tree explained by the leaf-table kernel, then by the walk: the same values (each kernel is also
+    checked against enumeration above, whichever the trees' depth picks), NaN and ties with thresholds included."""
+    from explain.methods import tree_shapley as ts
+
+    name, model, X = fitted
+    ens = get_adapter(model).tree_ensemble()
+    rows, bg = X[400:430], X[:60]
+    monkeypatch.setattr(ts, "TABLE_DEPTH", 64)
+    if ts.tree_depths(ens).max() > ts.SLOT_BITS:
+        pytest.skip("trees deeper than the leaf table holds")
+    table = ts.tree_shapley(ens, rows, bg, 0)
+    monkeypatch.setattr(ts, "TABLE_DEPTH", 0)
+    walk = ts.tree_shapley(ens, rows, bg, 0)
+    np.testing.assert_allclose(table, walk, rtol=0, atol=1e-12 * max(1.0, np.abs(walk).max()), err_msg=name)
+    assert np.abs(walk).max() > 0

@@ -1,0 +1,244 @@
+"""Exact interventional TreeSHAP leaf by leaf, for shallow trees (see ``tree_shapley``).
+
+For one leaf with k players on its path, the background enters only through its
+pass/fail patterns P (counted once per leaf, in a direct-address table of 2^k slots)
+and an explained row only through the players it fails, U. The row's values on
+the leaf depend on U alone, so they are computed once per distinct U among the rows
+(``leaf_values``) and added to every row with that U: the cost per leaf is
+O((n + m) h) for the patterns plus O(distinct U x patterns x k), far below
+rows x background. Trees are cut into a fixed number of groups (from their
+structure only), each group summed in leaf order into its own accumulator, the
+groups in a fixed order: the values do not depend on threads or chunks.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ..adapters._tree_kernels import leaf_players, split_arrays, split_rule
+
+__all__ = ["by_table", "tree_depths", "leaf_values", "SLOT_BITS"]
+
+SLOT_BITS = 12  # players on a path the direct-address tables hold (2^12 slots)
+TABLE_ROWS = 16  # notional distinct row patterns per leaf in the choice between superset sums and a pattern loop
+TREE_GROUPS = 8  # table trees are cut into this many groups of leaves (a fixed number: the same sums everywhere)
+
+
+@numba.njit(nogil=True, cache=True)
+def leaf_values(t, U, k, full, pats, cnts, psize, npat, wA, wB, scale):  # pragma: no cover - compiled
+    """Shapley values on one leaf of a row failing players U: ``t[j]`` for local player j; False if all 0.
+
+    A background pattern P is compatible when it passes every player in U (P contains U); then A = not P
+    (the row brings the leaf) and B = U (the background row does).
+    """
+    u = 0
+    for j in range(k):
+        t[j] = 0.0
+        if U & (np.int64(1) << j):
+            u += 1
+    sb = 0.0
+    hit = False
+    for p in range(npat):
+        P = pats[p]
+        if (P & U) != U:
+            continue
+        a = k - psize[p]
+        if a + u == 0:
+            continue
+        hit = True
+        c = cnts[p]
+        if u > 0:
+            sb += c * wB[a, u]
+        if a > 0:
+            w = c * wA[a, u]
+            A = full & ~P
+            for j in range(k):
+                if A & (np.int64(1) << j):
+                    t[j] += w
+    for j in range(k):
+        t[j] = scale * (-sb if U & (np.int64(1) << j) else t[j])
+    return hit
+
+
+@numba.njit(nogil=True, cache=True)
+def superset_sums(G, k, pats, cnts, psize, npat):  # pragma: no cover - compiled
+    """G[U, s] = count of background patterns P containing U with |P| = s (all 2^k sets U)."""
+    size = np.int64(1) << k
+    G[:size, :k + 1] = 0.0
+    for p in range(npat):
+        G[pats[p], psize[p]] += cnts[p]
+    for bit in range(k):
+        one = np.int64(1) << bit
+        for U in range(size):
+            if not (U & one):
+                for sz in range(k + 1):
+                    G[U, sz] += G[U | one, sz]
+
+
+@numba.njit(nogil=True, cache=True)
+def values_from_sums(t, U, k, G, wA, wB, scale):  # pragma: no cover - compiled
+    """As ``leaf_values``, from the superset sums G: O(k^2) for one U."""
+    u = 0
+    for j in range(k):
+        if U & (np.int64(1) << j):
+            u += 1
+    sb = 0.0
+    if u > 0:
+        for sz in range(u, k + 1):
+            sb += G[U, sz] * wB[k - sz, u]
+    hit = sb != 0.0
+    for j in range(k):
+        one = np.int64(1) << j
+        if U & one:
+            t[j] = -scale * sb
+        else:
+            sa = 0.0
+            for sz in range(u, k):
+                sa += (G[U, sz] - G[U | one, sz]) * wA[k - sz, u]
+            t[j] = scale * sa
+            hit = hit or sa != 0.0
+    return hit
+
+
+@numba.njit(nogil=True, cache=True)
+def table_shapley(X, B, feature, player, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len,
+                  cat_unknown, cat_dir, thr_le, simple, lo, hi, leaf_value, starts, lengths, path_node, path_dir,
+                  n_players, wA, wB):  # pragma: no cover - compiled
+    """Shapley values (n, n_players) of the leaves lo..hi, each leaf's values computed once per distinct U.
+
+    The pass/fail patterns are computed in line from a copy of the path's tests (a compiled call taking the
+    node arrays costs more than the test itself); only splits other than a plain numeric one call
+    ``split_rule``.
+    """
+    n = X.shape[0]
+    m = B.shape[0]
+    out = np.zeros((n, n_players))
+    size = np.int64(1) << SLOT_BITS
+    slot = np.full(size, -1, np.int64)
+    local = np.empty(64, np.int64)
+    node_local = np.empty(64, np.int64)
+    p_feat = np.empty(64, np.int64)
+    p_thr = np.empty(64, np.float64)
+    p_dir = np.empty(64, np.bool_)
+    p_simple = np.empty(64, np.bool_)
+    p_bit = np.empty(64, np.int64)
+    pats = np.empty(m, np.int64)
+    cnts = np.empty(m, np.float64)
+    psize = np.empty(m, np.int64)
+    uniq = np.empty(max(n, m), np.int64)
+    tab = np.empty((n, SLOT_BITS))
+    hit = np.empty(n, np.bool_)
+    G = np.empty((size, SLOT_BITS + 1))
+    inv_m = 1.0 / m
+    for li in range(lo, hi):
+        v = leaf_value[li]
+        if v == 0.0:
+            continue
+        s = starts[li]
+        h = lengths[li]
+        k = leaf_players(s, h, path_node, feature, player, local, node_local)
+        full = (np.int64(1) << k) - 1
+        for q in range(h):
+            nd = path_node[s + q]
+            p_feat[q] = feature[nd]
+            p_thr[q] = thr_le[nd]
+            p_dir[q] = path_dir[s + q]
+            p_simple[q] = simple[nd]
+            p_bit[q] = np.int64(1) << node_local[q]
+        npat = 0
+        nu = 0
+        sums = False
+        for src in range(2):  # the background's patterns (counted), then each explained row's
+            M = B if src == 0 else X
+            for r in range(M.shape[0]):
+                mask = full
+                for q in range(h):
+                    x = M[r, p_feat[q]]
+                    if p_simple[q] and not np.isnan(x):
+                        left = x <= p_thr[q]
+                    else:
+                        left = split_rule(x, path_node[s + q], thr, kind, missing_left, zero_missing, nan_as_zero,
+                                          cat_start, cat_len, cat_unknown, cat_dir)
+                    if left != p_dir[q]:
+                        mask &= ~p_bit[q]
+                if src == 0:
+                    qp = slot[mask]
+                    if qp < 0:
+                        slot[mask] = npat
+                        pats[npat] = mask
+                        cnts[npat] = 1.0
+                        c = 0
+                        P = mask
+                        while P:
+                            P &= P - 1
+                            c += 1
+                        psize[npat] = c
+                        npat += 1
+                    else:
+                        cnts[qp] += 1.0
+                    continue
+                U = full & ~mask
+                qu = slot[U]
+                if qu < 0:
+                    qu = nu
+                    slot[U] = qu
+                    uniq[qu] = U
+                    nu += 1
+                    if sums:
+                        hit[qu] = values_from_sums(tab[qu], U, k, G, wA, wB, v * inv_m)
+                    else:
+                        hit[qu] = leaf_values(tab[qu], U, k, full, pats, cnts, psize, npat, wA, wB, v * inv_m)
+                if hit[qu]:
+                    for j in range(k):
+                        out[r, local[j]] += tab[qu, j]
+            if src == 0:
+                for p in range(npat):
+                    slot[pats[p]] = -1
+                # superset sums when they cost less than a pass over the patterns for a notional TABLE_ROWS
+                # distinct row patterns (the choice must not depend on the rows of this call: rounding)
+                sums = (np.int64(1) << k) * (k + 1) < TABLE_ROWS * npat
+                if sums:
+                    superset_sums(G, k, pats, cnts, psize, npat)
+        for q in range(nu):
+            slot[uniq[q]] = -1
+    return out
+
+
+def tree_depths(ens) -> np.ndarray:
+    """Depth (longest root-to-leaf path, in edges) of every tree, level by level without compiling anything."""
+    depth = np.zeros(ens.left.shape[0], np.int64)
+    frontier = ens.roots[ens.left[ens.roots] >= 0]
+    d = 0
+    while frontier.size:
+        d += 1
+        children = np.concatenate([ens.left[frontier], ens.right[frontier]])
+        depth[children] = d
+        frontier = children[ens.left[children] >= 0]
+    return np.maximum.reduceat(depth, ens.roots) if len(ens.roots) else np.zeros(0, np.int64)
+
+
+def by_table(ens, Xp, Bp, players, n_players, leaves, starts, lengths, leaf_value, path_node, path_dir, wA, wB, pool,
+             rows_per_chunk):
+    """Shapley values of the given leaves (whole trees, in tree order; at most ``SLOT_BITS`` deep) for rows Xp.
+
+    The leaves are cut into ``TREE_GROUPS`` groups by count (from the structure only); groups run on ``pool``
+    and are summed in order.
+    """
+    n = Xp.shape[0]
+    out = np.zeros((n, n_players))
+    if len(leaves) == 0:
+        return out
+    cuts = np.unique(np.linspace(0, len(leaves), min(TREE_GROUPS, len(leaves)) + 1).astype(np.int64))
+    leaf_value = np.ascontiguousarray(leaf_value, dtype=np.float64)
+    step = max(1, int(rows_per_chunk))
+    for start in range(0, n, step):
+        rows = np.ascontiguousarray(Xp[start:start + step])
+
+        def run(g, rows=rows):
+            return table_shapley(rows, Bp, ens.feature, players, *split_arrays(ens), cuts[g], cuts[g + 1],
+                                 leaf_value, starts, lengths, path_node, path_dir, n_players, wA, wB)
+
+        for part in pool.map(run, range(len(cuts) - 1)):
+            out[start:start + step] += part
+    return out
