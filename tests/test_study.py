@@ -6,8 +6,6 @@ Version 2 (issue 24) is tested in tests/study/: the contract, p-values recompute
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np

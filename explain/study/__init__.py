@@ -211,7 +211,7 @@ def load_study(path) -> Study:
     raw["datasets"] = [d["name"] if isinstance(d, dict) else d for d in datasets]
     raw.pop("families", None)
     known = set(StudyConfig.__dataclass_fields__)
-    cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items() if k in known}
+    cfg = {k: _tuples(v) for k, v in raw.items() if k in known}
     if version == 1:
         cfg["test"] = "sign_flip"
     rows = pd.DataFrame(record["study"].get("records") or record["scores"])  # reports before 1.0: scores
@@ -220,6 +220,10 @@ def load_study(path) -> Study:
     study = Study(StudyConfig(**cfg), rows, float(record["study"].get("seconds") or 0.0), info)
     study.source = f"{path} (a run of {study.seconds / 60:.1f} minutes)"
     return study
+
+
+def _tuples(v):
+    return tuple(_tuples(x) for x in v) if isinstance(v, list) else v
 
 
 def config_dict(config: StudyConfig) -> dict:

@@ -94,7 +94,8 @@ def check_contract(study: dict) -> None:
 def test_contract_and_p_values_recompute_from_records(test, tmp_path):
     from explain.study import QUICK, Study
 
-    config = QUICK.__class__(**{**QUICK.__dict__, "test": test, "seeds": tuple(range(8))})
+    config = QUICK.__class__(**{**QUICK.__dict__, "test": test, "seeds": tuple(range(8)),
+                                                "datasets": ("a", "b")})
     info = [dict(name="a", kind="tabular", task="classification", n_features=3, image_shape=None, n_rows=100,
                  source="made here"),
             dict(name="b", kind="image", task="classification", n_features=625, image_shape=[25, 25], n_rows=100,
@@ -104,6 +105,11 @@ def test_contract_and_p_values_recompute_from_records(test, tmp_path):
     record = json.loads((tmp_path / "s.json").read_text())
     check_contract(record["study"])
     comps = study.comparisons
+    from explain.study import load_study
+
+    again = load_study(tmp_path / "s.json")  # the file alone gives the same comparisons
+    assert again.config == config and again.datasets == info
+    pd.testing.assert_frame_equal(again.comparisons, comps)
     # the planted effects are found: mlp harder than glm on faithfulness, nam equivalent to glm somewhere
     h1 = comps[(comps.hypothesis == "H1") & (comps.measure == "faithfulness_correlation")]
     assert set(comps.test) == {test}
@@ -179,3 +185,26 @@ def test_quick_study_from_the_command_line(tmp_path):
     assert (tmp_path / "study.html").stat().st_size < 2_000_000
     assert {d["kind"] for d in record["study"]["config"]["datasets"]} == {"tabular", "image"}
     print(f"quick study: {time.perf_counter() - start:.0f} s")
+
+
+def test_a_finished_data_set_is_skipped_on_restart(tmp_path, monkeypatch):
+    """The checkpoint folder: a data set written by a run of the same configuration is read, not re-run."""
+    from dataclasses import replace
+
+    import explain.study as study_mod
+    from explain.study import QUICK, config_dict, run_study
+
+    config = replace(QUICK, datasets=("wine",), seeds=(0, 1))
+    recs = _synthetic(seeds=2).query("dataset == 'a'").assign(dataset="wine").to_dict(orient="records")
+    (tmp_path / "wine.json").write_text(json.dumps({"config": config_dict(config), "seconds": 12.0,
+                                                    "records": recs}))
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("a finished data set was run again")
+
+    monkeypatch.setattr(study_mod, "run_unit", no_run)
+    study = run_study(config, progress=False, checkpoint=str(tmp_path))
+    assert len(study.records) == len(recs) and study.seconds == 12.0
+    assert study.datasets[0]["source"].startswith("scikit-learn load_wine")
+    with pytest.raises(AssertionError, match="run again"):  # another configuration: not reused
+        run_study(replace(config, rows=5), progress=False, checkpoint=str(tmp_path))
