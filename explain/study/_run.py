@@ -130,18 +130,29 @@ def _explain(model, data, rows, bg, methods, grouping, seed, config, output):
                    image_shape=shape, feature_groups=_groups(data, grouping), progress=False, n_jobs=1)
 
 
-def _best_shapley(model, data) -> str:
-    """The exact or best Shapley method: explain's "shap" picks closed forms, TreeSHAP, the kernel expansion
-    or enumeration (<= 12 columns), else KernelSHAP; for torch networks "shap" would take DeepLiftSHAP (not
-    the interventional Shapley values), so they get shap's exact explainer (<= 12 columns) or KernelSHAP.
-    Images: KernelSHAP over patches for every family."""
+def _best_shapley(data) -> str:
+    """explain's "shap" picks the exact or best Shapley values (closed forms, TreeSHAP, the kernel expansion,
+    enumeration up to 12 columns, else its KernelSHAP); images: KernelSHAP over patches for every family."""
+    return "shap.kernel" if data.images else "shap"
+
+
+def _as_function(model, data):
+    """A torch network on a table is explained as the function it computes (probabilities or prediction), as
+    every other non-tree family is: "shap" on a torch module would take DeepLiftSHAP, not the same game."""
     import torch
 
-    if data.images:
-        return "shap.kernel"
-    if isinstance(model, torch.nn.Module):
-        return "shap.exact" if len(data.feature_names) <= 12 else "shap.kernel"
-    return "shap"
+    if data.images or not isinstance(model, torch.nn.Module):
+        return model
+    from ..adapters.callable import CallableAdapter
+
+    def fn(X):
+        with torch.no_grad():
+            out = model(torch.as_tensor(np.asarray(X, dtype=np.float32)))
+            out = torch.softmax(out, dim=1) if data.task == "classification" else out[:, 0]
+        return out.double().numpy()
+
+    classes = np.arange(int(np.max(data.y_train)) + 1) if data.task == "classification" else None
+    return CallableAdapter(fn, task=data.task, classes=classes, feature_names=data.feature_names, name="net")
 
 
 def run_unit(family, data, seed, config, protocols=PROTOCOLS):
@@ -150,23 +161,24 @@ def run_unit(family, data, seed, config, protocols=PROTOCOLS):
     rows = data.rows(config.image_rows if data.images else config.rows)
     bg = data.background(config.background)
     output = "probability" if data.task == "classification" else "raw"
-    best = _best_shapley(model, data)
+    best = _best_shapley(data)
+    explained = _as_function(model, data)
     base = dict(dataset=data.name, family=family, seed=seed)
     # accuracy does not depend on the protocol: one record, protocol "any" (context, never compared)
     records = [dict(base, protocol=ANY, measure="accuracy", value=accuracy(model, data))]
-    flat, explained = {}, {}
+    flat, results = {}, {}
     for p in protocols:
         zero = p.removal == "zero"
         key = (p.grouping if data.images else "features", zero)
-        if key not in explained:  # one explanation per grouping (and the zero baseline for occlusion)
+        if key not in results:  # one explanation per grouping (and the zero baseline for occlusion)
             methods = ["occlusion", "random"] if zero else [best, "occlusion", "random"]
             background = np.zeros_like(np.asarray(bg, dtype=float)[:1]) if zero else bg
             if zero and not data.images:
                 background = pd.DataFrame(background, columns=data.feature_names)
-            explained[key] = _explain(model, data, rows, background, methods, p.grouping, seed, config, output)
-        result = explained[key]
+            results[key] = _explain(explained, data, rows, background, methods, p.grouping, seed, config, output)
+        result = results[key]
         method = best if p.attribution == "shapley" else "occlusion"
-        scores = _score(result, model, family, p.removal, seed, config.metric_options)
+        scores = _score(result, explained, family, p.removal, seed, config.metric_options)
         scores = scores[scores.method.isin([method, "(model)"])]
         for metric, value in zip(scores.metric, scores.value):
             if metric in METRICS and not (metric == "rank_correlation" and len(result) < 3):
@@ -177,13 +189,19 @@ def run_unit(family, data, seed, config, protocols=PROTOCOLS):
             records.append(dict(base, protocol=p.name, measure="additivity_gap",
                                 value=float(e.params.get("additivity_gap", np.nan))))
             records.append(dict(base, protocol=p.name, measure="exact", value=float(bool(e.params.get("exact")))))
-        records += _strengths(result, e, data, p, bg, base)
+        records += _strengths(result, e, data, p, bg, base, None if explained is model else model)
     return records, flat
 
 
-def _strengths(result, e, data, protocol, bg, base) -> list:
+def _strengths(result, e, data, protocol, bg, base, network=None) -> list:
+    """The interaction strengths of the protocol's game; ``network``: the torch module explained as a function
+    (its own adapter gives its margin, the logits)."""
     v = result.validated
     adapter, X = v.adapter, np.asarray(v.X, dtype=float)
+    if network is not None:
+        from ..adapters import get_adapter
+
+        adapter = get_adapter(network, X=X)
     B = np.asarray(data.flat(np.asarray(bg, dtype=float)), dtype=float)
     if protocol.removal == "mean":
         B = B.mean(axis=0, keepdims=True)
