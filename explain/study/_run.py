@@ -43,8 +43,8 @@ class Protocol:
 
 PROTOCOLS = (
     Protocol("shapley_sample", "sample", "shapley", "patches",
-             "the exact or best Shapley values (exact for tables: TreeSHAP, linear closed forms or enumeration; "
-             "KernelSHAP over patches for images); removed features take background rows' values"),
+             "the exact or best Shapley values (tables: closed forms, TreeSHAP or enumeration up to 12 columns, "
+             "KernelSHAP beyond; images: KernelSHAP over patches); removed features take background rows' values"),
     Protocol("occlusion_mean", "mean", "occlusion", "patches",
              "occlusion to the background mean, one feature or patch at a time; removed features take the "
              "background mean"),

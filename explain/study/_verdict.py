@@ -211,8 +211,9 @@ def threats(config, study_seconds: float) -> list[str]:
         f"background rows, at most {config.max_rows} rows per data set; {len(config.seeds)} seeds per family "
         f"({len(config.seeds) // 2} disjoint seed pairs for refit stability).",
         "Method choice: exact Shapley values where explain has them (closed forms, TreeSHAP, enumeration up to 12 "
-        "columns, shap's exact explainer for torch networks up to 12 columns), KernelSHAP otherwise and over "
-        "image patches for every family alike (sampled: its own error).",
+        "columns; torch networks on tables are explained as the functions they compute, like every other "
+        "non-tree family), explain's KernelSHAP beyond 12 columns, and KernelSHAP over image patches for every "
+        "family alike (sampled: its own error).",
         f"Test: {config.test} per comparison, Holm within each hypothesis over thousands of comparisons; an exact "
         "sign-flip test could not reject at all with this many seeds after Holm (its smallest p is 2 / 2^n).",
         "The SVM is calibrated (Platt scaling) to give probabilities; the MLP, NAM and CNN are small networks "
