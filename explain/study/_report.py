@@ -56,10 +56,18 @@ class StudyReport(Report):
         return self._page().to_html()
 
     def save(self, path) -> str:
+        import json
         import os
 
-        if os.path.splitext(os.fspath(path))[1].lower() in (".html", ".htm"):
+        suffix = os.path.splitext(os.fspath(path))[1].lower()
+        if suffix in (".html", ".htm"):
             return self._page().save(path)
+        if suffix == ".json":  # the validated bundle without indentation: ~50,000 records stay a few MB
+            from .._utils.atomic import atomic_write_text
+
+            text = json.dumps(json.loads(self.to_json()), separators=(",", ":"), allow_nan=False)
+            atomic_write_text(os.fspath(path), text + "\n")
+            return os.fspath(path)
         return super().save(path)
 
 
