@@ -239,7 +239,7 @@ def _study(args) -> list[str]:
         os.path.join(args.out, "study") if os.path.isdir(args.out) else args.out)
     partial = stem + ".partial"  # finished data sets; a re-run of the same configuration skips them
     study = run_study(QUICK if args.quick else FULL, progress=_progress(args), checkpoint=partial,
-                      n_jobs=max(1, args.jobs))
+                      n_jobs=max(1, args.jobs or (1 if args.quick else 2)))
     report = study.report(timestamp=not args.no_timestamp)
     written = [report.save(args.out)] if single else [report.save(stem + ext) for ext in (".html", ".md", ".json")]
     shutil.rmtree(partial, ignore_errors=True)

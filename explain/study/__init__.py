@@ -55,7 +55,8 @@ class StudyConfig:
     rows: int = 24
     image_rows: int = 8
     background: int = 40
-    kernel_nsamples: int = 400
+    image_background: int = 16  # KernelSHAP's cost grows with it: 8 images x nsamples x 16 rows per model
+    kernel_nsamples: int = 256
     max_rows: int = 2000
     test: str = "paired_t"
     metric_options: tuple = ()  # compare()'s metric options as (key, value) pairs, e.g. (("n_steps", 20),)
@@ -64,7 +65,7 @@ class StudyConfig:
 
 FULL = StudyConfig()
 QUICK = StudyConfig(datasets=("wine", "diabetes", "lfw"), seeds=(0, 1, 2, 3), rows=6, image_rows=3,
-                    background=12, kernel_nsamples=100, max_rows=600,
+                    background=12, image_background=6, kernel_nsamples=100, max_rows=600,
                     metric_options=(("n_steps", 20), ("n_subsets", 30), ("removal_samples", 8)), name="quick")
 
 

@@ -159,7 +159,7 @@ def run_unit(family, data, seed, config, protocols=PROTOCOLS):
     """Records of one (data set, family, seed) and the scored attribution per protocol (for refit stability)."""
     model = fit_family(family, data, seed)
     rows = data.rows(config.image_rows if data.images else config.rows)
-    bg = data.background(config.background)
+    bg = data.background(config.image_background if data.images else config.background)
     output = "probability" if data.task == "classification" else "raw"
     best = _best_shapley(data)
     explained = _as_function(model, data)

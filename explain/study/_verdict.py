@@ -208,7 +208,7 @@ def threats(config, study_seconds: float) -> list[str]:
         "Output space: classifiers are explained in the probability of the explained class; the interaction "
         "strength is also given in each family's own margin, where additive models are exactly additive.",
         f"Data size: {config.rows} explained rows per table and {config.image_rows} images, {config.background} "
-        f"background rows, at most {config.max_rows} rows per data set; {len(config.seeds)} seeds per family "
+        f"background rows ({getattr(config, 'image_background', config.background)} for images), at most {config.max_rows} rows per data set; {len(config.seeds)} seeds per family "
         f"({len(config.seeds) // 2} disjoint seed pairs for refit stability).",
         "Method choice: exact Shapley values where explain has them (closed forms, TreeSHAP, enumeration up to 12 "
         "columns; torch networks on tables are explained as the functions they compute, like every other "
