@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     study = _sub(sub, "study", "are deep models harder to explain? every family, several data sets and seeds, "
                                "one common scale", [common])
     study.add_argument("--quick", action="store_true", help="the small configuration the tests run")
+    study.add_argument("--jobs", type=int, default=None,
+                       help="data sets run at once in worker processes, one thread each (default: 2 for the full "
+                            "run, designed for two cores; 1 with --quick)")
     study.add_argument("--out", default="reports/study",
                        help=OUT_HELP + "; a path that is neither an existing folder nor has a suffix is a prefix "
                                        "(<out>.html, <out>.md, <out>.json)")

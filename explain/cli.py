@@ -13,6 +13,7 @@ a writable place). The parser lives in ``explain/_cli_parser.py``.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 
 from ._cli_data import CLIError, check_features, choose_background, file_sha256, parse_rows, read_data, \
@@ -188,16 +189,19 @@ def _scorecard_text(cmp) -> str:
 def _study(args) -> list[str]:
     from .study import FULL, QUICK, run_study
 
-    study = run_study(QUICK if args.quick else FULL, progress=_progress(args))
+    single = bool(os.path.splitext(args.out)[1])  # a file: its suffix picks the one format
+    # a folder: study.html|md|json inside it; otherwise a prefix: <out>.html|md|json
+    stem = os.path.splitext(args.out)[0] if single else (
+        os.path.join(args.out, "study") if os.path.isdir(args.out) else args.out)
+    partial = stem + ".partial"  # finished data sets; a re-run of the same configuration skips them
+    study = run_study(QUICK if args.quick else FULL, progress=_progress(args), checkpoint=partial,
+                      n_jobs=max(1, args.jobs or (1 if args.quick else 2)))
     report = study.report(timestamp=not args.no_timestamp)
-    if os.path.splitext(args.out)[1]:  # a file: its suffix picks the one format
-        written = [report.save(args.out)]
-    else:  # a folder: study.html|md|json inside it; otherwise a prefix: <out>.html|md|json
-        stem = os.path.join(args.out, "study") if os.path.isdir(args.out) else args.out
-        written = [report.save(stem + ext) for ext in (".html", ".md", ".json")]
+    written = [report.save(args.out)] if single else [report.save(stem + ext) for ext in (".html", ".md", ".json")]
+    shutil.rmtree(partial, ignore_errors=True)
     if not args.quiet:
-        for sentence in study.verdict["sentences"]:
-            print(sentence)
+        for h in study.verdict["hypotheses"]:
+            print(f"{h['id']}: {h['answer']} -- {h['statement']}")
     return written
 
 

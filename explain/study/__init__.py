@@ -1,26 +1,32 @@
 """The study: are deep models harder to explain than GLMs, Naive Bayes, trees and kernel machines?
 
-One protocol for every family: each model is refitted with several seeds (on a
-seeded 90% subsample), explained on the same held-out rows with the same
-background, in the probability of the explained class, with "removed" features
-set to the background mean (a category's mode). Tabular families get exact
-interventional SHAP (TreeSHAP for trees, enumeration otherwise, 10 columns or
-fewer), LIME and occlusion; image families KernelSHAP, occlusion and LIME on the
-same 2x2 pixel patches. Every measure is reported per data set and family with a
-95% interval over seeds. The verdict tests hypotheses stated in advance
-(``_hypotheses.py``): paired by seed, an exact sign-flip test, Holm within each
-hypothesis, effects with 95% intervals, equivalence by TOST inside stated margins.
+Version 2 (issue 24). Hypotheses are stated before any run (``_hypotheses.py``):
+H1 deep models (MLP, CNN) are harder to explain than GLMs and Naive Bayes; H2 tree
+ensembles and kernel machines are no easier than deep models; H3 (control) a neural
+additive model is as easy to explain as a GLM. Nine families (``_families.py``)
+are refitted per seed on the same split of ten real tables and two real image
+sets (``explain.datasets._study_sets``), explained on the same held-out rows
+with the same background, and scored under three protocols (``_run.PROTOCOLS``:
+what removal means, which attribution is scored, how pixels are grouped). The
+verdict pairs families by seed, names its test, corrects by Holm within each
+hypothesis, decides harder / easier / equivalent (TOST inside margins stated in
+advance) / inconclusive, and reports per hypothesis, data set and measure whether
+the decision is the same under every protocol.
 
     from explain.study import run_study, QUICK
     study = run_study(QUICK)
-    study.summary          # dataset x family x measure: mean, interval, n
-    study.verdict          # per hypothesis: answer and generated paragraph
-    study.comparisons      # every paired comparison: effect, interval, p, Holm p, decision
+    study.verdict["hypotheses"]   # per hypothesis: answer and generated paragraph
+    study.comparisons             # every paired comparison: effect, interval, p, Holm p, decision
     study.report().save("study.html")
+
+A run is resumable per data set: ``run_study(config, checkpoint="dir")`` writes
+each finished data set to ``dir/<name>.json`` and skips it on the next run.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -28,51 +34,60 @@ import numpy as np
 import pandas as pd
 
 from .._utils.progress import progress_bar
-from ._families import IMAGE_FAMILIES, TABULAR_FAMILIES, fit_family, load_study_data
 from ..errors import DataError
+from ._families import families_for, load_study_data
+from ._run import PROTOCOLS, refit_stability, run_unit
 from ._verdict import MEASURES, study_verdict, summarise
 
-__all__ = ["StudyConfig", "QUICK", "FULL", "Study", "run_study", "load_study", "MEASURES"]
+__all__ = ["StudyConfig", "QUICK", "FULL", "Study", "run_study", "load_study", "MEASURES", "PROTOCOLS", "VERSION"]
 
-_METRICS = ["deletion_normalised", "insertion_normalised", "deletion_vs_random", "insertion_vs_random",
-            "faithfulness_correlation", "rank_correlation", "features_for_90", "sparseness", "interaction_strength",
-            "model_randomisation", "seconds_per_row"]
+VERSION = 2
+TABLES = ("breast_cancer", "wine", "diabetes", "fair", "randhie", "anes96", "modechoice", "star98", "penguins",
+          "autompg")
 
 
 @dataclass(frozen=True)
 class StudyConfig:
-    """What the study runs: data sets, seeds, and the sizes of every step."""
+    """What the study runs: data sets, seeds, the sizes of every step, and the paired test."""
 
-    datasets: tuple = ("breast_cancer", "wine", "fair", "digits")
-    seeds: tuple = (0, 1, 2, 3, 4)
-    rows: int = 30
-    image_rows: int = 16
+    datasets: tuple = TABLES + ("mnist", "lfw")
+    seeds: tuple = tuple(range(16))
+    rows: int = 24
+    image_rows: int = 8
     background: int = 40
-    lime_samples: int = 1000
-    kernel_nsamples: int = 1000
+    image_background: int = 16  # KernelSHAP's cost grows with it: 8 images x nsamples x 16 rows per model
+    kernel_nsamples: int = 256
+    max_rows: int = 2000
+    test: str = "paired_t"
+    metric_options: tuple = ()  # compare()'s metric options as (key, value) pairs, e.g. (("n_steps", 20),)
     name: str = "full"
 
 
 FULL = StudyConfig()
-QUICK = StudyConfig(datasets=("breast_cancer", "fair", "digits"), seeds=(0, 1), rows=6, image_rows=3,
-                    background=12, lime_samples=200, kernel_nsamples=200, name="quick")
+QUICK = StudyConfig(datasets=("wine", "diabetes", "lfw"), seeds=(0, 1, 2, 3), rows=6, image_rows=3,
+                    background=12, image_background=6, kernel_nsamples=100, max_rows=600,
+                    metric_options=(("n_steps", 20), ("n_subsets", 30), ("removal_samples", 8)), name="quick")
 
 
 @dataclass
 class Study:
-    """The study's records (one value per data set, family, seed and measure), summary and verdict."""
+    """The study's records (one value per data set, family, protocol, measure and seed), summary and verdict."""
 
     config: StudyConfig
     records: pd.DataFrame
     seconds: float
+    datasets: list = field(default_factory=list)  # {name, kind, n_features, image_shape, n_rows, source}
     summary: pd.DataFrame = field(init=False)
     verdict: dict = field(init=False)
     comparisons: pd.DataFrame = field(init=False)
     source: str | None = None  # where the records came from, when loaded rather than run
 
     def __post_init__(self):
+        # values at the 6 significant digits the JSON file keeps: every statistic recomputes from the file
+        values = self.records["value"].astype(float).to_numpy()
+        self.records = self.records.assign(value=[float(f"{v:.6g}") if np.isfinite(v) else v for v in values])
         self.summary = summarise(self.records)
-        self.verdict, self.comparisons = study_verdict(self.records, self.summary)
+        self.verdict, self.comparisons = study_verdict(self.records, self.summary, test=self.config.test)
 
     def report(self, *, timestamp: bool = True):
         from ._report import study_report
@@ -80,86 +95,114 @@ class Study:
         return study_report(self, timestamp=timestamp)
 
 
-def _accuracy(model, data) -> float:
-    import torch
-
-    X = data.X_test
-    if isinstance(model, torch.nn.Module):
-        with torch.no_grad():
-            pred = model(torch.as_tensor(np.asarray(X, dtype=np.float32))).argmax(dim=1).numpy()
-        return float(np.mean(pred == data.y_test))
-    flat = X.reshape(len(X), -1) if data.images else X
-    if hasattr(model, "fn"):  # the MLP behind a CallableAdapter: its predict_proba
-        proba = np.asarray(model.fn(flat))
-        return float(np.mean(np.asarray(model.classes)[np.argmax(proba, axis=1)] == data.y_test))
-    return float(np.mean(model.predict(flat) == data.y_test))
+def _describe(data) -> dict:
+    return dict(name=data.name, kind="image" if data.images else "tabular", task=data.task,
+                n_features=int(len(data.feature_names)),
+                image_shape=list(data.image_shape) if data.images else None, n_rows=int(data.n_rows),
+                source=data.source, families=list(families_for(data)))
 
 
-def _one_run(family, data, seed, config):
-    """Fit, explain, score one (data set, family, seed); returns (records, best flat values)."""
-    from ..comparison import compare
-
-    model = fit_family(family, data, seed)
-    rows = data.rows(config.image_rows if data.images else config.rows)
-    bg = data.background(config.background)
-    if data.images:
-        # 4 x 4 patches of the picture whatever its size: 2-pixel patches on 8x8, 8-pixel ones on 32x32
-        methods, groups = ["shap.kernel", "occlusion", "lime"], f"patches:{data.X_train.shape[-1] // 4}"
-        params = {"shap.kernel": {"nsamples": config.kernel_nsamples}, "lime": {"num_samples": config.lime_samples}}
-    else:
-        methods, groups = ["shap", "lime", "occlusion"], None
-        params = {"lime": {"num_samples": config.lime_samples}}
-    cmp = compare({family: model}, rows, background=bg, methods=methods, metrics=_METRICS, output="probability",
-                  removal="sample", random_state=seed, method_params=params, feature_groups=groups)
-    best = cmp.explanations[family][methods[0]]
-    s = cmp.scores
-    values = {m: s[(s.method.isin([methods[0], "(model)"])) & (s.metric == m)]["value"] for m in _METRICS}
-    out = {m: float(v.iloc[0]) if len(v) else np.nan for m, v in values.items()}
-    out.update(accuracy=_accuracy(model, data), exact=float(bool(best.params.get("exact"))),
-               additivity_gap=float(best.params.get("additivity_gap", np.nan)))
-    out["method_agreement"] = out.pop("rank_correlation")
-    return [dict(dataset=data.name, family=family, seed=seed, measure=k, value=v) for k, v in out.items()], \
-        best.flat_values
-
-
-def _refit_stability(dataset, family, values_by_seed):
-    """Rank correlation of |a| between the explanations of the same rows by models refitted with two seeds.
-
-    Disjoint pairs of seeds (the 1st with the 2nd, the 3rd with the 4th, ...), so the
-    values are independent; each is labelled with its pair's first seed, the same for
-    every family, which pairs the families' values in the verdict's tests.
-    """
-    from ..metrics.agreement import rank_correlation
-
-    seeds = sorted(values_by_seed)
-    out = []
-    for a, b in zip(seeds[0::2], seeds[1::2]):
-        v = float(np.mean(rank_correlation(values_by_seed[a], values_by_seed[b])))
-        out.append(dict(dataset=dataset, family=family, seed=a, measure="refit_stability", value=v))
-    return out
-
-
-def run_study(config: StudyConfig = FULL, *, progress="auto") -> Study:
-    """Run every data set x family x seed of ``config``; returns the :class:`Study`."""
-    start = time.perf_counter()
-    plan = []
-    loaded = {name: load_study_data(name) for name in config.datasets}
-    for name, data in loaded.items():
-        for family in (IMAGE_FAMILIES if data.images else TABULAR_FAMILIES):
-            plan += [(name, family, seed) for seed in config.seeds]
+def _run_dataset(data, config, bar) -> list:
     records, values = [], {}
-    with progress_bar(progress, total=len(plan), desc="study", unit="fit") as bar:
-        for name, family, seed in plan:
+    for family in families_for(data):
+        for seed in config.seeds:
             if bar is not None:
-                bar.set_postfix_str(f"{name} / {family} / seed {seed}")
-            recs, flat = _one_run(family, loaded[name], seed, config)
+                bar.set_postfix_str(f"{data.name} / {family} / seed {seed}")
+            recs, flat = run_unit(family, data, seed, config)
             records += recs
-            values.setdefault((name, family), {})[seed] = flat
+            for protocol, v in flat.items():
+                values.setdefault((family, protocol), {})[seed] = v
             if bar is not None:
                 bar.update(1)
-    for (name, family), by_seed in values.items():
-        records += _refit_stability(name, family, by_seed)
-    return Study(config, pd.DataFrame(records), time.perf_counter() - start)
+    for (family, protocol), by_seed in values.items():
+        records += refit_stability(data.name, family, protocol, by_seed)
+    return records
+
+
+def _checkpoint_path(checkpoint, name):
+    return None if checkpoint is None else os.path.join(checkpoint, f"{name}.json")
+
+
+def _load_partial(path, config):
+    """A finished data set's records from an earlier run of the same configuration (None otherwise)."""
+    if path is None or not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as fh:
+        part = json.load(fh)
+    return part if part.get("config") == json.loads(json.dumps(config_dict(config))) else None
+
+
+def run_study(config: StudyConfig = FULL, *, progress="auto", checkpoint=None, n_jobs: int = 1) -> Study:
+    """Run every data set x family x seed of ``config``; returns the :class:`Study`.
+
+    ``checkpoint``: a folder; each finished data set is written there and skipped when the same
+    configuration runs again (a crash loses at most the data sets in progress). ``n_jobs`` > 1 runs
+    that many data sets at once in worker processes (one thread each; the progress bar then moves
+    when a data set finishes). Results do not depend on ``n_jobs``: every unit is seeded.
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one unit at a time on one thread: no oversubscription on shared cores
+    try:
+        with threadpool_limits(1):
+            return _run_study(config, progress, checkpoint, n_jobs)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _write_partial(checkpoint, name, config, seconds, records) -> None:
+    path = _checkpoint_path(checkpoint, name)
+    if path is None:
+        return
+    os.makedirs(checkpoint, exist_ok=True)
+    with open(path + ".tmp", "w", encoding="utf-8") as fh:
+        json.dump({"config": config_dict(config), "seconds": seconds, "records": records}, fh)
+    os.replace(path + ".tmp", path)
+
+
+def _dataset_job(name, config, checkpoint, bar=None, data=None):
+    """One data set from start to checkpoint: (records, seconds). Also the body of a worker process."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    with threadpool_limits(1):
+        data = data if data is not None else load_study_data(name, max_rows=config.max_rows)
+        t0 = time.perf_counter()
+        records = _run_dataset(data, config, bar)
+        spent = time.perf_counter() - t0
+    _write_partial(checkpoint, name, config, spent, records)
+    return records, spent
+
+
+def _run_study(config, progress, checkpoint, n_jobs) -> Study:
+    start = time.perf_counter()
+    loaded = {name: load_study_data(name, max_rows=config.max_rows) for name in config.datasets}
+    done = {name: _load_partial(_checkpoint_path(checkpoint, name), config) for name in loaded}
+    units = {name: len(families_for(d)) * len(config.seeds) for name, d in loaded.items()}
+    pending = [n for n in loaded if done[n] is None]
+    results = {n: (done[n]["records"], done[n]["seconds"]) for n in loaded if done[n] is not None}
+    with progress_bar(progress, total=sum(units[n] for n in pending), desc="study", unit="fit") as bar:
+        if n_jobs > 1 and len(pending) > 1:
+            from joblib import Parallel, delayed
+
+            order = sorted(pending, key=lambda n: not loaded[n].images)  # images (the slowest) first
+            jobs = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")(
+                delayed(_dataset_job)(n, config, checkpoint) for n in order)
+            for name, result in zip(order, jobs):
+                results[name] = result
+                if bar is not None:
+                    bar.set_postfix_str(f"{name} done")
+                    bar.update(units[name])
+        else:
+            for name in pending:
+                results[name] = _dataset_job(name, config, checkpoint, bar, loaded[name])
+    records = [r for n in loaded for r in results[n][0]]
+    before = sum(done[n]["seconds"] for n in loaded if done[n] is not None)
+    elapsed = before + (time.perf_counter() - start if pending else 0.0)
+    return Study(config, pd.DataFrame(records), elapsed, [_describe(d) for d in loaded.values()])
 
 
 def _disjoint_refit_pairs(records: pd.DataFrame, seeds) -> pd.DataFrame:
@@ -181,25 +224,35 @@ def load_study(path) -> Study:
     """A Study from its JSON report: the same records, so the same summary and verdict.
 
     Reports of version 1 (no ``version`` key) load with their overlapping refit-stability
-    pairs reduced to disjoint ones; a version newer than this code raises a DataError.
+    pairs reduced to disjoint ones and the sign-flip test they were read with; a version
+    newer than this code raises a DataError.
     """
-    import json
-
     with open(path, encoding="utf-8") as fh:
         record = json.load(fh)
     version = record["study"].get("version", 1)
     if version not in (1, 2):
         raise DataError(f"{path} is a study report of version {version}; this explain reads versions 1 and 2: "
                         "upgrade explain or re-run `python -m explain study`.")
-    cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in record["study"]["config"].items()}
+    raw = dict(record["study"]["config"])
+    datasets = raw.get("datasets", [])
+    info = [d for d in datasets if isinstance(d, dict)]
+    raw["datasets"] = [d["name"] if isinstance(d, dict) else d for d in datasets]
+    raw.pop("families", None)
+    known = set(StudyConfig.__dataclass_fields__)
+    cfg = {k: _tuples(v) for k, v in raw.items() if k in known}
+    if version == 1:
+        cfg["test"] = "sign_flip"
     rows = pd.DataFrame(record["study"].get("records") or record["scores"])  # reports before 1.0: scores
     if version == 1:
         rows = _disjoint_refit_pairs(rows, cfg.get("seeds", ()))
-    study = Study(StudyConfig(**cfg), rows, float(record["study"].get("seconds") or 0.0))
+    study = Study(StudyConfig(**cfg), rows, float(record["study"].get("seconds") or 0.0), info)
     study.source = f"{path} (a run of {study.seconds / 60:.1f} minutes)"
     return study
 
 
+def _tuples(v):
+    return tuple(_tuples(x) for x in v) if isinstance(v, list) else v
+
+
 def config_dict(config: StudyConfig) -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
-

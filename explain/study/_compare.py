@@ -25,6 +25,7 @@ from ._stats import effect, holm, paired_p, seeds_needed, smallest_p, tost_p
 __all__ = ["compare_hypotheses", "excluded_measures", "additivity_check", "DEFAULT_PROTOCOL"]
 
 DEFAULT_PROTOCOL = "default"  # records without a protocol column (version 1 reports) were made under one protocol
+_TOL = 1e-9
 _REQUIRED = ("dataset", "family", "measure", "seed", "value")
 
 
@@ -107,7 +108,7 @@ def compare_hypotheses(records: pd.DataFrame, *, hypotheses=HYPOTHESES, measures
                         continue
                     d = a - b
                     both = np.concatenate([a, b])
-                    invalid = bool(np.any((both < spec.low) | (both > spec.high)))
+                    invalid = bool(np.any((both < spec.low - _TOL) | (both > spec.high + _TOL)))  # round-off is no breach
                     eff = effect(d)
                     rows.append(dict(
                         hypothesis=hyp.id, dataset=dataset, protocol=protocol, measure=measure, family_a=fa,

@@ -82,6 +82,10 @@ MEASURE_SPECS = {
     "refit_stability": MeasureSpec("explainability", "higher", "correlation", 0.05, -1.0, 1.0),
     "interaction_strength": _metric("interaction_strength", "explainability", 0.05, 0.0, 1.0,
                                     reason="a share of variance: values outside [0, 1] make the comparison invalid"),
+    "interaction_strength_natural": MeasureSpec(
+        "explainability", "lower", "share of squared deviation", 0.05, 0.0, 1.0,
+        reason="exact, from the first-order game, in the model's own margin (log-odds, logits; classifiers "
+               "only): 0 for a model additive there"),
     "features_for_90": _metric("features_for_90", "explainability", 1.0, 0.0),
     # counted once: the same deletion/insertion curves as the ratios to random above
     "deletion_normalised": _metric("deletion_normalised", "duplicate",
@@ -95,7 +99,8 @@ MEASURE_SPECS = {
     "model_randomisation": _metric("model_randomisation", "check", reason="a sanity check of the method"),
     "seconds_per_row": _metric("seconds_per_row", "cost", reason="the algorithm available for a family, not the "
                                                                  "model's explainability"),
-    "accuracy": MeasureSpec("context", "higher", "share correct", reason="shown beside every row, never a verdict"),
+    "accuracy": MeasureSpec("context", "higher", "share correct (R^2 for regression)", high=1.0,
+                            reason="shown beside every row, never a verdict"),
     "sparseness": _metric("sparseness", "descriptive", reason="not part of a stated hypothesis (features_for_90 "
                                                               "measures concentration)"),
 }

@@ -1,74 +1,186 @@
-"""The study as a report: provenance, the verdict, headline tables with units and intervals, the rest.
+"""The study as a report: the answers first (one sentence per hypothesis beside a forest plot), then accuracy,
+then the details (data sets, protocols, measures, sensitivity, comparisons, threats, provenance).
 
-Uses the report tree and its renderers (HTML, Markdown, JSON), so the study file
-is as self-contained and escaped as every other report.
+Uses the report tree and its renderers (HTML, Markdown, JSON). The JSON file holds
+the issue-24 contract (version 2: config, protocols, measures, records,
+comparisons, verdict, sensitivity), numbers at 6 significant digits, each record
+once. The HTML page embeds the same document without the records (they are in the
+JSON file) and with the comparisons as one tab-separated text, so it stays small.
 """
 
 from __future__ import annotations
+
+import dataclasses
+import math
 
 import numpy as np
 import pandas as pd
 
 from ..report.build import Report, Section, _table, provenance
-from ._verdict import HEADLINE, MEASURES, threats
+from ._hypotheses import HYPOTHESES, MEASURE_SPECS
+from ._verdict import threats
 
-__all__ = ["study_report"]
+__all__ = ["study_report", "StudyReport", "compact"]
 
-
-def _cell(row) -> str:
-    if not np.isfinite(row["mean"]):
-        return "n/a"
-    if not np.isfinite(row["lo"]):
-        return f"{row['mean']:.3g}"
-    return f"{row['mean']:.3g} [{row['lo']:.3g}, {row['hi']:.3g}]"
+CONTRACT = ["hypothesis", "dataset", "protocol", "measure", "family_a", "family_b", "test", "n", "effect", "ci_low",
+            "ci_high", "d_z", "p_value", "p_adjusted", "p_equivalence_adjusted", "decision"]
+ACCURACY_GAP = 0.05  # a family this far below the GLM's accuracy is flagged as badly fitted
 
 
-def _table_for(summary: pd.DataFrame, dataset: str, measures) -> dict:
-    ds = summary[summary.dataset == dataset]
-    families = list(dict.fromkeys(ds.family))
-    cols = {"family": families}
-    for m in measures:
-        if m not in set(ds.measure):
-            continue
-        direction, unit, _ = MEASURES[m]
-        sub = ds[ds.measure == m].set_index("family")
-        arrow = "↓" if direction == "lower" else "↑"
-        cols[f"{m} ({unit}) {arrow}"] = [_cell(sub.loc[f]) if f in sub.index else "n/a" for f in families]
-    return _table(pd.DataFrame(cols))
+def compact(obj):
+    """JSON-ready copy: floats at 6 significant digits, NaN/inf as None, numpy scalars as Python ones."""
+    if isinstance(obj, dict):
+        return {str(k): compact(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [compact(v) for v in obj]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(f"{obj:.6g}") if math.isfinite(obj) else None
+    return obj
 
 
-_SHOWN = ["hypothesis", "dataset", "protocol", "measure", "family_a", "family_b", "n", "effect", "ci_low", "ci_high",
-          "d_z", "p_value", "p_adjusted", "p_equivalence_adjusted", "decision"]
+@dataclasses.dataclass
+class StudyReport(Report):
+    """A Report whose HTML page embeds ``page_extra`` (no records) instead of the JSON file's ``extra``."""
+
+    page_extra: dict = dataclasses.field(default_factory=dict)
+
+    def _page(self) -> Report:
+        return Report(self.title, self.sections, self.provenance, self.explanations, self.scores, self.notes,
+                      self.page_extra)
+
+    def to_html(self) -> str:
+        return self._page().to_html()
+
+    def save(self, path) -> str:
+        import json
+        import os
+
+        suffix = os.path.splitext(os.fspath(path))[1].lower()
+        if suffix in (".html", ".htm"):
+            return self._page().save(path)
+        if suffix == ".json":  # the validated bundle without indentation: ~50,000 records stay a few MB
+            from .._utils.atomic import atomic_write_text
+
+            text = json.dumps(json.loads(self.to_json()), separators=(",", ":"), allow_nan=False)
+            atomic_write_text(os.fspath(path), text + "\n")
+            return os.fspath(path)
+        return super().save(path)
 
 
-def _comparison_sections(study) -> list:
-    """The paired comparisons behind the verdict, the protocol sensitivity, and what the verdict leaves out."""
-    v, comps = study.verdict, study.comparisons
-    out = [Section("table", "Paired comparisons (effect = family_a - family_b, mean over seeds, 95% t-interval; "
-                            "p from the named test, Holm within each hypothesis)", {
-        "table": _table(comps[_SHOWN] if len(comps) else pd.DataFrame(columns=_SHOWN)),
-        "note": (f"{int((~comps['can_reject']).sum())} of {len(comps)} comparisons cannot reject with their "
-                 "number of seeds after Holm (the verdict says how many seeds they need); "
-                 f"{int((comps['decision'] == 'invalid').sum())} are invalid (values outside the measure's "
-                 "stated range).") if len(comps) else ""})]
-    if len({p for s in v["sensitivity"] for p in s["decisions"]}) > 1:
-        out.append(Section("text", "Protocol sensitivity: decisions that change with the protocol", {
-            "paragraphs": [f"{a['hypothesis']}: " + ", ".join(f"{p}: {x}" for p, x in a["answers"].items())
-                           + (" (robust)" if a["robust"] else " (the answer depends on the protocol)")
-                           for a in v["by_protocol"]],
-            "bullets": [f"{s['hypothesis']} · {s['dataset']} · {s['measure']} · {s['family_a']} vs "
-                        f"{s['family_b']}: {s['flip']}" for s in v["sensitivity"] if not s["robust"]]}))
+def _sentence(h: dict) -> str:
+    counts = h.get("counts") or {}
+    if not counts:
+        return f"{h['id']}: {h['statement']} Not tested (no records of the families it names)."
+    n = sum(counts.values())
+    parts = ", ".join(f"{k} in {counts[k]}" for k in ("harder", "easier", "equivalent", "inconclusive", "invalid")
+                      if counts.get(k))
+    return (f"{h['id']}: {h['statement']} — {h['answer'].upper()}: {parts} of {n} paired comparisons "
+            f"({h.get('test', '')}, Holm within {h['id']}).")
+
+
+def _accuracy_table(study) -> tuple[dict, list]:
+    acc = study.summary[study.summary.measure == "accuracy"]
+    families = list(dict.fromkeys(acc.family))
+    rows, flags = [], []
+    for dataset, grp in acc.groupby("dataset", sort=False):
+        g = grp.set_index("family")
+        glm = g["mean"].get("glm", np.nan)
+        row = {"data set": dataset}
+        for f in families:
+            if f not in g.index:
+                row[f] = "—"
+                continue
+            r = g.loc[f]
+            bad = np.isfinite(glm) and r["mean"] < glm - ACCURACY_GAP
+            if bad:
+                flags.append(f"{dataset} / {f}: {r['mean']:.3f} against the GLM's {glm:.3f}")
+            row[f] = f"{'⚠ ' if bad else ''}{r['mean']:.3f} [{r['lo']:.3f}–{r['hi']:.3f}]"
+        rows.append(row)
+    return _table(pd.DataFrame(rows)), flags
+
+
+def _details(study) -> list:
+    v, comps, cfg = study.verdict, study.comparisons, study.config
+    out = [Section("text", "Answers in full (generated from the comparisons)", {"paragraphs": v["sentences"]})]
+    if study.datasets:
+        ds = pd.DataFrame(study.datasets)
+        cols = [c for c in ("name", "kind", "task", "n_rows", "n_features", "image_shape", "source") if c in ds]
+        out.append(Section("table", "Data sets", {"table": _table(ds[cols].astype(str)), "note": ""}))
+    from ._run import PROTOCOLS
+
+    out.append(Section("text", "Protocols (every comparison is made under each)", {
+        "paragraphs": [], "bullets": [f"{p.name}: {p.description}" for p in PROTOCOLS]}))
+    specs = pd.DataFrame([dict(measure=k, role=s.role, unit=s.unit, easier_when=s.direction, margin=s.margin,
+                               range=f"[{s.low:g}, {s.high:g}]") for k, s in MEASURE_SPECS.items()
+                          if k in set(study.records.measure)])
+    out.append(Section("table", "Measures, roles and equivalence margins (stated before the run)", {
+        "table": _table(specs), "note": "Only role 'explainability' enters a verdict."}))
+    flips = [s for s in v["sensitivity"] if not s["robust"]]
+    out.append(Section("text", "Protocol sensitivity", {
+        "paragraphs": [f"{a['hypothesis']}: " + ", ".join(f"{p}: {x}" for p, x in a["answers"].items())
+                       + (" (robust)" if a["robust"] else " (the answer depends on the protocol)")
+                       for a in v["by_protocol"]]
+        + [f"{len(flips)} of {len(v['sensitivity'])} (hypothesis, data set, measure, family pair) cells change their "
+           "decision with the protocol:"],
+        "bullets": [f"{s['hypothesis']} · {s['dataset']} · {s['measure']} · {s['family_a']} vs {s['family_b']}: "
+                    f"{s['flip']}" for s in flips]}))
+    decided = comps[comps.decision != "inconclusive"] if len(comps) else comps
+    out.append(Section("table", "Decided comparisons (effect = family_a − family_b, mean over seeds, 95% t-interval)",
+                       {"table": _table(decided[CONTRACT] if len(decided) else pd.DataFrame(columns=CONTRACT)),
+                        "note": f"{len(decided)} of {len(comps)} comparisons decided; every comparison is in the "
+                                "JSON file."}))
     failed = [g for g in v["additivity"] if g["failed"]]
     out.append(Section("text", "Not in the verdict (measured, reported, never tested as explainability)", {
         "paragraphs": [f"Additivity gaps beyond round-off: {len(failed)} of {len(v['additivity'])} data set x "
                        "family cells" + (": " + ", ".join(f"{g['dataset']}/{g['family']} {g['largest_gap']:.3g}"
                                                           for g in failed) if failed else ".")],
         "bullets": [f"{e['measure']} ({e['role']}): {e['reason']}" for e in v["excluded"]]}))
+    out.append(Section("text", "Threats to validity", {"paragraphs": [], "bullets": threats(cfg, study.seconds)}))
     return out
+
+
+def _contract(study, timestamp: bool) -> dict:
+    from . import VERSION, config_dict
+    from ._families import FAMILIES
+    from ._run import PROTOCOLS
+
+    cfg = config_dict(study.config)
+    blank = dict.fromkeys(("kind", "task", "n_features", "image_shape", "n_rows", "source"))
+    cfg["datasets"] = study.datasets or [dict(blank, name=n) for n in dict.fromkeys(study.records.dataset)]
+    cfg["families"] = [f for f in FAMILIES if f in set(study.records.family)]
+    v = {k: val for k, val in study.verdict.items() if k not in ("sensitivity", "rankings", "sentences")}
+    comps = study.comparisons
+    return compact({"version": VERSION, "config": cfg,
+                    "seconds": round(study.seconds, 1) if timestamp else None,
+                    "protocols": [dataclasses.asdict(p) for p in PROTOCOLS],
+                    "measures": {k: dict(unit=s.unit, direction=s.direction, role=s.role, margin=s.margin,
+                                         low=s.low, high=s.high, reason=s.reason)
+                                 for k, s in MEASURE_SPECS.items() if k in set(study.records.measure)},
+                    "records": study.records[["dataset", "family", "protocol", "measure", "seed", "value"]]
+                    .to_dict(orient="records") if "protocol" in study.records else
+                    study.records.to_dict(orient="records"),
+                    "summary": study.summary.drop(columns=["sd"], errors="ignore").to_dict(orient="records"),
+                    "comparisons": comps.drop(columns=["seeds"], errors="ignore").to_dict(orient="records"),
+                    "verdict": v, "sensitivity": study.verdict["sensitivity"]})
+
+
+def _page(contract: dict) -> dict:
+    page = {k: v for k, v in contract.items() if k != "records"}
+    page["records"] = f"{len(contract['records'])} records: in the JSON file (study.json)"
+    page["summary"] = [r for r in contract["summary"] if r["measure"] == "accuracy"]  # the rest: study.json
+    comps = contract["comparisons"]
+    page["comparisons"] = {"columns": CONTRACT, "tsv": "\n".join(
+        "\t".join("" if c.get(k) is None else str(c.get(k)) for k in CONTRACT) for c in comps)}
+    return page
 
 
 def study_report(study, *, timestamp: bool = True) -> Report:
     from . import config_dict
+    from ._forest import forest_figure
 
     cfg = study.config
     v = study.verdict
@@ -78,35 +190,25 @@ def study_report(study, *, timestamp: bool = True) -> Report:
     prov["run_minutes"] = round(study.seconds / 60, 1) if timestamp else "(omitted)"
     if getattr(study, "source", None):
         prov["records_from"] = study.source
-    sections = [Section("provenance", "Provenance", {"fields": prov})]
-    sections.append(Section("text", "Verdict (generated from the numbers below)", {
-        "paragraphs": v["sentences"], "bullets": []}))
-    sections.append(Section("text", "Protocol", {"paragraphs": [
-        "Every family is refitted with each seed on a seeded 90% subsample of the training split and explained "
-        "on the same held-out rows with the same background, in the probability of the explained class (the "
-        "positive class for binary tasks, the predicted class otherwise); a removed feature takes the values of "
-        "background rows and the output is averaged over 20 of them (removal='sample', the game the Shapley "
-        "values use). Values are means over seeds with 95% t-intervals; arrows give "
-        "the direction in which a model is easier to explain. Accuracy is shown beside every score: comparing "
-        "badly fitted models would mean nothing."]}))
-    for dataset in dict.fromkeys(study.summary.dataset):
-        sections.append(Section("table", f"{dataset}: headline measures", {
-            "table": _table_for(study.summary, dataset, ("accuracy",) + HEADLINE), "note": ""}))
-        rest = [m for m in MEASURES if m not in HEADLINE and m != "accuracy"]
-        sections.append(Section("table", f"{dataset}: every other measure", {
-            "table": _table_for(study.summary, dataset, rest), "note": ""}))
-    sections.append(Section("text", "Rankings (easiest to explain first; mean [95% interval])", {
-        "paragraphs": [], "bullets": [f"{r['dataset']} · {r['measure']} ({r['unit']}): {r['text']}"
-                                    for r in v["rankings"]]}))
-    sections += _comparison_sections(study)
-    sections.append(Section("text", "Threats to validity", {"paragraphs": [], "bullets": threats(cfg, study.seconds)}))
-    summary = study.summary.replace({np.nan: None})
-    extra = {"study": {"config": config_dict(cfg), "seconds": round(study.seconds, 1) if timestamp else None,
-                       "summary": summary.to_dict(orient="records"), "verdict": v,
-                       "comparisons": study.comparisons.replace({np.nan: None}).to_dict(orient="records"),
-                       "sensitivity": v["sensitivity"],
-                       "records": study.records.replace({np.nan: None}).to_dict(orient="records"),
-                       "measures": {k: {"direction": d, "unit": u, "meaning": m} for k, (d, u, m) in
-                                    MEASURES.items()}}}
-    return Report("Are deep models harder to explain? A study on one common scale", sections, prov, {},
-                  None, extra=extra)
+    comps = study.comparisons
+    first = comps["protocol"].iloc[0] if len(comps) else None
+    sections = [Section("text", "Are deep models harder to explain? The answers", {"level": 2, "paragraphs": [
+        _sentence(h) for h in v["hypotheses"]] + [
+        "Decisions: harder/easier when the Holm-adjusted p < 0.05 (by the measure's direction); equivalent when "
+        "the two one-sided tests put the effect inside the measure's margin; otherwise inconclusive."]})]
+    svg = forest_figure(comps, HYPOTHESES, protocol=first) if len(comps) else ""
+    if svg:
+        sections.append(Section("figure", f"Effects with 95% intervals, in units of each measure's equivalence margin "
+                                          f"(protocol {first}; green band: within the margin; colour: decision)",
+                                {"svg": svg}))
+    table, flags = _accuracy_table(study)
+    sections.append(Section("table", "Accuracy (held-out share correct; R² for regression): mean [smallest–largest "
+                                     "over seeds]", {"table": table, "note": (
+                                         f"⚠ {len(flags)} families fit more than {ACCURACY_GAP:g} below the GLM: "
+                                         + "; ".join(flags)) if flags else "No family fits more than "
+                                     f"{ACCURACY_GAP:g} below the GLM."}))
+    sections += _details(study)
+    sections.append(Section("provenance", "Provenance", {"fields": prov}))
+    contract = _contract(study, timestamp)
+    return StudyReport("Are deep models harder to explain? The study, version 2", sections, prov, {}, None,
+                       extra={"study": contract}, page_extra={"study": _page(contract)})

@@ -91,8 +91,8 @@ def paired_p(d, *, test: str = "sign_flip", alternative: str = "two-sided", **op
     if len(d) < 2:
         return float("nan")
     if test == "paired_t":
-        if np.all(d == d[0]):  # no spread: the t statistic is undefined
-            return float("nan") if d[0] == 0 else 0.0
+        if np.ptp(d) <= 1e-12 * max(1.0, float(np.abs(d).max())):  # no spread (up to round-off): t undefined
+            return float("nan") if np.all(np.abs(d) <= 1e-12) else 0.0
         return float(stats.ttest_1samp(d, 0.0, alternative=alternative).pvalue)
     if test == "wilcoxon":
         if np.all(d == 0):

@@ -40,6 +40,8 @@ MEASURES = {
     "method_agreement": _metric("rank_correlation", "rank correlation of the best method with LIME and occlusion"),
     "refit_stability": ("higher", "correlation", "rank correlation of explanations across seeds' refits"),
     "interaction_strength": _metric("interaction_strength", "output variance outside first-order effects"),
+    "interaction_strength_natural": ("lower", "share of squared deviation",
+                                     "the same in the model's own margin (log-odds, logits)"),
     "features_for_90": _metric("features_for_90", "features carrying 90% of |attribution|"),
     "sparseness": _metric("sparseness", "Gini sparseness of |attribution|"),
     "model_randomisation": _metric("model_randomisation", "similarity to the explanation of a randomised model"),
@@ -49,7 +51,8 @@ HEADLINE = ("deletion_vs_random", "faithfulness_correlation", "method_agreement"
 DEEP = {"mlp", "cnn"}
 
 
-def _interval(values: np.ndarray):
+def _interval(values: np.ndarray, bounded: bool = False):
+    """Mean, interval, n: a 95% t-interval, or for a bounded measure the range of the values (inside the bound)."""
     values = values[np.isfinite(values)]
     n = len(values)
     if n == 0:
@@ -57,17 +60,35 @@ def _interval(values: np.ndarray):
     mean = float(values.mean())
     if n == 1:
         return mean, np.nan, np.nan, 1
+    if bounded:
+        return mean, float(values.min()), float(values.max()), n
     half = float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n))
     return mean, mean - half, mean + half, n
 
 
+def _bounded(measure: str) -> bool:
+    from ._hypotheses import MEASURE_SPECS
+
+    spec = MEASURE_SPECS.get(measure)
+    return spec is not None and (np.isfinite(spec.low) or np.isfinite(spec.high))
+
+
 def summarise(records: pd.DataFrame) -> pd.DataFrame:
-    """dataset, family, measure, mean, lo, hi, n, unit, direction: one row per group (95% t-interval)."""
+    """dataset, [protocol,] family, measure, mean, lo, hi, interval, n, unit, direction: one row per group.
+
+    ``interval`` says what lo-hi is: "t95" (95% t-interval over seeds) or, for a measure with a bound
+    (a share, a correlation, a ratio that cannot be negative), "range" (smallest and largest seed value),
+    which never crosses the bound.
+    """
+    keys = ["dataset", "protocol", "family", "measure"] if "protocol" in records.columns else \
+        ["dataset", "family", "measure"]
     rows = []
-    for (dataset, family, measure), grp in records.groupby(["dataset", "family", "measure"], sort=False):
-        mean, lo, hi, n = _interval(grp["value"].to_numpy(float))
+    for key, grp in records.groupby(keys, sort=False):
+        measure = key[-1]
+        bounded = _bounded(measure)
+        mean, lo, hi, n = _interval(grp["value"].to_numpy(float), bounded)
         direction, unit, _ = MEASURES.get(measure, ("-", "-", measure))
-        rows.append(dict(dataset=dataset, family=family, measure=measure, mean=mean, lo=lo, hi=hi, n=n,
+        rows.append(dict(zip(keys, key), mean=mean, lo=lo, hi=hi, interval="range" if bounded else "t95", n=n,
                          unit=unit, direction=direction, sd=float(np.nanstd(grp["value"], ddof=1)) if n > 1 else
                          np.nan))
     return pd.DataFrame(rows)
@@ -96,6 +117,9 @@ def verdict(summary: pd.DataFrame) -> dict:
     """Rankings and comparisons per data set and measure, and the overall count, as generated text."""
     out = {"rankings": [], "comparisons": [], "tally": {}, "sentences": [], "disagreements": []}
     tally = {}
+    if "protocol" in summary.columns:  # rankings per protocol; accuracy (protocol "any") with every protocol
+        summary = summary.assign(dataset=[d if p == "any" else f"{d} · {p}" for d, p in
+                                          zip(summary.dataset, summary.protocol)])
     for dataset, ds in summary.groupby("dataset", sort=False):
         deep = [f for f in ds.family.unique() if f in DEEP]
         for measure in [m for m in MEASURES if m in set(ds.measure)]:
@@ -177,19 +201,22 @@ def study_verdict(records: pd.DataFrame, summary: pd.DataFrame, *, test: str = "
 def threats(config, study_seconds: float) -> list[str]:
     """Threats to validity, with this run's own settings filled in."""
     return [
-        f"Baseline: a 'removed' feature takes background rows' values, averaged over 20 of {config.background} "
-        "training rows (removal='sample'); deletion areas move with this choice (removal='mean' | 'zero').",
-        "Output space: every model is explained in the probability of the explained class; in each family's own "
-        "margin (log-odds, decision function) additive models look simpler than they do here.",
-        f"Data size: {config.rows} explained rows per tabular data set and {config.image_rows} images; "
-        f"{len(config.seeds)} seeds per family ({len(config.seeds) // 2} disjoint seed pairs for refit "
-        "stability); the verdict says per comparison whether that many seeds can reject at all after Holm.",
-        "Method choice: exact SHAP for tabular families (enumeration over at most 10 columns, TreeSHAP for "
-        "forests and trees), KernelSHAP over 2x2 patches for images (approximate for every family alike).",
-        "The SVM is calibrated (CalibratedClassifierCV, Platt scaling) to give probabilities; the MLP and CNN are "
-        "small networks trained briefly; results are about these models, not all deep models.",
-        "Interaction strength is measured on the explained rows with partial dependence over the background, "
-        "which assumes features can be varied independently; it exceeds 1 when the sum of partial dependences "
-        "is a worse fit than the mean (strong interactions or correlated features), as for Naive Bayes here.",
-        f"The full run took {study_seconds / 60:.1f} minutes on this machine.",
+        "Protocols: deletion, insertion and faithfulness move with what a removed feature becomes (background "
+        "rows, their mean, or zero) and with the attribution scored; the sensitivity table says which decisions "
+        "survive every protocol. Zero is far outside the data for unscaled tables (on purpose: it is the "
+        "protocol an image study often uses).",
+        "Output space: classifiers are explained in the probability of the explained class; the interaction "
+        "strength is also given in each family's own margin, where additive models are exactly additive.",
+        f"Data size: {config.rows} explained rows per table and {config.image_rows} images, {config.background} "
+        f"background rows ({getattr(config, 'image_background', config.background)} for images), at most {config.max_rows} rows per data set; {len(config.seeds)} seeds per family "
+        f"({len(config.seeds) // 2} disjoint seed pairs for refit stability).",
+        "Method choice: exact Shapley values where explain has them (closed forms, TreeSHAP, enumeration up to 12 "
+        "columns; torch networks on tables are explained as the functions they compute, like every other "
+        "non-tree family), explain's KernelSHAP beyond 12 columns, and KernelSHAP over image patches for every "
+        "family alike (sampled: its own error).",
+        f"Test: {config.test} per comparison, Holm within each hypothesis over thousands of comparisons; an exact "
+        "sign-flip test could not reject at all with this many seeds after Holm (its smallest p is 2 / 2^n).",
+        "The SVM is calibrated (Platt scaling) to give probabilities; the MLP, NAM and CNN are small networks "
+        "trained briefly; results are about these models, not all deep models.",
+        f"The run took {study_seconds / 60:.1f} minutes on this machine.",
     ]
