@@ -160,15 +160,16 @@ def case_ig(args) -> dict:
     import torch
 
     from explain import explain
-    from explain.adapters.torch import auto_batch_size
     from explain.datasets._resnet import make_resnet18
 
     model = make_resnet18(10)
     rng = np.random.default_rng(0)
     images = rng.uniform(size=(32, 3, 224, 224)).astype(np.float32)
     bg = rng.uniform(size=(8, 3, 224, 224)).astype(np.float32)
-    batch = auto_batch_size(3 * 224 * 224, model)
     steps = args.ig_steps
+    warm = explain(model, images[:2], methods="integrated_gradients", background=bg, target=0, progress=False,
+                   method_params={"integrated_gradients": {"n_steps": steps}})
+    batch = int(warm["integrated_gradients"].params["internal_batch_size"])  # the raw call uses the same batches
     out = {"images": 32, "n_steps": steps, "internal_batch_size": batch}
     ours_t, raw_t = [], []
     for _ in range(args.repeats):  # interleaved

@@ -42,7 +42,7 @@ def _log_factors(P: np.ndarray, S: np.ndarray, weights: np.ndarray, power: int) 
     return -weights * (diff ** 2 if power == 2 else diff)
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, fastmath={"contract", "reassoc"})  # FMA and vector sums
 def accumulate(A, C, coef, T, W, block):  # pragma: no cover - compiled
     """sum_s coef_s (a_sk - c_sk) integral_0^1 prod_{l != k} F_sl(t) dt for every (row, background row).
 

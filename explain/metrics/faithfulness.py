@@ -96,9 +96,12 @@ def _endpoints(e, ctx: MetricContext):
     n, d = X.shape
     targets = None if e.target_index is None else np.asarray(e.target_index)
     full = explained_output(ctx, X, targets)
-    Z = np.broadcast_to(fill[None, :, :], (n,) + fill.shape).reshape(-1, d)
-    t = None if targets is None else np.repeat(targets, fill.shape[0])
-    removed = explained_output(ctx, Z, t).reshape(n, -1).mean(axis=1)
+    removed = np.empty(n)
+    for rows in _row_blocks(n, fill.size):  # every row's removal rows, a block of rows at a time
+        b = rows.stop - rows.start
+        Z = np.broadcast_to(fill[None, :, :], (b,) + fill.shape).reshape(-1, d)
+        t = None if targets is None else np.repeat(targets[rows], fill.shape[0])
+        removed[rows] = explained_output(ctx, Z, t).reshape(b, -1).mean(axis=1)
     return full, removed
 
 

@@ -107,3 +107,32 @@ def test_agreement_matrices_not_asked_for_are_computed_on_first_use():
     direct = agr.agreement_matrix(dict(c.explanations["lin"].items()), "pairwise_rank_agreement", 5)
     assert np.allclose(matrix.to_numpy(), direct.to_numpy())
     assert "method_agreement" in c.scorecard().columns
+
+
+def test_curve_metrics_are_the_same_in_blocks_of_one_row(monkeypatch):
+    """Deletion, normalised insertion (with removal "sample": many removal rows per row), faithfulness
+    correlation and infidelity give the same values whatever the block size."""
+    from sklearn.linear_model import LogisticRegression
+
+    from explain import explain
+    from explain.metrics import faithfulness as fm
+    from explain.metrics.base import MetricContext
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(40, 7))
+    model = LogisticRegression().fit(X, X[:, 0] + X[:, 1] * X[:, 2] > 0)
+    result = explain(model, X[:12], methods="shap", background=X[20:], output="probability", progress=False)
+    e, v = result["shap"], result.validated
+
+    def scores():
+        out = []
+        for removal in ("mean", "sample"):
+            ctx = MetricContext(v.adapter, v.output, v.background, 0, {}, removal=removal)
+            out += [fn(e, ctx) for fn in (fm.deletion, fm.insertion_normalised, fm.faithfulness_correlation,
+                                          fm.infidelity)]
+        return out
+
+    whole = scores()
+    monkeypatch.setattr(fm, "CURVE_BLOCK", 1)
+    for a, b in zip(whole, scores()):
+        assert np.allclose(a, b, equal_nan=True, rtol=1e-12, atol=1e-12)
