@@ -35,4 +35,4 @@ def test_study_notebook_executes(tmp_path):
     outputs = _execute("02_are_deep_models_harder_to_explain.ipynb", tmp_path, timeout=900)
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     # the verdict answers each stated hypothesis and names its test and correction
-    assert "H1:" in text and "Answer:" in text and "sign-flip" in text and "Holm" in text
+    assert "H1:" in text and "Answer:" in text and "paired t-test" in text and "Holm" in text

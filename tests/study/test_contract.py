@@ -208,3 +208,20 @@ def test_a_finished_data_set_is_skipped_on_restart(tmp_path, monkeypatch):
     assert study.datasets[0]["source"].startswith("scikit-learn load_wine")
     with pytest.raises(AssertionError, match="run again"):  # another configuration: not reused
         run_study(replace(config, rows=5), progress=False, checkpoint=str(tmp_path))
+
+
+@pytest.mark.slow
+def test_two_jobs_give_the_same_records_and_checkpoints(tmp_path):
+    """n_jobs=2 runs data sets in worker processes: every unit is seeded, so the records are the same."""
+    from dataclasses import replace
+
+    from explain.study import QUICK, run_study
+
+    config = replace(QUICK, datasets=("autompg", "wine"), seeds=(0, 1), rows=2, background=5, kernel_nsamples=30,
+                     max_rows=150, metric_options=(("n_steps", 5), ("n_subsets", 5), ("removal_samples", 3)))
+    keys = ["dataset", "family", "protocol", "measure", "seed"]
+    two = run_study(config, progress=False, checkpoint=str(tmp_path), n_jobs=2).records
+    one = run_study(config, progress=False).records
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["autompg.json", "wine.json"]
+    two, one = (r[r.measure != "seconds_per_row"].sort_values(keys).reset_index(drop=True) for r in (two, one))
+    pd.testing.assert_frame_equal(two, one)
