@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 
-__all__ = ["progress_bar", "show_progress"]
+__all__ = ["progress_bar", "show_progress", "import_shap", "quiet_tqdm"]
 
 DELAY_SECONDS = 2.0
 
@@ -64,3 +64,26 @@ def progress_bar(progress, *, total: int, desc: str, unit: str = "row"):
         yield bar
     finally:
         bar.close()
+
+
+def quiet_tqdm() -> None:
+    """Import ``tqdm.auto`` once without its notebook warning. shap and captum import it at module level, and in
+    a Jupyter kernel without ipywidgets it warns "IProgress not found" on stderr, although explain always calls
+    them with their own bars off (our bar is :func:`progress_bar`). Only that warning of that import is ignored;
+    the module then stays imported, so later imports of shap or captum do not warn."""
+    import importlib
+    import warnings
+
+    from tqdm import TqdmWarning
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found", category=TqdmWarning)
+        importlib.import_module("tqdm.auto")
+
+
+def import_shap():
+    """shap, imported after :func:`quiet_tqdm`."""
+    quiet_tqdm()
+    import shap
+
+    return shap

@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 
+from .._utils.progress import quiet_tqdm
 from ..errors import MethodNotApplicableError
 from .base import Attribution, Method, Task
 
@@ -93,6 +94,7 @@ class _Captum(Method):
         return int(task.options.get("block_rows", batch_size))
 
     def attribute(self, task: Task) -> Attribution:
+        quiet_tqdm()
         import captum.attr
         import torch
 
@@ -212,6 +214,7 @@ class GradientShap(_Captum):
         return int(task.options.get("block_rows", max(1, batch_size // int(task.options.get("n_samples", 50)))))
 
     def attribute(self, task: Task) -> Attribution:
+        quiet_tqdm()
         import captum.attr
         import torch
 

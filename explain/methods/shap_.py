@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import MethodNotApplicableError
 from ._enumeration import enumerate_shapley
 from ._kernel_sampling import kernel_shap_estimate
+from .._utils.progress import import_shap
 from .._utils.rng import seed_isolated_global
 from .._utils.validation import Integer, Options, Satisfies, validate_params
 from .base import Attribution, Method, Task, closed_form, capability_reason
@@ -58,7 +59,7 @@ def _tree_shap(task: Task) -> Attribution:
     threshold of a deep scikit-learn tree (gaps of 1/(n_trees x n_background)
     per tie; see shap issue #3267), and the caller then falls back.
     """
-    import shap
+    shap = import_shap()
 
     a = task.adapter
     if task.output != a.natural_output:
@@ -105,7 +106,7 @@ def _grouped_kernel_shap(task: Task, nsamples) -> Attribution:
     Each group's value is spread evenly over its features, so rows still sum to
     f(x) - E f(background).
     """
-    import shap
+    shap = import_shap()
 
     groups = task.groups
     n_groups = int(groups.max()) + 1
@@ -134,7 +135,7 @@ def _grouped_kernel_shap(task: Task, nsamples) -> Attribution:
 
 def _kernel_shap(task: Task, nsamples) -> Attribution:
     """shap's KernelExplainer, one row at a time with the row's seed (in an isolated worker process)."""
-    import shap
+    shap = import_shap()
 
     if task.groups is not None:
         return _grouped_kernel_shap(task, nsamples)
@@ -315,7 +316,7 @@ class ShapPermutation(Method):
     global_rng = True
 
     def attribute(self, task):
-        import shap
+        shap = import_shap()
 
         d = task.X.shape[1]
         max_evals = int(task.options.get("max_evals", 10 * (2 * d + 1)))
@@ -345,7 +346,7 @@ class ShapExact(Method):
         return None
 
     def attribute(self, task):
-        import shap
+        shap = import_shap()
 
         masker = shap.maskers.Independent(task.background, max_samples=task.background.shape[0])
         explainer = shap.ExactExplainer(task.f, masker)
@@ -365,7 +366,7 @@ class ShapPartition(Method):
     images_only = True
 
     def attribute(self, task):
-        import shap
+        shap = import_shap()
 
         shape = tuple(task.image_shape)
         chw = len(shape) == 3
