@@ -1,4 +1,4 @@
-"""The committed quickstart is executed (built by notebooks/build.py): outputs, an inline figure, no error,
+"""The committed notebooks are executed (built by notebooks/build.py): outputs, an inline figure, no error,
 no stderr line (warnings, red progress bars); in a notebook without ipywidgets our bar stays silent."""
 
 from __future__ import annotations
@@ -29,6 +29,18 @@ def test_committed_quickstart_is_executed_with_an_inline_figure():
     assert not any("<Figure size" in o.get("data", {}).get("text/plain", "") and "image/png" not in o.get("data", {})
                    for o in outputs)
     assert "matplotlib.use" not in "".join(c.source for c in code)
+
+
+def test_committed_study_notebook_is_version_2_executed_without_filters():
+    nb = nbformat.read(NOTEBOOKS / "02_are_deep_models_harder_to_explain.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.outputs for c in code), [c.source[:40] for c in code if not c.outputs]
+    assert _build_module().problems(nb) == []  # no error, no stderr output
+    assert "filterwarnings" not in "".join(c.source for c in code)  # warnings are fixed at their cause
+    outputs = [o for c in code for o in c.outputs]
+    assert any("<svg" in o.get("data", {}).get("image/svg+xml", "") for o in outputs)  # the forest plot
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert all(f"{h}: " in text for h in ("H1", "H2", "H3")) and "paired t-test" in text
 
 
 def test_build_reports_errors_and_stderr_lines():
