@@ -352,7 +352,7 @@ def _pilot_then_split(job, X, targets, prediction, parallel: Parallelism, worker
                       pilot_cap: int):
     """n_jobs > 1: 1, 2, 4, ... rows here (one worker's threads) until the steps after the first (which warms
     up) took ``split.PILOT_SECONDS`` or one chunk is done; the rest on workers if ``split.decide`` says it
-    pays, else here on the threads of all ``workers``."""
+    pays, else here on one worker's threads (as n_jobs=1 on them)."""
     from . import split as sp
 
     n = X.shape[0]
@@ -373,7 +373,7 @@ def _pilot_then_split(job, X, targets, prediction, parallel: Parallelism, worker
         yield from _loky(job, X, targets, prediction, chunks, row_offset, max(1, min(workers, len(chunks))), threads)
     elif done < n:
         chunks = _slices(n, local_rows, done)
-        yield from _local(job, X, targets, prediction, chunks, row_offset, min(os.cpu_count() or 1, threads * workers))
+        yield from _local(job, X, targets, prediction, chunks, row_offset, threads)  # as n_jobs=1 would on them
 
 
 def merge_chunk_blocks(per_chunk: list[list[dict]]) -> list[dict]:
