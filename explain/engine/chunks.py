@@ -10,17 +10,15 @@ Where chunks run:
 
 - ``n_jobs=None`` (the default): in this process, one chunk after the other,
   with the libraries' own threading (numba, BLAS and torch use every core).
-- ``n_jobs=1``: the same, on one core (scikit-learn's convention): BLAS,
-  OpenMP, torch and numba threads are limited to one for the call.
+- ``n_jobs=1``: the same, on one core (scikit-learn's convention): BLAS, OpenMP, torch and numba threads
+  are limited to one for the call.
 - ``n_jobs>1``: a few rows here first; the rest in joblib's loky processes when
   that pays (``engine.split``), the job written once to a file each worker loads
   once, BLAS/OpenMP, torch and numba threads ``cpu_count // n_jobs`` per worker.
-- ``backend="dask"``: tasks on a ``distributed`` cluster (the current Client,
-  or a LocalCluster started for the call); the job is scattered to every worker
-  once (``broadcast=True``).
-- Methods whose library draws only from numpy's global generator
-  (``Method.global_rng``) always run in a worker process, even for
-  ``n_jobs`` of None or 1: the caller's global generator is never seeded or restored.
+- ``backend="dask"``: tasks on a ``distributed`` cluster (the current Client, or a LocalCluster started
+  for the call); the job is scattered to every worker once (``broadcast=True``).
+- Methods whose library draws only from numpy's global generator (``Method.global_rng``) always run in
+  a worker process, even for ``n_jobs`` None or 1: the caller's global generator is never touched.
 """
 
 from __future__ import annotations
