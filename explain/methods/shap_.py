@@ -181,10 +181,12 @@ def _sampled_kernel_shap(task: Task, nsamples) -> Attribution:
                                  nsamples=int(nsamples), rng=task.rng(i), target_stderr=target, max_nsamples=cap)
             for i, x in enumerate(task.X)]
     values = np.array([r.values for r in rows]).reshape(task.X.shape)
-    params = {"algorithm": "KernelSHAP (complete small sizes enumerated, paired samples from the Shapley kernel for "
-                           "the rest, constrained least squares, "
-                           "sandwich standard errors; explain's own)", "nsamples": int(nsamples),
-              "stderr_method": "sandwich (delta-method) variance over the independent coalition pairs, HC1-corrected"}
+    params = {"algorithm": "KernelSHAP (paired coalitions stratified by size and drawn without replacement, "
+                           "strata the budget covers enumerated; constrained Shapley-kernel least squares on the "
+                           "odd Fourier terms, cubic ones when the budget allows; explain's own)",
+              "nsamples": int(nsamples),
+              "stderr_method": "sandwich (delta-method) variance over the stratified pairs with the finite-population "
+                               "correction, leverage-adjusted residuals"}
     row_params = {}
     if target is not None:
         reached = np.array([r.reached for r in rows], dtype=bool)
