@@ -146,6 +146,18 @@ def _features(S: np.ndarray, cubic: bool) -> tuple[np.ndarray, np.ndarray]:
     return F, L
 
 
+def _solver(A: np.ndarray):
+    """``B -> A^-1 B`` by Cholesky (A is a ridged Gram matrix), by the pseudo-inverse when A is singular."""
+    from scipy.linalg import LinAlgError, cho_factor, cho_solve
+
+    try:
+        factor = cho_factor(A)
+        return lambda B: cho_solve(factor, B)
+    except LinAlgError:
+        A_inv = np.linalg.pinv(A)
+        return lambda B: A_inv @ B
+
+
 @dataclass
 class RowEstimate:
     """KernelSHAP values of one row with their standard errors and what the sampling spent."""
@@ -168,20 +180,23 @@ def _solve(members: np.ndarray, a: np.ndarray, stratum: np.ndarray, m: np.ndarra
     A_pen = A.copy()
     if p > d:
         A_pen[d:, d:] += RIDGE * np.trace(A[:d, :d]) / d * np.eye(p - d)
-    A_inv = np.linalg.pinv(A_pen)
-    A_inv_b, A_inv_1 = A_inv @ b, A_inv.sum(axis=1)
+    solve = _solver(A_pen)
+    A_inv_b, A_inv_1 = solve(b), solve(np.ones(p))
     c = A_inv_b - A_inv_1 * (A_inv_b.sum() - total / 2) / A_inv_1.sum()  # a(all) = sum of c = total / 2
-    P = A_inv - np.outer(A_inv_1, A_inv_1) / A_inv_1.sum()
-    h = np.clip(w * np.einsum("ij,jk,ik->i", F, P, F), 0.0, 0.99)
+
+    def P(B):  # the constrained inverse applied to the columns of B
+        X = solve(B)
+        return X - np.outer(A_inv_1, A_inv_1 @ B) / A_inv_1.sum()
+
+    h = np.clip(w * np.einsum("ij,ji->i", F, P(F.T)), 0.0, 0.99)
     u = F * (omega[stratum] * (a - F @ c) / (1.0 - h) ** HC_POWER)[:, None]
-    C = np.zeros((p, p))
+    uG = u @ P(L.T)  # each pair's influence on phi = L P u (P is symmetric)
+    var = np.zeros(d)
     for k in np.flatnonzero(m < N):
-        sel = stratum == k
         if m[k] < 2:
             return L @ c, np.full(d, np.nan)
-        C += N[k] ** 2 * (1.0 - m[k] / N[k]) * np.cov(u[sel], rowvar=False) / m[k]
-    G = L @ P
-    return L @ c, np.sqrt(np.clip(np.einsum("ij,jk,ik->i", G, C, G), 0.0, None))
+        var += N[k] ** 2 * (1.0 - m[k] / N[k]) * np.var(uG[stratum == k], axis=0, ddof=1) / m[k]
+    return L @ c, np.sqrt(var)
 
 
 def kernel_shap_estimate(f, x: np.ndarray, background: np.ndarray, *, v_empty: float, v_full: float,
