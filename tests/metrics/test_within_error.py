@@ -51,3 +51,7 @@ def test_compare_reports_the_share_for_seeds_and_methods():
     # (LIME's own bootstrap errors at 500 samples are wide, so not all of them)
     assert s[("shap", "agreement_within_error")] <= s[("shap", "seed_within_error")] - 0.15
     assert s[("lime", "agreement_within_error")] == s[("shap", "agreement_within_error")]  # symmetric
+    from explain.report.tables import scorecard_table
+
+    table, _ = scorecard_table(cmp)  # the report's score table carries both
+    assert {"seed_within_error", "agreement_within_error"} <= set(table["metric"])
