@@ -254,3 +254,23 @@ def test_report_row_views_show_plus_minus_for_sampled_values():
     sampled = str(rows_section("m", [_hand_built(se)], anchor="m", unit="output").data["views"])
     assert "± 0.012" in sampled
     assert "±" not in str(rows_section("m", [_hand_built(None)], anchor="m", unit="output").data["views"])
+
+
+# -- shap's PermutationExplainer: standard error over its antithetic permutation pairs --------------------------
+
+def test_shap_permutation_stderr_matches_the_spread_and_covers():
+    d = 5
+    rng = np.random.default_rng(8)
+    f = _mlp(d, seed=4)
+    model = CallableAdapter(f, n_features=d)
+    X, bg = rng.normal(size=(3, d)), rng.normal(size=(10, d))
+    runs = [explain.explain(model, X, methods=["shap.permutation"], background=bg, random_state=s,
+                            method_params={"shap.permutation": {"max_evals": 8 * (2 * d + 1)}})["shap.permutation"]
+            for s in range(16)]
+    spread = np.std([r.values for r in runs], axis=0, ddof=1)
+    stderr = np.mean([r.stderr for r in runs], axis=0)
+    ratio = np.median(stderr / spread)
+    assert 0.7 <= ratio <= 1.4, ratio
+    exact, _ = enumerate_shapley(model.output_function("raw", None), X, bg)
+    assert 0.85 <= np.mean(np.abs(np.array([r.values for r in runs]) - exact)
+                           <= 1.96 * np.array([r.stderr for r in runs])) <= 0.99
