@@ -28,7 +28,7 @@ Var(t_k) = N_k^2 (1 - m_k / N_k) s_k^2 / m_k (finite-population correction; enum
 the residuals divided by (1 - h)^0.9, h the pair's leverage, so that a fit with nearly as many terms as pairs
 does not understate them. The power is chosen empirically between HC2 (0.5) and HC3 (1): at d = 14 and 512
 coalitions with the cubic terms HC2's intervals covered 60% of the exact values, HC3's 98.5-99.4%, 0.9's
-95.5-96.7% (benchmarks/bench_sampling.py); the coverage tests hold it at 90-98% on three other models (Covert & Lee 2021 use the same sandwich for paired KernelSHAP). With ``target_stderr``
+94-97% (benchmarks/bench_sampling.py); the coverage tests hold it at 90-98% on three other models (Covert & Lee 2021 use the same sandwich for paired KernelSHAP). With ``target_stderr``
 further pairs are drawn until the largest standard error is below the target or a cap is reached.
 """
 
