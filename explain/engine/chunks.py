@@ -1,9 +1,8 @@
 """Running one method over chunks of rows: in this process, in worker processes (joblib/loky), or on Dask.
 
-Every method works on a block of rows and needs nothing from the other blocks
-but the background, so ``explain()`` cuts the rows into chunks and runs each
-chunk the same way wherever it runs (:func:`run_chunk`). Randomness is keyed by
-the row's index in the user's ``X`` (``methods._rng``), never by the chunk, so
+Every method works on a block of rows and needs nothing from the other blocks but the background, so
+``explain()`` cuts the rows into chunks and runs each chunk the same way wherever it runs (:func:`run_chunk`).
+Randomness is keyed by the row's index in the user's ``X`` (``methods._rng``), never by the chunk, so
 results are bit-identical for any ``batch_size`` and ``n_jobs``.
 
 Where chunks run:

@@ -250,7 +250,7 @@ def _kernel(b, cols, points, expansion, *, individual: bool):
     coef = np.asarray(expansion.coef, dtype=float) * expansion.scale
     w, power = np.asarray(expansion.weights, dtype=float), expansion.power
 
-    n, m = T.shape[0], S.shape[0]
+    n = T.shape[0]
     L_rest = _log_kernel(T, S, w, ~J, power)                 # (n, m): the columns outside J
     L_grid = _log_kernel(TZ, S, w, J, power)                 # (G, m): the grid's columns
     top = L_rest.max(axis=0)
