@@ -171,8 +171,7 @@ def _log_four_ways(report, folder, uri):
     from explain import load_report
     from explain.integrations.mlflow import log_report
 
-    if uri is not None:
-        mlflow.set_tracking_uri(uri)
+    mlflow.set_tracking_uri(uri)  # None: no URI set in this process (another test's), so the variable decides
     try:
         sources = {"report": report, "bundle": load_report(folder / "report.json"),
                    "json_path": str(folder / "report.json"), "html_path": folder / "report.html"}
