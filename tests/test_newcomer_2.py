@@ -5,6 +5,14 @@ callables (item 11), Dask from a script without the main guard (item 13) and MLf
 from __future__ import annotations
 
 import functools
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 import warnings
 
 import numpy as np
@@ -155,20 +163,15 @@ def penguins_report(tmp_path_factory):
     return report, folder
 
 
-@pytest.mark.parametrize("store", ["file_uri", "plain_path", "env_uri"])
-def test_mlflow_logs_a_report_a_loaded_bundle_and_a_path(penguins_report, tmp_path, monkeypatch, store):
-    mlflow = pytest.importorskip("mlflow")
+def _log_four_ways(report, folder, uri):
+    """{kind: (run_id, metrics)} after logging the Report, its loaded bundle and its .json and .html paths, one
+    run each, to ``uri`` (None: whatever MLFLOW_TRACKING_URI says)."""
+    import mlflow
+
     from explain import load_report
     from explain.integrations.mlflow import log_report
 
-    report, folder = penguins_report
-    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 opens a file store only when asked
-    where = tmp_path / "mlruns"
-    uri = {"file_uri": where.as_uri(), "plain_path": str(where), "env_uri": where.as_uri()}[store]
-    if store == "env_uri":
-        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    else:
-        mlflow.set_tracking_uri(uri)
+    mlflow.set_tracking_uri(uri)  # None: no URI set in this process (another test's), so the variable decides
     try:
         sources = {"report": report, "bundle": load_report(folder / "report.json"),
                    "json_path": str(folder / "report.json"), "html_path": folder / "report.html"}
@@ -176,8 +179,23 @@ def test_mlflow_logs_a_report_a_loaded_bundle_and_a_path(penguins_report, tmp_pa
         for kind, source in sources.items():
             with mlflow.start_run() as run:
                 logged[kind] = (run.info.run_id, log_report(source))
+        return logged
     finally:
         mlflow.set_tracking_uri(None)
+
+
+@pytest.mark.parametrize("store", ["file_uri", "plain_path", "env_uri"])
+def test_mlflow_logs_a_report_a_loaded_bundle_and_a_path(penguins_report, tmp_path, monkeypatch, store):
+    mlflow = pytest.importorskip("mlflow")
+    from explain import load_report
+
+    report, folder = penguins_report
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 opens a file store only when asked
+    where = tmp_path / "mlruns"
+    uri = {"file_uri": where.as_uri(), "plain_path": str(where), "env_uri": where.as_uri()}[store]
+    if store == "env_uri":
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    logged = _log_four_ways(report, folder, None if store == "env_uri" else uri)
     assert list(where.iterdir()), "nothing was written to the file store"
     client = mlflow.MlflowClient(tracking_uri=uri)
     original = load_report(folder / "report.json")
@@ -210,6 +228,89 @@ def test_mlflow_log_report_refuses_what_is_not_a_report(tmp_path):
         log_report(42)
 
 
+@pytest.fixture
+def mlflow_server(tmp_path):
+    """A real tracking server (SQLite store, artifacts served over HTTP) in a subprocess; its URL. Always stopped."""
+    pytest.importorskip("mlflow.server", reason="`mlflow server` needs the full mlflow package (pip install -e "
+                        "'.[test]'); mlflow-skinny alone cannot run it")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    log = open(tmp_path / "server.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
+         "--serve-artifacts", "--artifacts-destination", str(tmp_path / "artifacts"),
+         "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                tail = (tmp_path / "server.log").read_text(errors="replace")[-3000:]
+                pytest.fail(f"the MLflow server did not answer {url}/health (exit code {proc.poll()}):\n{tail}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)  # its own session: the server and its workers
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=30)
+        log.close()
+
+
+@pytest.mark.slow
+def test_mlflow_logs_to_a_tracking_server_started_by_the_test(penguins_report, mlflow_server, tmp_path, monkeypatch):
+    import mlflow
+
+    from explain import load_report
+
+    report, folder = penguins_report
+    for name in [k for k in os.environ if k.startswith("MLFLOW_")]:
+        monkeypatch.delenv(name)  # nothing may fall back to a local store
+    logged = _log_four_ways(report, folder, mlflow_server)
+    assert not (tmp_path / "mlruns").exists()
+    client = mlflow.MlflowClient(tracking_uri=mlflow_server)
+    original = load_report(folder / "report.json")
+    expected = {f"explain.{r.model}.{r.method}.{r.metric}": r.value for r in original["scores"].itertuples()
+                if np.isfinite(r.value)}
+    with open(folder / "report.json", encoding="utf-8") as fh:
+        original_json = json.load(fh)
+    for kind, (run_id, metrics) in logged.items():
+        run = client.get_run(run_id)
+        assert run.info.artifact_uri.startswith("mlflow-artifacts:"), run.info.artifact_uri  # served over HTTP
+        assert run.data.metrics == metrics, kind
+        assert metrics == pytest.approx(expected, rel=1e-13, abs=0), kind
+        names = {a.path for a in client.list_artifacts(run_id, "explain")}
+        assert {"explain/report.html", "explain/report.json", "explain/report.md"} <= names, kind
+        path = client.download_artifacts(run_id, "explain/report.json", str(tmp_path / kind))
+        with open(path, encoding="utf-8") as fh:
+            logged_json = json.load(fh)
+        if kind == "report":  # rendered again from the Report: the same scores and explanations
+            back = load_report(path)
+            pd.testing.assert_frame_equal(back["scores"], original["scores"])
+            for a, b in zip(back["explanations"]["glm"], original["explanations"]["glm"], strict=True):
+                np.testing.assert_array_equal(a.values, b.values)
+                assert a.feature_names == b.feature_names and list(a.target) == list(b.target)
+        else:  # a loaded bundle or a .json/.html file: the record as it was saved
+            assert logged_json == original_json, kind
+    json_file = client.download_artifacts(logged["json_path"][0], "explain/report.json", str(tmp_path / "j"))
+    assert open(json_file, "rb").read() == (folder / "report.json").read_bytes()
+    html = client.download_artifacts(logged["html_path"][0], "explain/report.html", str(tmp_path / "h"))
+    assert open(html, "rb").read() == (folder / "report.html").read_bytes()
+
+
 # -- item 13: backend="dask" from a script without the main guard ----------------------------------------------
 _DASK_SCRIPT = """\
 import numpy as np
@@ -231,10 +332,6 @@ def run():
 
 
 def _run_script(tmp_path, call, timeout):
-    import os
-    import subprocess
-    import sys
-
     script = tmp_path / "script.py"
     script.write_text(_DASK_SCRIPT.format(call=call))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in [os.getcwd(), os.environ.get("PYTHONPATH")] if p)}

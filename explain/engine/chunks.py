@@ -1,26 +1,23 @@
 """Running one method over chunks of rows: in this process, in worker processes (joblib/loky), or on Dask.
 
-Every method works on a block of rows and needs nothing from the other blocks
-but the background, so ``explain()`` cuts the rows into chunks and runs each
-chunk the same way wherever it runs (:func:`run_chunk`). Randomness is keyed by
-the row's index in the user's ``X`` (``methods._rng``), never by the chunk, so
+Every method works on a block of rows and needs nothing from the other blocks but the background, so
+``explain()`` cuts the rows into chunks and runs each chunk the same way wherever it runs (:func:`run_chunk`).
+Randomness is keyed by the row's index in the user's ``X`` (``methods._rng``), never by the chunk, so
 results are bit-identical for any ``batch_size`` and ``n_jobs``.
 
 Where chunks run:
 
 - ``n_jobs=None`` (the default): in this process, one chunk after the other,
   with the libraries' own threading (numba, BLAS and torch use every core).
-- ``n_jobs=1``: the same, on one core (scikit-learn's convention): BLAS,
-  OpenMP, torch and numba threads are limited to one for the call.
+- ``n_jobs=1``: the same, on one core (scikit-learn's convention): BLAS, OpenMP, torch and numba threads
+  are limited to one for the call.
 - ``n_jobs>1``: a few rows here first; the rest in joblib's loky processes when
   that pays (``engine.split``), the job written once to a file each worker loads
   once, BLAS/OpenMP, torch and numba threads ``cpu_count // n_jobs`` per worker.
-- ``backend="dask"``: tasks on a ``distributed`` cluster (the current Client,
-  or a LocalCluster started for the call); the job is scattered to every worker
-  once (``broadcast=True``).
-- Methods whose library draws only from numpy's global generator
-  (``Method.global_rng``) always run in a worker process, even for
-  ``n_jobs`` of None or 1: the caller's global generator is never seeded or restored.
+- ``backend="dask"``: tasks on a ``distributed`` cluster (the current Client, or a LocalCluster started
+  for the call); the job is scattered to every worker once (``broadcast=True``).
+- Methods whose library draws only from numpy's global generator (``Method.global_rng``) always run in
+  a worker process, even for ``n_jobs`` None or 1: the caller's global generator is never touched.
 """
 
 from __future__ import annotations
@@ -352,7 +349,7 @@ def _pilot_then_split(job, X, targets, prediction, parallel: Parallelism, worker
                       pilot_cap: int):
     """n_jobs > 1: 1, 2, 4, ... rows here (one worker's threads) until the steps after the first (which warms
     up) took ``split.PILOT_SECONDS`` or one chunk is done; the rest on workers if ``split.decide`` says it
-    pays, else here on the threads of all ``workers``."""
+    pays, else here on one worker's threads (as n_jobs=1 on them)."""
     from . import split as sp
 
     n = X.shape[0]
@@ -373,7 +370,7 @@ def _pilot_then_split(job, X, targets, prediction, parallel: Parallelism, worker
         yield from _loky(job, X, targets, prediction, chunks, row_offset, max(1, min(workers, len(chunks))), threads)
     elif done < n:
         chunks = _slices(n, local_rows, done)
-        yield from _local(job, X, targets, prediction, chunks, row_offset, min(os.cpu_count() or 1, threads * workers))
+        yield from _local(job, X, targets, prediction, chunks, row_offset, threads)  # as n_jobs=1 would on them
 
 
 def merge_chunk_blocks(per_chunk: list[list[dict]]) -> list[dict]:

@@ -10,6 +10,7 @@ debug level on the ``explain.engine.split`` logger.
 from __future__ import annotations
 
 import logging
+import sys
 
 __all__ = ["decide", "PILOT_SECONDS"]
 
@@ -64,9 +65,10 @@ def call_and_row_seconds(steps: list) -> tuple[float, float]:
 
 def _workers_running(n_jobs: int) -> bool:
     """Whether loky's reusable executor already runs ``n_jobs`` workers (then they need not start)."""
+    reusable = sys.modules.get("joblib.externals.loky.reusable_executor")  # not imported: nothing runs
+    if reusable is None:
+        return False
     try:
-        from joblib.externals.loky import reusable_executor as reusable
-
         executor = reusable._executor
         return executor is not None and getattr(executor, "_max_workers", None) == n_jobs
     except Exception:  # pragma: no cover - a private attribute of loky: assume cold if it moved

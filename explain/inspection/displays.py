@@ -1,4 +1,4 @@
-"""Displays for global explanations, in scikit-learn's style (see :mod:`explain.report.display`).
+"""Displays for global explanations, in scikit-learn's style (as :mod:`explain.report.display`).
 
 ``Display.from_result(result, ax=None, ...)`` computes what to draw and draws it; ``display.plot(ax=None,
 **kwargs)`` draws (again) on any axes and returns the display with ``ax_`` and ``figure_``. matplotlib is
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..report.display import _axes, _Display, _label
+from .._utils.display import _axes, _Display, _label
 
 __all__ = ["PartialDependenceDisplay", "AccumulatedLocalEffectsDisplay", "ImportanceDisplay"]
 

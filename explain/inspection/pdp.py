@@ -250,7 +250,7 @@ def _kernel(b, cols, points, expansion, *, individual: bool):
     coef = np.asarray(expansion.coef, dtype=float) * expansion.scale
     w, power = np.asarray(expansion.weights, dtype=float), expansion.power
 
-    n, m = T.shape[0], S.shape[0]
+    n = T.shape[0]
     L_rest = _log_kernel(T, S, w, ~J, power)                 # (n, m): the columns outside J
     L_grid = _log_kernel(TZ, S, w, J, power)                 # (G, m): the grid's columns
     top = L_rest.max(axis=0)
@@ -265,13 +265,13 @@ def _kernel(b, cols, points, expansion, *, individual: bool):
 
 @numba.njit(cache=True)
 def _routes(P, internal, feature, thr, kind, missing_left, zero_missing, nan_as_zero, cat_start, cat_len,
-            cat_unknown, cat_dir):  # pragma: no cover - compiled
+            cat_unknown, cat_dir, thr_le, simple):  # pragma: no cover - compiled
     out = np.zeros((P.shape[0], internal.shape[0]), dtype=np.bool_)
     for g in range(P.shape[0]):
         for q in range(internal.shape[0]):
             nd = internal[q]
             out[g, q] = go_left(P[g, feature[nd]], nd, thr, kind, missing_left, zero_missing, nan_as_zero,
-                                cat_start, cat_len, cat_unknown, cat_dir)
+                                cat_start, cat_len, cat_unknown, cat_dir, thr_le, simple)
     return out
 
 

@@ -28,7 +28,9 @@ def _schema(d: int, meta: dict, target=None):
         ("row_id", pa.int64()), ("method", pa.string()), ("target", target or pa.int64()),
         ("target_index", pa.int64()), ("base_value", pa.float64()),
         ("prediction", pa.float64()), ("exact", pa.bool_()), ("values", pa.list_(pa.float64(), d)),
-        ("data", pa.list_(pa.float64(), d)), ("stderr", pa.list_(pa.float64(), d)),
+        # stderr is a variable-size list: pyarrow before 26 cannot read back a fixed-size list column holding
+        # nulls (apache/arrow#35692), and exact rows store a null here
+        ("data", pa.list_(pa.float64(), d)), ("stderr", pa.list_(pa.float64())),
     ], metadata={"explain": json.dumps(meta)})
 
 
@@ -89,10 +91,13 @@ def _table(explanations, row_ids: np.ndarray, prediction: np.ndarray, schema, cl
         cols["exact"].append(pa.array(_row_exact(e, classes), pa.bool_()))
         for name, arr in (("values", e.values), ("data", np.asarray(e.codes, dtype=float)), ("stderr", e.stderr)):
             if arr is None:  # exact result: a null list per row
-                cols[name].append(pa.nulls(n, pa.list_(pa.float64(), d)))
+                cols[name].append(pa.nulls(n, schema.field(name).type))
                 continue
             flat = pa.array(np.ascontiguousarray(arr, dtype=float).reshape(-1), pa.float64())
-            cols[name].append(pa.FixedSizeListArray.from_arrays(flat, d))
+            if name == "stderr":
+                cols[name].append(pa.ListArray.from_arrays(pa.array(np.arange(n + 1) * d, pa.int32()), flat))
+            else:
+                cols[name].append(pa.FixedSizeListArray.from_arrays(flat, d))
     return pa.table({k: pa.concat_arrays(v) for k, v in cols.items()}, schema=schema)
 
 

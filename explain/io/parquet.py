@@ -14,7 +14,7 @@ type: int64, float64, bool or string; null for regression), ``target_index``
 ``prediction`` (float64), ``exact`` (bool, per row: never a flag taken from one
 batch for all) and ``values`` and ``data`` (fixed-size lists of float64, one
 entry per feature; ``data`` holds category codes for string and category
-columns), and ``stderr`` (the same list type, null on rows of exact results: the
+columns), and ``stderr`` (a list of float64 per row, null on rows of exact results: the
 standard errors of sampled values; optional, so files written before it are
 read with ``stderr`` None, and readers that predate it ignore it). The schema
 metadata key ``explain`` holds JSON with the format version, feature names, output, model name, image shape, each method's

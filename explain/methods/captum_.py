@@ -113,7 +113,10 @@ class _Captum(Method):
         kwargs = self.kwargs(task, batch_size)
         if baselines is not None:
             kwargs["baselines"] = baselines
-        if self.has_convergence_delta:
+        # the convergence delta, sum(values) - (f(x) - f(baseline)), comes from the outputs explain() already has
+        # (captum's would cost two more forward passes, of rows x baselines for the SHAP variants)
+        captum_delta = self.has_convergence_delta and task.prediction is None
+        if captum_delta:
             kwargs["return_convergence_delta"] = True
         values, deltas = [], []
         step = max(1, self.rows_per_block(task, batch_size))
@@ -126,17 +129,20 @@ class _Captum(Method):
                     inputs.requires_grad_(True)
                 target = torch.as_tensor(targets[start:start + step], device=inputs.device)
                 out = algo.attribute(inputs, target=target, **kwargs)
-                if self.has_convergence_delta:
+                if captum_delta:
                     out, delta = out
                     # one delta per (row, baseline or sample) for the SHAP variants: their mean is the row's
                     deltas.append(delta.detach().cpu().numpy().reshape(out.shape[0], -1).mean(axis=1))
                 values.append(out.detach().cpu().numpy().reshape(out.shape[0], -1))
         task.f.n_evals += counter.rows
         base = self.base_values(task)
+        values = np.concatenate(values).astype(float)
         params = {"algorithm": f"captum.attr.{self.captum_name}", "baseline": self.baseline or "none",
                   **{k: v for k, v in kwargs.items() if isinstance(v, (int, float, str, bool))}}
+        if self.has_convergence_delta and not captum_delta:  # (for the SHAP variants: the mean over baselines)
+            deltas = [values.sum(axis=1) - (np.asarray(task.prediction, dtype=float) - base)]
         row_params = {"convergence_delta": np.concatenate(deltas)} if deltas else {}
-        return Attribution(np.concatenate(values).astype(float), base, params, row_params=row_params)
+        return Attribution(values, base, params, row_params=row_params)
 
     def base_values(self, task: Task) -> np.ndarray:
         """f(mean background) for single-reference methods, mean f(background) otherwise; per row's class."""

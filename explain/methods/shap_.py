@@ -182,10 +182,12 @@ def _sampled_kernel_shap(task: Task, nsamples) -> Attribution:
                                  nsamples=int(nsamples), rng=task.rng(i), target_stderr=target, max_nsamples=cap)
             for i, x in enumerate(task.X)]
     values = np.array([r.values for r in rows]).reshape(task.X.shape)
-    params = {"algorithm": "KernelSHAP (complete small sizes enumerated, paired samples from the Shapley kernel for "
-                           "the rest, constrained least squares, "
-                           "sandwich standard errors; explain's own)", "nsamples": int(nsamples),
-              "stderr_method": "sandwich (delta-method) variance over the independent coalition pairs, HC1-corrected"}
+    params = {"algorithm": "KernelSHAP (paired coalitions stratified by size and drawn without replacement, "
+                           "strata the budget covers enumerated; constrained Shapley-kernel least squares on the "
+                           "odd Fourier terms, cubic ones when the budget allows; explain's own)",
+              "nsamples": int(nsamples),
+              "stderr_method": "sandwich (delta-method) variance over the stratified pairs with the finite-population "
+                               "correction, leverage-adjusted residuals"}
     row_params = {}
     if target is not None:
         reached = np.array([r.reached for r in rows], dtype=bool)
@@ -320,15 +322,27 @@ class ShapPermutation(Method):
 
         d = task.X.shape[1]
         max_evals = int(task.options.get("max_evals", 10 * (2 * d + 1)))
+        n_perm = max_evals // (2 * d + 1)  # antithetic permutation pairs: shap's own count
         masker = shap.maskers.Independent(task.background, max_samples=task.background.shape[0])
         seed_isolated_global(task.seed(0))  # shap's constructor reseeds the global generator itself
         explainer = shap.PermutationExplainer(task.f, masker, seed=task.seed(0))
         values, base = np.empty(task.X.shape), np.empty(task.X.shape[0])
+        stderr = np.full(task.X.shape, np.nan)
         for i in range(task.X.shape[0]):  # each row with its own seed (shap shuffles with the global generator)
             seed_isolated_global(task.seed(i))
-            out = explainer(task.X[i:i + 1], max_evals=max_evals, silent=True)
-            values[i], base[i] = np.asarray(out.values, dtype=float)[0], np.ravel(out.base_values)[0]
-        return Attribution(values, base, {"algorithm": "PermutationSHAP", "max_evals": max_evals})
+            if n_perm < 2:  # one pair (or too few evaluations: shap's own error): no spread to measure
+                out = explainer(task.X[i:i + 1], max_evals=max_evals, silent=True)
+                values[i], base[i] = np.asarray(out.values, dtype=float)[0], np.ravel(out.base_values)[0]
+                continue
+            # one call per antithetic pair (as one call with all, in distribution): mean and its standard error
+            outs = [explainer(task.X[i:i + 1], max_evals=2 * d + 1, silent=True) for _ in range(n_perm)]
+            draws = np.array([np.asarray(o.values, dtype=float)[0] for o in outs])
+            values[i], base[i] = draws.mean(axis=0), np.ravel(outs[0].base_values)[0]
+            stderr[i] = draws.std(axis=0, ddof=1) / np.sqrt(n_perm)
+        return Attribution(values, base, {"algorithm": "PermutationSHAP", "max_evals": max_evals,
+                                          "stderr_method": "standard error of the mean over shap's antithetic "
+                                                           "permutation pairs"},
+                           stderr=None if n_perm < 2 else stderr)
 
 
 class ShapExact(Method):

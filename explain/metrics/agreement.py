@@ -19,7 +19,8 @@ import numpy as np
 from scipy.stats import rankdata
 
 __all__ = ["feature_agreement", "rank_agreement", "sign_agreement", "signed_rank_agreement", "rank_correlation",
-           "pairwise_rank_agreement", "AGREEMENT_METRICS", "agreement", "agreement_matrix", "agreement_matrices"]
+           "pairwise_rank_agreement", "AGREEMENT_METRICS", "agreement", "agreement_matrix", "agreement_matrices",
+           "flat_stderr", "within_error_share", "agreement_within_error"]
 
 
 def _top(A: np.ndarray, k: int) -> np.ndarray:
@@ -131,3 +132,35 @@ def agreement_matrices(result, k: int | None, metrics=None) -> dict:
     return {metric: agreement_matrix(items, metric, k) for metric in AGREEMENT_METRICS
             if metrics is None or metric in metrics}
 
+
+
+def flat_stderr(e) -> np.ndarray | None:
+    """An Explanation's standard errors as (rows, features), or None for an exact result (or a plain array)."""
+    se = getattr(e, "stderr", None)
+    return None if se is None else np.asarray(se, float).reshape(len(se), -1)
+
+
+def within_error_share(A, B, se_a=None, se_b=None, z: float = 1.96) -> np.ndarray:
+    """Per row: the share of features whose difference is within sampling error,
+    |a - b| <= z sqrt(se_a^2 + se_b^2) (a missing stderr counts as 0: an exact value has no error).
+
+    Two draws of the same sampled estimator should have about 95% of their features within error;
+    a share well below that means the disagreement is more than sampling noise.
+    """
+    A, B = np.asarray(A, float), np.asarray(B, float)
+    var = sum(np.square(np.asarray(se, float)) for se in (se_a, se_b) if se is not None)
+    return (np.abs(A - B) <= z * np.sqrt(var)).mean(axis=1)
+
+
+def agreement_within_error(e, sc):
+    """Mean share per other method of (row, feature) differences within sampling error (None when neither
+    e nor any other method of the model sampled: with no stderr every difference is signal)."""
+    from ..methods.base import is_control
+
+    others = [m for m in sc.result.methods if m != e.method and not is_control(m)]
+    se = flat_stderr(e)
+    sampled = [m for m in others if se is not None or flat_stderr(sc.result[m]) is not None]
+    if not sampled:
+        return None
+    return np.array([np.mean(within_error_share(e.flat_values, sc.result[m].flat_values, se,
+                                                flat_stderr(sc.result[m]))) for m in sampled])

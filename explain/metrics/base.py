@@ -59,6 +59,9 @@ _SPECS = [
     ("seed_cv", "robustness", "lower", "coefficient of variation of the attributions across random seeds "
      "(stochastic methods)"),
     ("seed_topk_agreement", "robustness", "higher", "top-k feature agreement between runs with different seeds"),
+    ("seed_within_error", "robustness", "higher", "share of (row, feature) differences between runs with "
+     "different seeds within sampling error, |a - b| <= 1.96 sqrt(se_a^2 + se_b^2) (sampled methods with a "
+     "stderr; about 0.95 when the stderr is honest)", "share"),
     ("feature_agreement", "agreement", "higher", "share of top-k features in common with the model's other "
      "methods (Krishna et al. 2022)"),
     ("rank_agreement", "agreement", "higher", "share of top-k positions holding the same feature"),
@@ -69,6 +72,9 @@ _SPECS = [
     ("pairwise_rank_agreement", "agreement", "higher", "share of feature pairs j < l for which the boolean "
      "'j ranks above l' (by |a|; tied features share their average rank, so a tie is False) is the same in "
      "both explanations (Krishna et al. 2022's reference convention)"),
+    ("agreement_within_error", "agreement", "higher", "share of (row, feature) differences from the model's "
+     "other methods within sampling error, |a - b| <= 1.96 sqrt(se_a^2 + se_b^2) (scored where either side was "
+     "sampled): the rest of the disagreement is more than noise", "share"),
     ("model_randomisation", "sanity", "lower", "|Spearman rho| between the explanation and that of a model "
      "with randomised parameters (Adebayo et al. 2018); absolute, so a sign flip does not count as a change; "
      "a method that barely changes fails the check"),

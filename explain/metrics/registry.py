@@ -136,6 +136,8 @@ register_metric("ground_truth_error", f"{_M}ground_truth:ground_truth_error", ki
 register_metric("max_sensitivity", f"{_M}robustness:sensitivity_of", kind="rerun")
 register_metric("seed_cv", f"{_M}robustness:seed_cv", kind="seeds")
 register_metric("seed_topk_agreement", f"{_M}robustness:seed_topk_agreement", kind="seeds")
+register_metric("seed_within_error", f"{_M}robustness:seed_within_error", kind="seeds")
+register_metric("agreement_within_error", f"{_M}agreement:agreement_within_error", kind="seeds")
 for _name in ("model_randomisation", "model_randomisation_abs", "data_randomisation"):
     register_metric(_name, f"{_M}sanity:{_name}", kind="sanity")
 for _name in ("feature_agreement", "rank_agreement", "sign_agreement", "signed_rank_agreement", "rank_correlation",

@@ -13,11 +13,11 @@ from itertools import combinations
 
 import numpy as np
 
-from .agreement import feature_agreement
+from .agreement import feature_agreement, flat_stderr, within_error_share
 from .base import MetricContext
 
 __all__ = ["sensitivity_of", "sensitivity_perturbations", "max_sensitivity", "seed_stability", "seed_cv",
-           "seed_topk_agreement"]
+           "seed_topk_agreement", "seed_within_error"]
 
 
 def sensitivity_perturbations(X: np.ndarray, ctx: MetricContext) -> np.ndarray:
@@ -43,14 +43,19 @@ def max_sensitivity(values: np.ndarray, perturbed_values: np.ndarray) -> np.ndar
     return (diff / norm[:, None]).max(axis=1)
 
 
-def seed_stability(runs: list, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(coefficient of variation, mean top-k feature agreement) per row over explanations from different seeds."""
+def seed_stability(runs: list, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(coefficient of variation, mean top-k feature agreement, share within sampling error) per row over
+    explanations from different seeds; the last is None unless every run carries a stderr."""
     stack = np.stack([np.asarray(getattr(r, "flat_values", r), float) for r in runs])  # (seeds, n, d)
     spread = stack.std(axis=0).mean(axis=1)
     level = np.abs(stack.mean(axis=0)).mean(axis=1)
     cv = np.divide(spread, level, out=np.full_like(spread, np.nan), where=level > 0)
     pairs = [feature_agreement(stack[i], stack[j], k) for i, j in combinations(range(len(runs)), 2)]
-    return cv, np.mean(pairs, axis=0)
+    errors = [flat_stderr(r) for r in runs]
+    within = None if any(se is None for se in errors) else np.mean(
+        [within_error_share(stack[i], stack[j], errors[i], errors[j]) for i, j in combinations(range(len(runs)), 2)],
+        axis=0)
+    return cv, np.mean(pairs, axis=0), within
 
 
 def sensitivity_of(e, sc) -> np.ndarray:
@@ -86,3 +91,9 @@ def seed_topk_agreement(e, sc):
     """Mean top-k feature agreement per row between runs with different seeds (None for a deterministic method)."""
     out = _seed_stability_of(e, sc)
     return None if out is None else out[1]
+
+
+def seed_within_error(e, sc):
+    """Share per row of the differences between seeds within sampling error (None without a stderr)."""
+    out = _seed_stability_of(e, sc)
+    return None if out is None else out[2]

@@ -16,33 +16,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._utils.display import _axes, _Display, _label
+
 __all__ = ["AttributionDisplay", "BeeswarmDisplay", "WaterfallDisplay", "ImageDisplay"]
 
 _POS, _NEG = "#d62728", "#1f77b4"
-
-
-def _axes(ax):
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots()
-    return ax
-
-
-def _label(name) -> str:
-    return str(name).replace("$", r"\$")  # a feature name is text, never mathtext
 
 
 def _unit(explanation) -> str:
     from ..metrics.scale import output_unit
 
     return output_unit(explanation.output)
-
-
-class _Display:
-    def _done(self, ax):
-        self.ax_, self.figure_ = ax, ax.figure
-        return self
 
 
 class AttributionDisplay(_Display):

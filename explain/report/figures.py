@@ -91,7 +91,10 @@ def _draw(draw, width, height) -> str:
 
 
 def importance_figure(explanations, k: int = 10) -> str:
-    """Mean |attribution| of the top-k features, one panel per method (same features across panels)."""
+    """Mean |attribution| of the top-k features, one panel per method (same features across panels);
+    sampled values get 95% whiskers."""
+    from ..metrics.agreement import flat_stderr
+
     first = explanations[0]
     order = list(first.global_importance().index[:k])[::-1]
 
@@ -99,7 +102,12 @@ def importance_figure(explanations, k: int = 10) -> str:
         axes = fig.subplots(1, len(explanations), sharey=True, squeeze=False)[0]
         for ax, e in zip(axes, explanations):
             imp = e.global_importance()
-            ax.barh(range(len(order)), [imp[f] for f in order], color=BLUE)
+            se = flat_stderr(e)
+            # mean |a| over n rows: its sampling error is at most sqrt(sum se^2) / n (|a| moves no more than a)
+            err = None if se is None else [1.96 * np.sqrt(np.sum(np.square(se[:, e.feature_names.index(f)])))
+                                           / len(se) for f in order]
+            ax.barh(range(len(order)), [imp[f] for f in order], color=BLUE, xerr=err,
+                    error_kw={"ecolor": "#333", "elinewidth": 0.8, "capsize": 2})
             ax.set_yticks(range(len(order)), [_label(f) for f in order])
             ax.set_title(_label(e.method))
             ax.set_xlabel("mean |attribution|")
@@ -148,6 +156,7 @@ def waterfall_figure(explanations, rows, k: int = 6, *, unit: str | None = None,
     in its title and on its x axis, with f(x), E[f(X)] and the explained class; every bar carries its number.
     ``row_ids`` names the rows (default: their positions).
     """
+    from ..metrics.agreement import flat_stderr
     from ..metrics.scale import output_unit
 
     unit = unit or output_unit(explanations[0].output)
@@ -160,7 +169,10 @@ def waterfall_figure(explanations, rows, k: int = 6, *, unit: str | None = None,
                 ax = axes[r, c]
                 v = e.flat_values[row]
                 top = np.argsort(-np.abs(v), kind="stable")[:k][::-1]
-                bars = ax.barh(range(len(top)), v[top], color=[RED if x > 0 else BLUE for x in v[top]])
+                se = flat_stderr(e)
+                bars = ax.barh(range(len(top)), v[top], color=[RED if x > 0 else BLUE for x in v[top]],
+                               xerr=None if se is None else 1.96 * se[row, top],  # 95% whiskers, sampled values
+                               error_kw={"ecolor": "#333", "elinewidth": 0.8, "capsize": 2})
                 ax.bar_label(bars, labels=[f"{x:+.3g}" for x in v[top]], fontsize=6, padding=2)
                 ax.margins(x=0.25)
                 ax.set_yticks(range(len(top)), [_label(feature_value(e, row, j), 28) for j in top])

@@ -33,7 +33,6 @@ def mixed():
                           "income": rng.normal(3, 1, n)})
     y = ((frame["age"] - 40) / 10 + (frame["city"] == "nice") * 1.5 - frame["income"] + 3
          + rng.normal(0, 0.3, n) > 0).astype(int)
-    pre = ColumnTransformer([("num", StandardScaler(), ["age", "income"]), ("cat", OneHotEncoder(), ["city"])])
     return frame, y
 
 

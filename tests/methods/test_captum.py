@@ -145,3 +145,21 @@ def test_feature_groups_patches_sum_like_pixels():
         # values are spread evenly over a group's pixels
         assert np.ptp(r["shap.kernel"].flat_values[:, cells], axis=1).max() < 1e-12
     assert r["lime"].params["n_groups"] == 4
+
+
+def test_convergence_delta_matches_captums_own(cnn_and_images):
+    """The delta comes from the outputs explain() already has (no extra forward passes); it equals captum's
+    own ``return_convergence_delta`` (DeepLift SHAP: the mean over the baselines) to float32 round-off."""
+    import captum.attr
+
+    model, images, bg = cnn_and_images
+    x, b = torch.as_tensor(images), torch.as_tensor(bg)
+    target = torch.full((len(images),), 2)
+    for method, algo, baselines in [
+            ("deeplift_shap", captum.attr.DeepLiftShap(model), b),
+            ("integrated_gradients", captum.attr.IntegratedGradients(model), b.mean(0, keepdim=True))]:
+        e = explain(model, images, methods=method, background=bg, target=2)[method]
+        _, delta = algo.attribute(x.clone().requires_grad_(True), baselines=baselines, target=target,
+                                  return_convergence_delta=True)
+        theirs = delta.detach().numpy().astype(float).reshape(len(images), -1).mean(axis=1)
+        np.testing.assert_allclose(e.params["convergence_delta"], theirs, atol=2e-4)

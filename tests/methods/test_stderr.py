@@ -86,13 +86,13 @@ def test_coverage_boosting_probability():
 
 def test_stderr_shrinks_like_one_over_sqrt_budget():
     # d = 13: the 26 coalitions of sizes 1 and 12 are enumerated at both budgets, the sampled part quadruples
-    # (100 -> 400 coalitions; the HC1 correction makes the expected ratio sqrt(188 / 38) = 2.2 rather than 2)
+    # (30 -> 120 pairs; both budgets below the cubic terms' threshold, so the same linear regression)
     d = 13
     rng = np.random.default_rng(7)
     f = _mlp(d, seed=3)
     X, bg = rng.normal(size=(20, d)), rng.normal(size=(10, d))
-    small, large = _estimates(f, X, bg, 126), _estimates(f, X, bg, 426, seed=1)
-    assert {e.nsamples for e in small} == {126} and {e.nsamples for e in large} == {426}
+    small, large = _estimates(f, X, bg, 86), _estimates(f, X, bg, 266, seed=1)
+    assert {e.nsamples for e in small} == {86} and {e.nsamples for e in large} == {266}
     ratio = np.mean([e.stderr for e in small]) / np.mean([e.stderr for e in large])
     assert 1.8 <= ratio <= 2.6, ratio
 
@@ -254,3 +254,23 @@ def test_report_row_views_show_plus_minus_for_sampled_values():
     sampled = str(rows_section("m", [_hand_built(se)], anchor="m", unit="output").data["views"])
     assert "± 0.012" in sampled
     assert "±" not in str(rows_section("m", [_hand_built(None)], anchor="m", unit="output").data["views"])
+
+
+# -- shap's PermutationExplainer: standard error over its antithetic permutation pairs --------------------------
+
+def test_shap_permutation_stderr_matches_the_spread_and_covers():
+    d = 5
+    rng = np.random.default_rng(8)
+    f = _mlp(d, seed=4)
+    model = CallableAdapter(f, n_features=d)
+    X, bg = rng.normal(size=(3, d)), rng.normal(size=(10, d))
+    runs = [explain.explain(model, X, methods=["shap.permutation"], background=bg, random_state=s,
+                            method_params={"shap.permutation": {"max_evals": 8 * (2 * d + 1)}})["shap.permutation"]
+            for s in range(16)]
+    spread = np.std([r.values for r in runs], axis=0, ddof=1)
+    stderr = np.mean([r.stderr for r in runs], axis=0)
+    ratio = np.median(stderr / spread)
+    assert 0.7 <= ratio <= 1.4, ratio
+    exact, _ = enumerate_shapley(model.output_function("raw", None), X, bg)
+    assert 0.85 <= np.mean(np.abs(np.array([r.values for r in runs]) - exact)
+                           <= 1.96 * np.array([r.stderr for r in runs])) <= 0.99

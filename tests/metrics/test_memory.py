@@ -28,10 +28,18 @@ def _run_capped(body: str, limit_bytes: int, timeout: float = 900) -> dict:
     """Run ``body`` (which must set ``result``, a dict) in a child with RLIMIT_AS = limit; its peak RSS."""
     script = textwrap.dedent("""
         import json, resource
+        def _peak_rss():
+            # VmHWM is this process's own peak: ru_maxrss keeps the peak of the process that forked it (an
+            # xdist worker of a GiB or more) across exec on Linux
+            try:
+                with open("/proc/self/status") as f:
+                    return int(next(ln for ln in f if ln.startswith("VmHWM:")).split()[1]) * 1024
+            except (OSError, StopIteration):
+                return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         {setup}
         resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
         {body}
-        result["maxrss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        result["maxrss_bytes"] = _peak_rss()
         print("RESULT " + json.dumps(result))
     """).format(limit=int(limit_bytes), setup="import numpy, sklearn, explain", body=textwrap.dedent(body))
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")

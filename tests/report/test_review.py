@@ -138,10 +138,11 @@ def test_mlflow_artifacts_and_metrics(versions, tmp_path, monkeypatch):
     X = rng.normal(size=(120, 3))
     model = LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
     cmp = compare({"glm": model}, X[:5], background=X, methods=["shap"], metrics=["deletion", "sparseness"])
-    mlflow.set_tracking_uri((tmp_path / "mlruns").as_uri())
+    uri = (tmp_path / "mlruns").as_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # undone after the test (mlflow.set_tracking_uri would stay)
     with mlflow.start_run() as run:
         logged = log_report(build_report(cmp))
-    client = mlflow.MlflowClient()
+    client = mlflow.MlflowClient(tracking_uri=uri)
     names = {a.path for a in client.list_artifacts(run.info.run_id, "explain")}
     assert {"explain/report.html", "explain/report.json", "explain/report.md"} <= names
     metrics = client.get_run(run.info.run_id).data.metrics

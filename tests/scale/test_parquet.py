@@ -124,3 +124,20 @@ def test_mixed_types_and_missing_values_stream_like_explain(tmp_path):
         np.testing.assert_array_equal(back.codes, direct[m].codes)  # NaN included, in the same places
         pd.testing.assert_frame_equal(back.codec.decode(back.codes), rows.reset_index(drop=True))
     assert reader.to_explanation("shap").params["exact"] is True
+
+
+def test_exact_and_sampled_rows_share_a_stderr_column_every_pyarrow_reads(data, tmp_path):
+    """Exact rows store a null stderr; a fixed-size list column holding nulls cannot be read back by pyarrow
+    before 26 (apache/arrow#35692), so the column is a variable-size list of float64."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    X, y = data
+    model = LogisticRegression().fit(X, y)
+    path = tmp_path / "e.parquet"
+    kw = dict(methods=["shap", "lime"], background=X[:20], output="probability", random_state=0)
+    to_parquet(model, X[:6], path, batch_size=4, **kw)
+    assert pq.read_schema(path).field("stderr").type == pa.list_(pa.float64())
+    direct, back = explain(model, X[:6], **kw), read_explanations(path)
+    assert back.to_explanation("shap").stderr is None and direct["shap"].stderr is None
+    np.testing.assert_array_equal(back.to_explanation("lime").stderr, direct["lime"].stderr)
