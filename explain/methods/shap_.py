@@ -158,8 +158,7 @@ _SAMPLING_OPTIONS = {
     "nsamples": [Options(None, "auto"), Integer(2, None)],
     "target_stderr": [Options(None), Satisfies(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
                                                and 0 < v < float("inf"), "a positive number")],
-    "max_nsamples": [Options(None), Integer(2, None)],
-}
+    "max_nsamples": [Options(None), Integer(2, None)]}
 
 
 def _sampled_kernel_shap(task: Task, nsamples) -> Attribution:
