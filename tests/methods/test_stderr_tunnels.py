@@ -85,3 +85,18 @@ def test_coverage_against_enumeration_in_probability_space(glm):
     inside = np.abs(e.values - exact) <= 1.96 * e.stderr
     assert inside.size >= 200
     assert 0.88 <= inside.mean() <= 0.99, inside.mean()
+
+
+def test_feature_groups_share_their_group_stderr():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(60, 1, 6, 6))
+    y = (X[:, 0, :3].mean(axis=(1, 2)) > 0.5).astype(int)
+    model = LogisticRegression().fit(X.reshape(60, -1), y)
+    e = explain.explain(model, X[:2], methods=["shap.kernel"], background=X[30:40], feature_groups="patches:2",
+                        output="probability", random_state=1,
+                        method_params={"shap.kernel": {"nsamples": 400}})["shap.kernel"]  # 9 groups, 10 runs
+    assert e.params["runs"] == 10 and e.stderr.shape == e.values.shape
+    groups = (np.arange(6)[:, None] // 2) * 3 + np.arange(6)[None, :] // 2
+    se = e.stderr.reshape(2, -1)
+    for g in range(9):  # a group's value and its stderr are spread evenly over its 4 pixels
+        assert np.ptp(se[:, groups.reshape(-1) == g], axis=1).max() < 1e-15 and se[:, groups.reshape(-1) == g].min() > 0
