@@ -238,8 +238,9 @@ class ShapKernel(Method):
     """``shap.KernelExplainer`` with ``l1_reg=False`` (no silent truncation to 10 features).
 
     Values are the mean of up to 20 (option ``runs``) independent runs of nsamples/20 coalitions each (fewer
-    runs when a run would get fewer than 4d + 2; one when nsamples covers all 2^d - 2 coalitions), and
-    ``stderr`` the standard error of that mean over the runs. Splitting the budget costs accuracy (shap
+    runs when a run would get fewer than 4d + 2), and ``stderr`` the standard error of that mean over the runs.
+    By default a budget too small for 10 runs, or covering all 2^d - 2 coalitions (shap then enumerates them),
+    is one run without stderr. Splitting the budget costs accuracy (shap
     enumerates fewer coalition sizes per run): ``{"runs": 1}`` is shap's own single run, without stderr.
     """
 

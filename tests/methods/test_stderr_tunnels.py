@@ -27,19 +27,21 @@ def glm():
     return LogisticRegression().fit(X, y), X
 
 
-def _kernel(model, X, bg, nsamples=160, seed=3, **kw):
+def _kernel(model, X, bg, nsamples=500, seed=3, params=(), **kw):
     return explain.explain(model, X, methods=["shap.kernel"], background=bg, random_state=seed,
-                           output="probability", method_params={"shap.kernel": {"nsamples": nsamples}},
+                           output="probability", method_params={"shap.kernel": {"nsamples": nsamples, **dict(params)}},
                            **kw)["shap.kernel"]
 
 
 def test_stderr_shape_and_none_for_exact(glm):
     model, X = glm
-    e = _kernel(model, X[:4], X[300:310])
+    e = _kernel(model, X[:4], X[300:310], nsamples=500)
     assert e.stderr.shape == e.values.shape and np.all(e.stderr > 0)
-    assert e.params["runs"] == 3 and "mean of 3 independent runs" in e.params["algorithm"]  # 160 // (4 x 10 + 2)
-    single = _kernel(model, X[:2], X[300:310], nsamples=40)  # one run of 40 coalitions: no spread to measure
-    assert single.params["runs"] == 1 and single.stderr is None
+    assert e.params["runs"] == 11 and "mean of 11 independent runs" in e.params["algorithm"]  # 500 // (4 x 10 + 2)
+    few = _kernel(model, X[:2], X[300:310], nsamples=400)  # room for 9 runs only: by default one, no stderr
+    assert few.params["runs"] == 1 and few.stderr is None
+    asked = _kernel(model, X[:2], X[300:310], nsamples=400, params={"runs": 4})
+    assert asked.params["runs"] == 4 and asked.stderr.shape == asked.values.shape
     stock = explain.explain(model, X[:2], methods=["shap.kernel"], background=X[300:310], output="probability",
                             method_params={"shap.kernel": {"nsamples": 840, "runs": 1}})["shap.kernel"]
     assert stock.params["runs"] == 1 and stock.stderr is None
