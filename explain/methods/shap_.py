@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import MethodNotApplicableError
 from ._enumeration import enumerate_shapley
 from ._kernel_sampling import kernel_shap_estimate
+from ._shap_kernel import kernel_shap
 from .._utils.progress import import_shap
 from .._utils.rng import seed_isolated_global
 from .._utils.validation import Integer, Options, Satisfies, validate_params
@@ -98,60 +99,6 @@ def _tree_shap(task: Task) -> Attribution:
                                  "(values tied with split thresholds or compared in another precision, shap "
                                  "issue #3267)")
     return Attribution(values, np.full(Z.shape[0], base), params, exact=exact)
-
-
-def _grouped_kernel_shap(task: Task, nsamples) -> Attribution:
-    """shap's KernelSHAP over feature groups: a group present takes x's values, absent the background's.
-
-    Each group's value is spread evenly over its features, so rows still sum to
-    f(x) - E f(background).
-    """
-    shap = import_shap()
-
-    groups = task.groups
-    n_groups = int(groups.max()) + 1
-    sizes = np.bincount(groups, minlength=n_groups)
-    if nsamples in (None, "auto"):
-        nsamples = 2 * n_groups + 2048
-    bg = task.background
-    values = np.empty(task.X.shape)
-    base = float(np.mean(task.f(bg)))
-    for i, x in enumerate(task.X):  # one KernelSHAP game per row; each evaluation is one batched call
-        def game(masks, x=x):
-            present = np.asarray(masks, dtype=bool)[:, groups]
-            mixed = np.where(present[:, None, :], x[None, None, :], bg[None, :, :])
-            return task.f(mixed.reshape(-1, x.shape[0])).reshape(len(masks), -1).mean(axis=1)
-
-        explainer = shap.KernelExplainer(game, np.zeros((1, n_groups)), link="identity")
-        seed_isolated_global(task.seed(i))
-        phi = np.asarray(explainer.shap_values(np.ones((1, n_groups)), nsamples=int(nsamples), l1_reg=False,
-                                               silent=True), dtype=float).reshape(-1)
-        values[i] = (phi / sizes)[groups]
-    return Attribution(values, np.full(task.X.shape[0], base),
-                       {"algorithm": "shap.KernelExplainer over feature groups (group value spread evenly over its "
-                                     "features)", "nsamples": int(nsamples), "l1_reg": False},
-                       exact=False, stochastic=True)
-
-
-def _kernel_shap(task: Task, nsamples) -> Attribution:
-    """shap's KernelExplainer, one row at a time with the row's seed (in an isolated worker process)."""
-    shap = import_shap()
-
-    if task.groups is not None:
-        return _grouped_kernel_shap(task, nsamples)
-    d = task.X.shape[1]
-    if nsamples in (None, "auto"):
-        nsamples = 2 * d + 2048
-    explainer = shap.KernelExplainer(task.f, task.background, link="identity")
-    values = np.empty(task.X.shape)
-    for i in range(task.X.shape[0]):  # shap explains row by row anyway; each row is one batched model call
-        seed_isolated_global(task.seed(i))
-        values[i] = np.asarray(explainer.shap_values(task.X[i:i + 1], nsamples=int(nsamples), l1_reg=False,
-                                                     silent=True), dtype=float).reshape(-1)
-    base = float(np.ravel(explainer.expected_value)[0])
-    return Attribution(values, np.full(task.X.shape[0], base),
-                       {"algorithm": "shap.KernelExplainer", "nsamples": int(nsamples), "l1_reg": False},
-                       exact=False, stochastic=True)
 
 
 _SAMPLING_OPTIONS = {
@@ -288,20 +235,27 @@ class ShapTreeLib(ShapTree):
 
 
 class ShapKernel(Method):
-    """``shap.KernelExplainer`` with ``l1_reg=False`` (no silent truncation to 10 features)."""
+    """``shap.KernelExplainer`` with ``l1_reg=False`` (no silent truncation to 10 features).
+
+    Values are the mean of up to 20 (option ``runs``) independent runs of nsamples/20 coalitions each (fewer
+    runs when a run would get fewer than 4d + 2), and ``stderr`` the standard error of that mean over the runs.
+    By default a budget too small for 10 runs, or covering all 2^d - 2 coalitions (shap then enumerates them),
+    is one run without stderr. Splitting the budget costs accuracy (shap
+    enumerates fewer coalition sizes per run): ``{"runs": 1}`` is shap's own single run, without stderr.
+    """
 
     name = "shap.kernel"
     additive = True
     game = "interventional Shapley values, estimated by weighted regression (KernelSHAP)"
-    assumptions = "sampling: approximate, seed-dependent"
-    options = ("nsamples",)
+    assumptions = "sampling: approximate, seed-dependent; values the mean of up to 20 independent KernelSHAP runs"
+    options = ("nsamples", "runs")
     stochastic = True
     chunk_rows = 32
     global_rng = True
     supports_groups = True
 
     def attribute(self, task):
-        return _kernel_shap(task, task.options.get("nsamples", "auto"))
+        return kernel_shap(task, task.options.get("nsamples", "auto"))
 
 
 class ShapPermutation(Method):
