@@ -257,23 +257,22 @@ def _in_order(submit, chunks, n_workers):
 def _loky(job, X, targets, prediction, chunks, row_offset, n_jobs, threads):
     """Chunks on loky worker processes; the job goes to each worker once, through a temporary file."""
     import cloudpickle
-    from joblib.externals.loky import get_reusable_executor
 
+    from . import _pool
     try:
         blob = cloudpickle.dumps(job)
     except Exception as exc:  # e.g. a statsmodels formula (patsy cannot be pickled)
         yield from _forked(job, X, targets, prediction, chunks, row_offset, threads, exc)
         return
-    executor = get_reusable_executor(max_workers=n_jobs, initializer=mark_isolated)
     with tempfile.TemporaryDirectory(prefix="explain-job-") as tmp:
         path = os.path.join(tmp, "job.pkl")
         with open(path, "wb") as fh:
             fh.write(blob)
-        try:
-            yield from _in_order(lambda idx: executor.submit(
+        try:  # no local reference to the executor: a traceback kept after Ctrl-C must not keep its locks alive
+            yield from _in_order(lambda idx: _pool.executor(n_jobs).submit(
                 _remote, path, *_payload(idx, X, targets, prediction, row_offset), threads), chunks, n_jobs)
         except KeyboardInterrupt:  # Ctrl-C: stop the workers now (not after their chunks) and free their locks
-            executor.shutdown(wait=True, kill_workers=True)
+            _pool.discard()
             raise
 
 

@@ -58,3 +58,18 @@ def test_forced_split_is_bit_identical(monkeypatch):
     assert len(calls) == 2  # one decision per method
     for m in ("shap", "lime"):
         assert np.array_equal(one[m].values, two[m].values)
+
+
+def test_workers_leave_joblib_parallel_working(monkeypatch):
+    """explain's workers are its own pool: joblib's Parallel (and scikit-learn's n_jobs) still run afterwards.
+    Sharing loky's process-wide executor made the next ``Parallel(n_jobs=2)`` fail with an AttributeError."""
+    from joblib import Parallel, delayed
+    from sklearn.linear_model import LinearRegression
+
+    monkeypatch.setattr(split, "decide", lambda *a: True)
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(30, 4))
+    model = LinearRegression().fit(X, X @ [1.0, 2.0, 0.0, -1.0])
+    explain(model, X, methods=["lime"], background=X[:10], n_jobs=2, batch_size=8, progress=False,
+            method_params={"lime": {"num_samples": 100}})
+    assert Parallel(n_jobs=2)(delayed(abs)(-i) for i in range(4)) == [0, 1, 2, 3]
