@@ -41,7 +41,9 @@ def _by_measure(comps: pd.DataFrame, claim: str) -> dict:
 
 
 def _overall(measure_answers: dict) -> str:
-    return _combine(measure_answers.values(), {"supported"}, {"contradicted"})
+    """The rule over the measures' answers: a ``mixed`` measure holds decisions both ways, so it counts for and
+    against (the answer over all decisions, whichever measure they come from)."""
+    return _combine(measure_answers.values(), {"supported", "mixed"}, {"contradicted", "mixed"})
 
 
 def _fmt(x) -> str:
@@ -98,11 +100,12 @@ def hypothesis_verdicts(comparisons: pd.DataFrame, *, hypotheses=HYPOTHESES, alp
         result = _overall(by_measure)
         counts = {k: int(v) for k, v in comps["decision"].value_counts().items()}
         test = comps["test"].iloc[0]
-        m = int(comps["m"].iloc[0])
+        m = int(comps["m"].iloc[0])  # the comparisons with a p-value (Holm's family)
+        left_out = f" ({len(comps) - m} without one left out)" if len(comps) > m else ""
         parts = [f"{hyp.id}: {hyp.statement} Answer: {result}.",
                  f"Test: {_TEST_NAMES.get(test, test)}, paired by seed (same split, same rows); Holm correction "
-                 f"over the {m} comparisons of {hyp.id} at alpha {alpha}; equivalence by two one-sided tests "
-                 "inside each measure's margin stated in advance, Holm-adjusted the same way.",
+                 f"over the {m} comparisons of {hyp.id} with a p-value{left_out} at alpha {alpha}; equivalence by "
+                 "two one-sided tests inside each measure's margin stated in advance, Holm-adjusted the same way.",
                  "Decisions: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f" of {len(comps)}."]
         for measure, ans in by_measure.items():
             sub = comps[(comps.measure == measure) & comps.decision.isin(["harder", "easier", "equivalent"])]

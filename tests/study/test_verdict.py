@@ -259,3 +259,18 @@ def test_margins_are_stated_for_every_verdict_measure():
             assert spec.margin and spec.margin > 0 and spec.direction in ("higher", "lower"), name
         else:
             assert spec.reason, name
+
+
+def test_answer_over_measures_equals_the_answer_over_all_their_decisions():
+    """A measure whose comparisons go both ways ("mixed") holds evidence against the claim: the overall answer is
+    that of all decisions pooled (H2 came out "supported" with 12 comparisons deciding "easier" before)."""
+    from explain.study._answer import _overall
+
+    labels = ["harder", "easier", "equivalent", "inconclusive", "invalid"]
+    rng = np.random.default_rng(0)
+    for claim in ("harder", "not_easier", "equivalent"):
+        for _ in range(200):
+            by_measure = {f"m{i}": list(rng.choice(labels, size=rng.integers(1, 4))) for i in range(3)}
+            pooled = [d for ds in by_measure.values() for d in ds]
+            assert _overall({m: answer(ds, claim) for m, ds in by_measure.items()}) == answer(pooled, claim)
+    assert _overall({"a": "supported", "b": "mixed"}) == "mixed"
