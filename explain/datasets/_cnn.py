@@ -47,9 +47,13 @@ def train_cnn(images: np.ndarray, y: np.ndarray, *, epochs: int = 30, batch_size
                        batch_size=batch_size, lr=lr, random_state=random_state)
 
 
-def train_torch(make, X: np.ndarray, y: np.ndarray, *, epochs: int = 30, batch_size: int = 64, lr: float = 3e-3,
-                random_state: int = 0, weight_decay: float = 0.0):
-    """Fit ``make()`` with Adam and cross-entropy, seeded without touching torch's global RNG; eval mode."""
+def train_torch(make, X: np.ndarray, y, *, epochs: int = 30, batch_size: int = 64, lr: float = 3e-3,
+                random_state: int = 0, weight_decay: float = 0.0, loss_fn=None, forward=None):
+    """Fit ``make()`` with Adam in shuffled mini-batches, seeded without touching torch's global RNG; eval mode.
+
+    ``y`` holds class indices for the default cross-entropy, or a ready target tensor for another ``loss_fn``;
+    ``forward(model, inputs)`` replaces ``model(inputs)`` in training (e.g. a network trained in a scaled space).
+    """
     import torch
 
     images = X
@@ -57,9 +61,10 @@ def train_torch(make, X: np.ndarray, y: np.ndarray, *, epochs: int = 30, batch_s
         torch.manual_seed(random_state)
         model = make()
         X = torch.tensor(np.asarray(images, dtype=np.float32))
-        t = torch.tensor(np.asarray(y), dtype=torch.long)
+        t = y if isinstance(y, torch.Tensor) else torch.tensor(np.asarray(y), dtype=torch.long)
         opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-        loss_fn = torch.nn.CrossEntropyLoss()
+        loss_fn = loss_fn or torch.nn.CrossEntropyLoss()
+        forward = forward or (lambda net, inputs: net(inputs))
         gen = torch.Generator().manual_seed(random_state)
         model.train()
         for _ in range(epochs):
@@ -67,7 +72,7 @@ def train_torch(make, X: np.ndarray, y: np.ndarray, *, epochs: int = 30, batch_s
             for start in range(0, len(X), batch_size):
                 idx = order[start:start + batch_size]
                 opt.zero_grad()
-                loss_fn(model(X[idx]), t[idx]).backward()
+                loss_fn(forward(model, X[idx]), t[idx]).backward()
                 opt.step()
     model.eval()
     for p in model.parameters():

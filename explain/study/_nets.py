@@ -99,24 +99,10 @@ def fit_net(kind: str, X, y, *, task: str, hidden: int | None = None, epochs: in
         k, scale = 1, {"y_mean": y.mean(), "y_sd": y.std() or 1.0}
         target = torch.as_tensor((y - y.mean()) / (y.std() or 1.0), dtype=torch.float32)[:, None]
         loss_fn = torch.nn.MSELoss()
+    from ..datasets._cnn import train_torch
+
     make = {"mlp": MLP, "nam": NAM}[kind]
     hidden = hidden or (32 if kind == "mlp" else 8)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(random_state)
-        net = make(X.shape[1], k, hidden, mean=mean, sd=sd, **scale)
-        inputs = torch.as_tensor(X)
-        opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
-        gen = torch.Generator().manual_seed(random_state)
-        net.train()
-        for _ in range(epochs):
-            order = torch.randperm(len(inputs), generator=gen)
-            for start in range(0, len(inputs), batch_size):
-                idx = order[start:start + batch_size]
-                opt.zero_grad()
-                out = net.body((inputs[idx] - net.mean) / net.sd)  # train in the scaled target's space
-                loss_fn(out, target[idx]).backward()
-                opt.step()
-    net.eval()
-    for p in net.parameters():
-        p.requires_grad_(False)
-    return net
+    return train_torch(lambda: make(X.shape[1], k, hidden, mean=mean, sd=sd, **scale), X, target, epochs=epochs,
+                       batch_size=batch_size, lr=lr, random_state=random_state, weight_decay=weight_decay,
+                       loss_fn=loss_fn, forward=lambda net, x: net.body((x - net.mean) / net.sd))  # scaled target
