@@ -22,9 +22,9 @@ def executor(workers: int):
     from joblib.externals.loky import ProcessPoolExecutor
 
     current = _pool["executor"]
-    broken = current is None or getattr(getattr(current, "_flags", None), "broken", None) is not None or \
-        getattr(getattr(current, "_flags", None), "shutdown", False)
-    if broken or _pool["workers"] != workers:
+    flags = getattr(current, "_flags", None)  # loky's: broken is None and shutdown False while it is usable
+    usable = flags is not None and flags.broken is None and not flags.shutdown
+    if not usable or _pool["workers"] != workers:
         if current is not None:
             current.shutdown(wait=True)
         _pool["executor"] = ProcessPoolExecutor(max_workers=workers, timeout=IDLE_SECONDS, initializer=mark_isolated)
