@@ -108,26 +108,67 @@ _SAMPLING_OPTIONS = {
     "max_nsamples": [Options(None), Integer(2, None)]}
 
 
-def _sampled_kernel_shap(task: Task, nsamples) -> Attribution:
+def _group_games(task: Task):
+    """Per row, the game of the feature groups: a player vector of ones (present) against zeros (absent); a
+    group present takes the row's values, absent the background rows' (the mean over them)."""
+    groups, bg = task.groups, task.background
+
+    def game(x):
+        def f(P):
+            present = np.asarray(P, dtype=bool)[:, groups]
+            mixed = np.where(present[:, None, :], x[None, None, :], bg[None, :, :])
+            return task.f(mixed.reshape(-1, x.shape[0])).reshape(len(P), -1).mean(axis=1)
+        return f
+    return [game(x) for x in task.X]
+
+
+def _grouped_shap(task: Task) -> Attribution:
+    """"shap" over feature groups (``feature_groups``): exact enumeration of the groups' game up to 12 groups,
+    our KernelSHAP with standard errors beyond; each group's value is spread evenly over its features."""
+    groups = task.groups
+    G = int(groups.max()) + 1
+    sizes = np.bincount(groups, minlength=G)
+    games = _group_games(task)
+    if G <= MAX_EXACT_FEATURES:
+        values = np.vstack([enumerate_shapley(f, np.ones((1, G)), np.zeros((1, G)))[0] for f in games])
+        out = Attribution(values, np.full(len(values), float(np.mean(task.f(task.background)))),
+                          {"algorithm": "exact enumeration of the feature groups' game (2^groups coalitions x "
+                                        "background)"}, exact=True)
+    else:
+        out = _sampled_kernel_shap(task, task.options.get("nsamples", "auto"), games=games, players=G)
+    out.params["feature_groups"] = f"{G} groups; a group's value spread evenly over its features"
+    stderr = None if out.stderr is None else (out.stderr / sizes)[:, groups]
+    return Attribution((out.values / sizes)[:, groups], out.base_values, out.params, exact=out.exact,
+                       stochastic=out.stochastic, row_params=out.row_params, stderr=stderr)
+
+
+def _sampled_kernel_shap(task: Task, nsamples, games=None, players=None) -> Attribution:
     """Our KernelSHAP (``_kernel_sampling``), each row drawing from its own generator, with standard errors.
 
     With ``target_stderr`` each row samples further paired rounds until its largest standard error is
     at most the target or ``max_nsamples`` (default 32 x the first round) coalitions were evaluated.
+    ``games``: per row, the game of ``players`` players (see ``_group_games``) instead of the model's features.
     """
     opts = task.options
     target, cap = opts.get("target_stderr"), opts.get("max_nsamples")
     validate_params("method_params['shap']", _SAMPLING_OPTIONS,
                     {"nsamples": nsamples, "target_stderr": target, "max_nsamples": cap})
-    d = task.X.shape[1]
+    d = task.X.shape[1] if players is None else players
     if nsamples in (None, "auto"):
         nsamples = 2 * d + 2048
     cap = 32 * int(nsamples) if cap is None else int(cap)
     v_empty = float(np.mean(task.f(task.background)))
     v_full = task.prediction if task.prediction is not None else task.f(task.X)
-    rows = [kernel_shap_estimate(task.f, x, task.background, v_empty=v_empty, v_full=float(v_full[i]),
-                                 nsamples=int(nsamples), rng=task.rng(i), target_stderr=target, max_nsamples=cap)
-            for i, x in enumerate(task.X)]
-    values = np.array([r.values for r in rows]).reshape(task.X.shape)
+    if games is None:
+        rows = [kernel_shap_estimate(task.f, x, task.background, v_empty=v_empty, v_full=float(v_full[i]),
+                                     nsamples=int(nsamples), rng=task.rng(i), target_stderr=target,
+                                     max_nsamples=cap) for i, x in enumerate(task.X)]
+    else:
+        rows = [kernel_shap_estimate(f, np.ones(d), np.zeros((1, d)), v_empty=v_empty, v_full=float(v_full[i]),
+                                     nsamples=int(nsamples), rng=task.rng(i), target_stderr=target,
+                                     max_nsamples=cap) for i, f in enumerate(games)]
+    shape = (len(rows), d)
+    values = np.array([r.values for r in rows]).reshape(shape)
     params = {"algorithm": "KernelSHAP (paired coalitions stratified by size and drawn without replacement, "
                            "strata the budget covers enumerated; constrained Shapley-kernel least squares on the "
                            "odd Fourier terms, cubic ones when the budget allows; explain's own)",
@@ -144,7 +185,7 @@ def _sampled_kernel_shap(task: Task, nsamples) -> Attribution:
         row_params = {"nsamples_used": np.array([r.nsamples for r in rows], dtype=float),
                       "target_reached": reached.astype(float)}
     return Attribution(values, np.full(task.X.shape[0], v_empty), params, exact=False, stochastic=True,
-                       row_params=row_params, stderr=np.array([r.stderr for r in rows]).reshape(task.X.shape))
+                       row_params=row_params, stderr=np.array([r.stderr for r in rows]).reshape(shape))
 
 
 def _enumerated(task: Task) -> Attribution:
@@ -164,11 +205,14 @@ class Shap(Method):
     options = ("nsamples", "target_stderr", "max_nsamples")
     exact = False  # set per result: closed form, TreeSHAP and enumeration are exact
     reads_internals = True  # closed form, trees, kernel expansion or gradients where the model allows
+    supports_groups = True  # feature_groups: enumeration of the groups' game up to 12, our KernelSHAP beyond
     game = "interventional Shapley values over the background"
     assumptions = ("absent features take background rows' values independently of the present ones "
                    "(correlations ignored)")
 
     def attribute(self, task: Task) -> Attribution:
+        if task.groups is not None:
+            return _grouped_shap(task)
         a = task.adapter
         d = task.X.shape[1]
         note = None

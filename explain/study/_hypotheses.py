@@ -80,6 +80,14 @@ MEASURE_SPECS = {
     "faithfulness_correlation": _metric("faithfulness_correlation", "explainability", 0.05, -1.0, 1.0),
     "method_agreement": MeasureSpec("explainability", "higher", "correlation", 0.05, -1.0, 1.0),
     "refit_stability": MeasureSpec("explainability", "higher", "correlation", 0.05, -1.0, 1.0),
+    # the two above are discounted for sampling noise (study/_noise.py); their raw values are kept beside them
+    "method_agreement_raw": MeasureSpec("descriptive", "higher", "correlation", low=-1.0, high=1.0,
+                                        reason="method_agreement before the discount for sampling noise"),
+    "refit_stability_raw": MeasureSpec("descriptive", "higher", "correlation", low=-1.0, high=1.0,
+                                       reason="refit_stability before the discount for sampling noise"),
+    "sampling_noise": MeasureSpec("check", "lower", "share of variance", low=0.0, high=1.0,
+                                  reason="the scored attribution's sampling noise (0 for exact values): what the "
+                                         "agreement and stability measures are discounted for"),
     "interaction_strength": _metric("interaction_strength", "explainability", 0.05, 0.0, 1.0,
                                     reason="a share of variance: values outside [0, 1] make the comparison invalid"),
     "interaction_strength_natural": MeasureSpec(

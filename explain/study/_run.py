@@ -25,7 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..metrics.agreement import flat_stderr, rank_correlation
 from ._families import accuracy, fit_family
+from ._noise import disattenuate, noise_share, reliability
 
 __all__ = ["Protocol", "PROTOCOLS", "run_unit", "interaction_strength", "refit_stability", "METRICS", "ANY"]
 
@@ -44,7 +46,8 @@ class Protocol:
 PROTOCOLS = (
     Protocol("shapley_sample", "sample", "shapley", "patches",
              "the exact or best Shapley values (tables: closed forms, TreeSHAP or enumeration up to 12 columns, "
-             "KernelSHAP beyond; images: KernelSHAP over patches); removed features take background rows' values"),
+             "explain's KernelSHAP with standard errors beyond; images: the patches' game, enumerated up to 12 "
+             "patches, else the same KernelSHAP); removed features take background rows' values"),
     Protocol("occlusion_mean", "mean", "occlusion", "patches",
              "occlusion to the background mean, one feature or patch at a time; removed features take the "
              "background mean"),
@@ -54,7 +57,6 @@ PROTOCOLS = (
 METRICS = ["deletion_vs_random", "insertion_vs_random", "faithfulness_correlation", "rank_correlation",
            "features_for_90", "seconds_per_row"]
 ANY = "any"
-_RENAME = {"rank_correlation": "method_agreement"}
 
 
 def _groups(data, grouping):
@@ -130,29 +132,37 @@ def _explain(model, data, rows, bg, methods, grouping, seed, config, output):
                    image_shape=shape, feature_groups=_groups(data, grouping), progress=False, n_jobs=1)
 
 
+BEST = "shap"  # the exact or best Shapley values explain has for the model (see _best_shapley)
+
+
 def _best_shapley(data) -> str:
-    """explain's "shap" picks the exact or best Shapley values (closed forms, TreeSHAP, the kernel expansion,
-    enumeration up to 12 columns, else its KernelSHAP); images: KernelSHAP over patches for every family."""
-    return "shap.kernel" if data.images else "shap"
+    """explain's "shap" picks the exact or best Shapley values: tables, closed forms, TreeSHAP, the kernel
+    expansion, enumeration up to 12 columns, else its KernelSHAP with standard errors; images (patches), the
+    patches' game for every family: enumerated up to 12 patches, else the same KernelSHAP with standard errors."""
+    return BEST
 
 
 def _as_function(model, data):
-    """A torch network on a table is explained as the function it computes (probabilities or prediction), as
-    every other non-tree family is: "shap" on a torch module would take DeepLiftSHAP, not the same game."""
+    """A torch network is explained as the function it computes (probabilities or prediction), as every other
+    non-tree family is: "shap" on a torch module would take DeepLiftSHAP, not the same game."""
     import torch
 
-    if data.images or not isinstance(model, torch.nn.Module):
+    if not isinstance(model, torch.nn.Module):
         return model
     from ..adapters.callable import CallableAdapter
 
+    shape = (-1, 1) + tuple(data.image_shape) if data.images else None
+
     def fn(X):
+        X = np.asarray(X, dtype=np.float32)
         with torch.no_grad():
-            out = model(torch.as_tensor(np.asarray(X, dtype=np.float32)))
+            out = model(torch.as_tensor(X if shape is None else X.reshape(shape)))
             out = torch.softmax(out, dim=1) if data.task == "classification" else out[:, 0]
         return out.double().numpy()
 
     classes = np.arange(int(np.max(data.y_train)) + 1) if data.task == "classification" else None
-    return CallableAdapter(fn, task=data.task, classes=classes, feature_names=data.feature_names, name="net")
+    return CallableAdapter(fn, task=data.task, classes=classes, name="net",
+                           feature_names=None if data.images else data.feature_names)
 
 
 def run_unit(family, data, seed, config, protocols=PROTOCOLS):
@@ -180,17 +190,37 @@ def run_unit(family, data, seed, config, protocols=PROTOCOLS):
         method = best if p.attribution == "shapley" else "occlusion"
         scores = _score(result, explained, family, p.removal, seed, config.metric_options)
         scores = scores[scores.method.isin([method, "(model)"])]
-        for metric, value in zip(scores.metric, scores.value):
-            if metric in METRICS and not (metric == "rank_correlation" and len(result) < 3):
-                records.append(dict(base, protocol=p.name, measure=_RENAME.get(metric, metric), value=float(value)))
         e = result[method]
-        flat[p.name] = e.flat_values
+        for metric, value in zip(scores.metric, scores.value):
+            if metric in METRICS and metric != "rank_correlation":
+                records.append(dict(base, protocol=p.name, measure=metric, value=float(value)))
+        records += _agreement(result, method, base, p.name)
+        flat[p.name] = (e.flat_values, flat_stderr(e))
         if p.attribution == "shapley":
             records.append(dict(base, protocol=p.name, measure="additivity_gap",
                                 value=float(e.params.get("additivity_gap", np.nan))))
             records.append(dict(base, protocol=p.name, measure="exact", value=float(bool(e.params.get("exact")))))
         records += _strengths(result, e, data, p, bg, base, None if explained is model else model)
     return records, flat
+
+
+def _agreement(result, method, base, protocol) -> list:
+    """Method agreement of the scored attribution with the other (non-control) method, discounted for sampling
+    noise (``_noise``), its raw value, and the scored attribution's noise share. Not measured with one method."""
+    e = result[method]
+    others = [name for name in result.methods if name not in (method, "random")]
+    values, se = e.flat_values, flat_stderr(e)
+    out = [dict(base, protocol=protocol, measure="sampling_noise", value=noise_share(values, se))]
+    if not others:
+        return out
+    raw, fixed = [], []
+    for name in others:
+        o = result[name]
+        r = rank_correlation(values, o.flat_values)
+        raw.append(r)
+        fixed.append(disattenuate(r, reliability(values, se), reliability(o.flat_values, flat_stderr(o))))
+    return out + [dict(base, protocol=protocol, measure="method_agreement", value=float(np.mean(fixed))),
+                  dict(base, protocol=protocol, measure="method_agreement_raw", value=float(np.mean(raw)))]
 
 
 def _strengths(result, e, data, protocol, bg, base, network=None) -> list:
@@ -201,7 +231,7 @@ def _strengths(result, e, data, protocol, bg, base, network=None) -> list:
     if network is not None:
         from ..adapters import get_adapter
 
-        adapter = get_adapter(network, X=X)
+        adapter = get_adapter(network, X=X, image_shape=(1,) + tuple(data.image_shape) if data.images else None)
     B = np.asarray(data.flat(np.asarray(bg, dtype=float)), dtype=float)
     if protocol.removal == "mean":
         B = B.mean(axis=0, keepdims=True)
@@ -217,15 +247,20 @@ def _strengths(result, e, data, protocol, bg, base, network=None) -> list:
 
 
 def refit_stability(dataset, family, protocol, values_by_seed) -> list:
-    """Rank correlation of |attribution| on the same rows between models refitted with two seeds.
+    """Rank correlation of |attribution| on the same rows between models refitted with two seeds, discounted
+    for sampling noise (``_noise``; ``refit_stability_raw``: without the discount). ``values_by_seed``:
+    seed -> (values, stderr or None).
 
     Disjoint pairs of seeds (1st with 2nd, 3rd with 4th, ...): independent values,
     each labelled with its pair's first seed, the same for every family, which pairs
     the families' values in the paired tests.
     """
-    from ..metrics.agreement import rank_correlation
-
-    seeds = sorted(values_by_seed)
-    return [dict(dataset=dataset, family=family, seed=a, protocol=protocol, measure="refit_stability",
-                 value=float(np.mean(rank_correlation(values_by_seed[a], values_by_seed[b]))))
-            for a, b in zip(seeds[0::2], seeds[1::2])]
+    seeds, out = sorted(values_by_seed), []
+    for a, b in zip(seeds[0::2], seeds[1::2]):
+        (va, sa), (vb, sb) = values_by_seed[a], values_by_seed[b]
+        r = rank_correlation(va, vb)
+        fixed = disattenuate(r, reliability(va, sa), reliability(vb, sb))
+        for measure, value in (("refit_stability", fixed), ("refit_stability_raw", r)):
+            out.append(dict(dataset=dataset, family=family, seed=a, protocol=protocol, measure=measure,
+                            value=float(np.mean(value))))
+    return out

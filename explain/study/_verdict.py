@@ -37,8 +37,12 @@ MEASURES = {
     "additivity_gap": ("lower", "probability", "largest local-accuracy gap of the best method"),
     "seconds_per_row": _metric("seconds_per_row", "time of the best method per row"),
     # the study's name for the best method's rank_correlation with the other methods
-    "method_agreement": _metric("rank_correlation", "rank correlation of the best method with LIME and occlusion"),
+    "method_agreement": _metric("rank_correlation", "rank correlation of the scored method with the other one, "
+                                                    "discounted for sampling noise"),
     "refit_stability": ("higher", "correlation", "rank correlation of explanations across seeds' refits"),
+    "method_agreement_raw": ("higher", "correlation", "method agreement before the discount for sampling noise"),
+    "refit_stability_raw": ("higher", "correlation", "refit stability before the discount for sampling noise"),
+    "sampling_noise": ("lower", "share of variance", "share of |attribution| variance that is sampling noise"),
     "interaction_strength": _metric("interaction_strength", "output variance outside first-order effects"),
     "interaction_strength_natural": ("lower", "share of squared deviation",
                                      "the same in the model's own margin (log-odds, logits)"),
