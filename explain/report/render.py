@@ -78,13 +78,13 @@ def render_markdown(report, figure_dir=None) -> str:
     out = [f"# {_md_cell(report.title)}", ""]
     counter = [0]
 
-    def figure(section):
+    def figure(title, svg):
         counter[0] += 1
         if figure_dir is None:
-            return [f"*{_md_cell(section.title)}* (figure omitted)", ""]
+            return [f"*{_md_cell(title)}* (figure omitted)", ""]
         name = f"figure_{counter[0]:02d}.svg"
-        atomic_write_text(os.path.join(figure_dir, name), section.data["svg"])
-        return [f"![{_md_cell(section.title)}]({os.path.basename(os.fspath(figure_dir))}/{name})", ""]
+        atomic_write_text(os.path.join(figure_dir, name), svg)
+        return [f"![{_md_cell(title)}]({os.path.basename(os.fspath(figure_dir))}/{name})", ""]
 
     def walk(section, level):
         lines = [f"{'#' * level} {_md_cell(section.title)}", ""]
@@ -111,10 +111,12 @@ def render_markdown(report, figure_dir=None) -> str:
             lines += [f"{_md_cell(p)}" for p in section.data.get("paragraphs", [])] + [""]
             lines += [f"- {_md_cell(item)}" for item in section.data.get("bullets", [])]
             lines += [""] if section.data.get("bullets") else []
+            if section.data.get("aside"):  # a figure shown beside the text on the page: after it here
+                lines += figure(section.data["aside"]["title"], section.data["aside"]["svg"])
         elif section.kind == "rows":
             lines += _md_rows(section.data)
         elif section.kind == "figure":
-            lines = [f"{'#' * level} {_md_cell(section.title)}", ""] + figure(section)
+            lines = [f"{'#' * level} {_md_cell(section.title)}", ""] + figure(section.title, section.data["svg"])
         for child in section.children:
             lines += walk(child, level + 1)
         return lines

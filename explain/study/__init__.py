@@ -81,6 +81,7 @@ class Study:
     verdict: dict = field(init=False)
     comparisons: pd.DataFrame = field(init=False)
     source: str | None = None  # where the records came from, when loaded rather than run
+    records_version: int = VERSION  # the version of the study that produced the records (1: an old file re-read)
 
     def __post_init__(self):
         # values at the 6 significant digits the JSON file keeps: every statistic recomputes from the file
@@ -247,6 +248,7 @@ def load_study(path) -> Study:
         rows = _disjoint_refit_pairs(rows, cfg.get("seeds", ()))
     study = Study(StudyConfig(**cfg), rows, float(record["study"].get("seconds") or 0.0), info)
     study.source = f"{path} (a run of {study.seconds / 60:.1f} minutes)"
+    study.records_version = version
     return study
 
 

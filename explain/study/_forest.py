@@ -64,6 +64,6 @@ def forest_figure(comparisons: pd.DataFrame, hypotheses, *, protocol: str | None
         axes[0].set_yticks(range(len(measures)), [_label(m, 24) for m in measures])
         axes[0].set_ylim(len(measures) - 0.5, -0.5)
         handles = [axes[0].plot([], [], "o-", color=c, lw=0.8, ms=3)[0] for c in COLOURS.values()]
-        fig.legend(handles, list(COLOURS), loc="lower center", ncol=len(COLOURS), frameon=False,
-                   bbox_to_anchor=(0.5, -0.02))
+        fig.legend(handles, list(COLOURS), loc="upper center", ncol=len(COLOURS), frameon=False,
+                   bbox_to_anchor=(0.5, 0.0))  # below the axis labels (the saved box grows to hold it)
     return _draw(draw, 3.6 * len(shown) + 1.6, 0.42 * len(measures) + 1.6)

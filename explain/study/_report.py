@@ -192,15 +192,14 @@ def study_report(study, *, timestamp: bool = True) -> Report:
         prov["records_from"] = study.source
     comps = study.comparisons
     first = comps["protocol"].iloc[0] if len(comps) else None
+    svg = forest_figure(comps, HYPOTHESES, protocol=first) if len(comps) else ""
+    aside = {"title": f"Effects with 95% intervals, in units of each measure's equivalence margin (protocol "
+                      f"{first}; green band: within the margin; colour: decision)", "svg": svg} if svg else None
     sections = [Section("text", "Are deep models harder to explain? The answers", {"level": 2, "paragraphs": [
         _sentence(h) for h in v["hypotheses"]] + [
         "Decisions: harder/easier when the Holm-adjusted p < 0.05 (by the measure's direction); equivalent when "
-        "the two one-sided tests put the effect inside the measure's margin; otherwise inconclusive."]})]
-    svg = forest_figure(comps, HYPOTHESES, protocol=first) if len(comps) else ""
-    if svg:
-        sections.append(Section("figure", f"Effects with 95% intervals, in units of each measure's equivalence margin "
-                                          f"(protocol {first}; green band: within the margin; colour: decision)",
-                                {"svg": svg}))
+        "the two one-sided tests put the effect inside the measure's margin; otherwise inconclusive."],
+        "aside": aside})]  # the forest plot beside the answers (below them on a narrow screen)
     table, flags = _accuracy_table(study)
     sections.append(Section("table", "Accuracy (held-out share correct; R² for regression): mean [smallest–largest "
                                      "over seeds]", {"table": table, "note": (
@@ -210,5 +209,8 @@ def study_report(study, *, timestamp: bool = True) -> Report:
     sections += _details(study)
     sections.append(Section("provenance", "Provenance", {"fields": prov}))
     contract = _contract(study, timestamp)
-    return StudyReport("Are deep models harder to explain? The study, version 2", sections, prov, {}, None,
+    title = "Are deep models harder to explain? The study, version 2" if study.records_version == 2 else \
+        (f"Are deep models harder to explain? The study, version {study.records_version} "
+         "(its records re-read with version 2's statistics)")
+    return StudyReport(title, sections, prov, {}, None,
                        extra={"study": contract}, page_extra={"study": _page(contract)})

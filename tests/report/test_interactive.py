@@ -219,3 +219,13 @@ def test_screenshot_of_the_study_first_screen(tmp_path):
     page = load_study(records).report(timestamp=False).save(tmp_path / "study.html")
     shot = save_screenshot(page, "study_first_screen.png", tmp_path)
     assert np.asarray(Image.open(shot).convert("L"), dtype=float).std() > 10  # not blank
+    page_, log, _, close = _open(page)  # the answers beside the forest plot; no row search on a page without rows
+    try:
+        text = page_.locator("#s1 .side-text").bounding_box()
+        figure = page_.locator("#s1 .side-figure svg").bounding_box()
+        assert figure["x"] >= text["x"] + text["width"] - 1  # to the right of the answers ...
+        assert figure["y"] < text["y"] + text["height"]  # ... on the same screen band, not below them
+        assert not page_.locator("#row-search").is_visible() and page_.locator("#jump-select").is_visible()
+        assert log["errors"] == []
+    finally:
+        close()

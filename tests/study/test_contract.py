@@ -130,6 +130,9 @@ def test_page_is_compact_and_answers_first(tmp_path):
     body = html[html.index('<section id="s1"'):]  # after the jump menu
     first = body.index("The answers")
     assert first < body.index("<svg") < body.index("Accuracy (held-out") < body.index("Provenance</h")
+    answers = body[first:body.index('<section id="s2"')]  # the forest plot sits beside the answers, in section 1
+    assert 'class="side-by-side"' in answers and answers.index("H1: Deep") < answers.index("<svg")
+    assert "<title>Are deep models harder to explain? The study, version 2</title>" in html
     assert "H1: Deep models" in body[first:body.index("<svg")]
     bundle = html[html.index('id="explain-data">'):]
     assert '"records": "' in bundle  # records live in the JSON file only
@@ -225,3 +228,16 @@ def test_two_jobs_give_the_same_records_and_checkpoints(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["autompg.json", "wine.json"]
     two, one = (r[r.measure != "seconds_per_row"].sort_values(keys).reset_index(drop=True) for r in (two, one))
     pd.testing.assert_frame_equal(two, one)
+
+
+def test_a_version_1_file_re_read_says_so_in_its_title(tmp_path):
+    from explain.study import QUICK, Study, load_study
+
+    Study(QUICK, _synthetic(), 1.0).report(timestamp=False).save(tmp_path / "s.json")
+    record = json.loads((tmp_path / "s.json").read_text())
+    del record["study"]["version"]  # what a version-1 run wrote
+    (tmp_path / "v1.json").write_text(json.dumps(record))
+    old = load_study(tmp_path / "v1.json")
+    assert old.records_version == 1 and load_study(tmp_path / "s.json").records_version == 2
+    title = old.report(timestamp=False).title
+    assert "version 1" in title and "version 2's statistics" in title

@@ -95,6 +95,12 @@
     var controls = doc.getElementById("controls");
     if (controls) { controls.hidden = false; }
     var input = doc.getElementById("row-search");
+    if (input && rowsOf(doc).length === 0) {  // a page without per-row views: no search box
+      input.parentNode.hidden = true;
+      var count = doc.getElementById("row-count");
+      if (count) { count.hidden = true; }
+      input = null;
+    }
     if (input) {
       input.addEventListener("input", filterRows);
       input.addEventListener("keydown", function (ev) {
