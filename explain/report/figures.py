@@ -267,18 +267,68 @@ def image_grid(images, panels, titles) -> str:
     return _draw(draw, 1.9 * (len(panels) + 1) + 1.0, 1.9 * len(images) + 1.0)
 
 
+def spread_labels(y, gap) -> np.ndarray:
+    """Label centres as close to ``y`` as possible without overlap (same order as ``y``).
+
+    ``gap``: each label's height (a number, or one per label); neighbours' centres stay at least the mean of
+    their heights apart. Labels that would overlap are merged into blocks centred on the mean of their targets
+    (a pool-adjacent pass in order of ``y``).
+
+    >>> spread_labels(np.array([1.0, 1.0, 5.0]), 0.5).tolist()
+    [0.75, 1.25, 5.0]
+    """
+    y = np.asarray(y, dtype=float)
+    h = np.broadcast_to(np.asarray(gap, dtype=float), y.shape)
+    order = np.argsort(y, kind="stable")
+
+    def offsets(members):
+        steps = (h[members[:-1]] + h[members[1:]]) / 2
+        return np.r_[0.0, np.cumsum(steps)]
+
+    blocks = []  # (start, members in order)
+    for i in order:
+        blocks.append((y[i], np.array([i])))
+        while len(blocks) > 1:
+            (s1, m1), (s2, m2) = blocks[-2], blocks[-1]
+            if s1 + offsets(m1)[-1] + (h[m1[-1]] + h[m2[0]]) / 2 <= s2:
+                break
+            members = np.r_[m1, m2]
+            blocks[-2:] = [(float(np.mean(y[members] - offsets(members))), members)]
+    result = np.empty_like(y)
+    for start, members in blocks:
+        result[members] = start + offsets(members)
+    return result
+
+
 def slope_figure(names, old, new, flagged, title: str) -> str:
-    """Global importance old -> new, one line per feature; flagged features (beyond the noise band) in red."""
+    """Global importance old -> new, one line per feature; flagged features (beyond the noise band) in red.
+    Labels are spread so they do not overlap, with a thin leader to their line's end when moved."""
     def draw(fig):
         ax = fig.subplots()
-        for name, a, b, flag in zip(names, old, new, flagged):
+        new_ = np.asarray(new, dtype=float)
+        low = float(np.nanmin(np.r_[np.asarray(old, float), new_, 0.0]))
+        high = float(np.nanmax(np.r_[np.asarray(old, float), new_]))
+        inches = height * ax.get_position().height
+        span = high - low or 1.0
+        labels = [_label(name, 24) for name in names]
+        lines = np.array([label.count("\n") + 1 for label in labels], dtype=float)
+        for _ in range(3):  # a 7-pt line (0.14 in with its spacing) in data units, on the final y range
+            gap = span * 0.14 / inches
+            placed = spread_labels(np.nan_to_num(new_), gap * lines)
+            span = max(high, float(placed.max()) + gap * lines.max()) - min(low, float(placed.min()) - gap * lines.max())
+        for label, a, b, flag, yb in zip(labels, old, new_, flagged, placed):
+            colour = RED if flag else "#333"
             ax.plot([0, 1], [a, b], color=RED if flag else "#999", lw=1.5 if flag else 0.8, marker="o", ms=3)
-            ax.text(1.03, b, _label(name, 24), va="center", fontsize=7, color=RED if flag else "#333")
+            if abs(yb - b) > gap * 0.05:
+                ax.plot([1.0, 1.03], [b, yb], color="#bbb", lw=0.5)
+            ax.text(1.04, yb, label, va="center", fontsize=7, color=colour)
         ax.set_xticks([0, 1], ["old", "new"])
         ax.set_xlim(-0.1, 1.6)
+        ax.set_ylim(min(low, float(placed.min()) - gap * lines.max()), max(high, float(placed.max()) + gap * lines.max()))
         ax.set_ylabel("mean |attribution|")
         ax.set_title(_label(title, 60))
-    return _draw(draw, 5.0, 3.6)
+    height = max(3.6, 1.4 + 0.15 * sum(_label(name, 24).count("\n") + 1 for name in names))  # every label fits
+    return _draw(draw, 5.0, height)
 
 
 def histogram_figure(values, title: str, xlabel: str) -> str:
