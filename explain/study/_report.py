@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..report.build import Report, Section, _table, provenance
 from ._hypotheses import HYPOTHESES, MEASURE_SPECS
-from ._verdict import threats
+from ._verdict import noise_threat, threats
 
 __all__ = ["study_report", "StudyReport", "compact"]
 
@@ -139,7 +139,8 @@ def _details(study) -> list:
                        "family cells" + (": " + ", ".join(f"{g['dataset']}/{g['family']} {g['largest_gap']:.3g}"
                                                           for g in failed) if failed else ".")],
         "bullets": [f"{e['measure']} ({e['role']}): {e['reason']}" for e in v["excluded"]]}))
-    out.append(Section("text", "Threats to validity", {"paragraphs": [], "bullets": threats(cfg, study.seconds)}))
+    out.append(Section("text", "Threats to validity", {"paragraphs": [], "bullets": threats(cfg, study.seconds)
+                                                                + noise_threat(study.records)}))
     return out
 
 

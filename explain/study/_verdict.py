@@ -202,6 +202,22 @@ def study_verdict(records: pd.DataFrame, summary: pd.DataFrame, *, test: str = "
     return out, comparisons
 
 
+def noise_threat(records) -> list[str]:
+    """A threat naming the (data set, family) whose best Shapley values are mostly sampling noise."""
+    from ._run import PROTOCOLS
+
+    shapley = [p.name for p in PROTOCOLS if p.attribution == "shapley"]  # occlusion is never sampled
+    noise = records[(records.measure == "sampling_noise") & records.protocol.isin(shapley)]
+    noise = noise.groupby(["dataset", "family"]).value.median()
+    noisy = noise[noise > 0.5]
+    if not len(noisy):
+        return []
+    return [f"Sampling noise: in {len(noisy)} of {len(noise)} (data set, family) pairs more than half of the "
+            "variance of the sampled attributions is sampling noise (median share over seeds: "
+            + ", ".join(f"{d} / {f} {v:.2f}" for (d, f), v in noisy.sort_values(ascending=False).items())
+            + "); their method agreement and refit stability rest on the bounded discount."]
+
+
 def threats(config, study_seconds: float) -> list[str]:
     """Threats to validity, with this run's own settings filled in."""
     return [
@@ -215,9 +231,11 @@ def threats(config, study_seconds: float) -> list[str]:
         f"background rows ({getattr(config, 'image_background', config.background)} for images), at most {config.max_rows} rows per data set; {len(config.seeds)} seeds per family "
         f"({len(config.seeds) // 2} disjoint seed pairs for refit stability).",
         "Method choice: exact Shapley values where explain has them (closed forms, TreeSHAP, enumeration up to 12 "
-        "columns; torch networks on tables are explained as the functions they compute, like every other "
-        "non-tree family), explain's KernelSHAP beyond 12 columns, and KernelSHAP over image patches for every "
-        "family alike (sampled: its own error).",
+        "columns; torch networks are explained as the functions they compute, like every other non-tree "
+        "family), explain's KernelSHAP beyond 12 columns and over image patches for every family alike "
+        "(sampled: a standard error per value; method agreement and refit stability are discounted for that "
+        "noise with Spearman's correction for attenuation, the reliability floored at 0.25 so noise cannot "
+        "inflate them more than twofold; the raw values are in study.json as *_raw).",
         f"Test: {config.test} per comparison, Holm within each hypothesis over thousands of comparisons; an exact "
         "sign-flip test could not reject at all with this many seeds after Holm (its smallest p is 2 / 2^n).",
         "The SVM is calibrated (Platt scaling) to give probabilities; the MLP, NAM and CNN are small networks "

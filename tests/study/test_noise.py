@@ -66,3 +66,14 @@ def test_refit_stability_keeps_raw_and_discounted_records_per_disjoint_pair():
     exact = pd.DataFrame(refit_stability("d", "glm", "p", {s: (c[1], None) for s, c in enumerate(copies)}))
     wide = exact.pivot(index="seed", columns="measure", values="value")
     np.testing.assert_array_equal(wide.refit_stability, wide.refit_stability_raw)
+
+
+def test_the_threats_name_the_pairs_whose_attributions_are_mostly_noise():
+    from explain.study._verdict import noise_threat
+
+    rows = [dict(dataset="d", family=f, protocol=p, measure="sampling_noise", seed=s, value=v if p == "shapley_sample"
+                 else 0.0) for f, v in (("mlp", 0.7), ("glm", 0.0)) for p in ("shapley_sample", "occlusion_mean")
+            for s in range(4)]
+    text = noise_threat(pd.DataFrame(rows))
+    assert len(text) == 1 and "d / mlp 0.70" in text[0] and "1 of 2" in text[0] and "glm" not in text[0]
+    assert noise_threat(pd.DataFrame(rows).assign(value=0.1)) == []
