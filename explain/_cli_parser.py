@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--jobs", type=int, default=None,
                        help="data sets run at once in worker processes, one thread each (default: 2 for the full "
                             "run, designed for two cores; 1 with --quick)")
+    study.add_argument("--records", default=None, metavar="STUDY_JSON",
+                       help="run nothing: re-read a study's JSON file (its records) and write its report again "
+                            "with this explain's statistics and page (not with --quick or --jobs)")
     study.add_argument("--out", default="reports/study",
                        help=OUT_HELP + "; a path that is neither an existing folder nor has a suffix is a prefix "
                                        "(<out>.html, <out>.md, <out>.json)")

@@ -186,6 +186,24 @@ def _scorecard_text(cmp) -> str:
     return f"Output: {cmp.params['scale']['reason']}.\n" + table.to_string(index=False)
 
 
+def _read_study(path):
+    """A study's JSON file as a Study; a missing, unreadable or foreign file is one line (exit 2)."""
+    import json
+
+    from .errors import DataError, ExplainError
+    from .study import load_study
+
+    if not os.path.isfile(path):
+        raise CLIError(f"--records {path}: no such file (a study's JSON file, e.g. reports/study.json)")
+    try:
+        return load_study(path)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, ExplainError):
+            raise
+        raise DataError(f"--records {path} is not a study's JSON file ({type(exc).__name__}: {exc}); pass the "
+                        "study.json a run of `python -m explain study` wrote") from None
+
+
 def _study(args) -> list[str]:
     from .study import FULL, QUICK, run_study
 
@@ -194,8 +212,13 @@ def _study(args) -> list[str]:
     stem = os.path.splitext(args.out)[0] if single else (
         os.path.join(args.out, "study") if os.path.isdir(args.out) else args.out)
     partial = stem + ".partial"  # finished data sets; a re-run of the same configuration skips them
-    study = run_study(QUICK if args.quick else FULL, progress=_progress(args), checkpoint=partial,
-                      n_jobs=max(1, args.jobs or (1 if args.quick else 2)))
+    if args.records is not None:
+        if args.quick or args.jobs is not None:
+            raise CLIError("--records re-reads a finished study: drop --quick and --jobs (nothing is run)")
+        study = _read_study(args.records)
+    else:
+        study = run_study(QUICK if args.quick else FULL, progress=_progress(args), checkpoint=partial,
+                          n_jobs=max(1, args.jobs or (1 if args.quick else 2)))
     report = study.report(timestamp=not args.no_timestamp)
     written = [report.save(args.out)] if single else [report.save(stem + ext) for ext in (".html", ".md", ".json")]
     shutil.rmtree(partial, ignore_errors=True)

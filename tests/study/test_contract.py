@@ -241,3 +241,23 @@ def test_a_version_1_file_re_read_says_so_in_its_title(tmp_path):
     assert old.records_version == 1 and load_study(tmp_path / "s.json").records_version == 2
     title = old.report(timestamp=False).title
     assert "version 1" in title and "version 2's statistics" in title
+
+
+def test_records_re_renders_a_finished_study_without_running(tmp_path, capsys):
+    from explain.cli import main
+    from explain.study import QUICK, Study
+
+    Study(QUICK, _synthetic(), 60.0).report(timestamp=False).save(tmp_path / "s.json")
+    assert main(["study", "--records", str(tmp_path / "s.json"), "--out", str(tmp_path / "again"), "--quiet"]) == 0
+    again = json.loads((tmp_path / "again.json").read_text())["study"]
+    before = json.loads((tmp_path / "s.json").read_text())["study"]
+    assert again["records"] == before["records"] and again["comparisons"] == before["comparisons"]
+    assert "records_from" in (tmp_path / "again.html").read_text()  # the page says where its records came from
+    (tmp_path / "other.json").write_text('{"schema_version": 1, "title": "a report"}')
+    capsys.readouterr()
+    for argv in (["--records", str(tmp_path / "missing.json")], ["--records", str(tmp_path / "other.json")],
+                 ["--records", str(tmp_path / "s.json"), "--quick"]):
+        assert main(["study", *argv, "--out", str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: --records") and err.count("\n") == 1, err
+    assert not (tmp_path / "x.html").exists()
