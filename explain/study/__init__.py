@@ -90,6 +90,17 @@ class Study:
         self.summary = summarise(self.records)
         self.verdict, self.comparisons = study_verdict(self.records, self.summary, test=self.config.test)
 
+    def forest(self, protocol: str | None = None) -> str:
+        """The forest plot of every comparison's effect with its interval (SVG), one panel per hypothesis;
+        ``protocol``: which protocol's comparisons (default the first)."""
+        from ._forest import forest_figure
+        from ._hypotheses import HYPOTHESES
+
+        comps = self.comparisons
+        if not len(comps):
+            return ""
+        return forest_figure(comps, HYPOTHESES, protocol=protocol or comps["protocol"].iloc[0])
+
     def report(self, *, timestamp: bool = True):
         from ._report import study_report
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..report.build import Report, Section, _table, provenance
-from ._hypotheses import HYPOTHESES, MEASURE_SPECS
+from ._hypotheses import MEASURE_SPECS
 from ._verdict import noise_threat, threats
 
 __all__ = ["study_report", "StudyReport", "compact"]
@@ -181,7 +181,6 @@ def _page(contract: dict) -> dict:
 
 def study_report(study, *, timestamp: bool = True) -> Report:
     from . import config_dict
-    from ._forest import forest_figure
 
     cfg = study.config
     v = study.verdict
@@ -193,7 +192,7 @@ def study_report(study, *, timestamp: bool = True) -> Report:
         prov["records_from"] = study.source
     comps = study.comparisons
     first = comps["protocol"].iloc[0] if len(comps) else None
-    svg = forest_figure(comps, HYPOTHESES, protocol=first) if len(comps) else ""
+    svg = study.forest(first)
     aside = {"title": f"Effects with 95% intervals, in units of each measure's equivalence margin (protocol "
                       f"{first}; green band: within the margin; colour: decision)", "svg": svg} if svg else None
     sections = [Section("text", "Are deep models harder to explain? The answers", {"level": 2, "paragraphs": [
