@@ -206,6 +206,8 @@ def noise_threat(records) -> list[str]:
     """A threat naming the (data set, family) whose best Shapley values are mostly sampling noise."""
     from ._run import PROTOCOLS
 
+    if "protocol" not in records or "sampling_noise" not in set(records.measure):  # version 1 records
+        return []
     shapley = [p.name for p in PROTOCOLS if p.attribution == "shapley"]  # occlusion is never sampled
     noise = records[(records.measure == "sampling_noise") & records.protocol.isin(shapley)]
     noise = noise.groupby(["dataset", "family"]).value.median()
