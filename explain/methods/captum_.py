@@ -199,6 +199,54 @@ class DeepLiftShap(_Captum):
         # captum expands rows x background, and DeepLift runs inputs and baselines in one batch: 2 x that
         return max(1, batch_size // (2 * max(1, task.background.shape[0])))
 
+    def attribute(self, task: Task) -> Attribution:
+        """The rescale rule written out (``_deeplift``) for sequential networks it covers; captum's otherwise."""
+        layers, reason = _rescale_layers(task)
+        if layers is None:
+            result = super().attribute(task)
+            result.params["algorithm"] = "DeepLiftShap (captum) over the background"
+            result.params["why_captum"] = reason
+            return result
+        import torch
+
+        from ._deeplift import RescaleNetwork
+
+        a, n, m = task.adapter, task.X.shape[0], task.background.shape[0]
+        targets = np.asarray(task.targets) if task.targets is not None else \
+            np.full(n, 0 if task.target is None else int(task.target))
+        pairs = int(getattr(a, "batch_size", 256))
+        step = int(task.options.get("block_rows", max(1, pairs // max(1, m))))
+        values, fx = np.empty(task.X.shape), np.empty(n)
+        with a.evaluating(), torch.no_grad():
+            net = RescaleNetwork(layers, _tensor(task, task.background))
+            for start in range(0, n, step):
+                rows = slice(start, min(n, start + step))
+                v, out = net.values(_tensor(task, task.X[rows]), targets[rows], pairs)
+                values[rows] = v.cpu().numpy().reshape(v.shape[0], -1)
+                fx[rows] = out.cpu().numpy()[np.arange(v.shape[0]), targets[rows]]
+        task.f.n_evals += n + m  # one forward pass each; the (row, baseline) pairs only go backward
+        base = net.outputs.cpu().numpy().astype(float).mean(axis=0)[targets]
+        f_x = fx if task.prediction is None else np.asarray(task.prediction, dtype=float)
+        return Attribution(values, base, {
+            "algorithm": "DeepLift SHAP, rescale rule (captum's and shap's rules; background forward once, "
+                         "all (row, baseline) pairs of a block backward at once)",
+            "baseline": "background", "pairs_per_pass": pairs},
+            row_params={"convergence_delta": values.sum(axis=1) - (f_x - base)})
+
+
+def _rescale_layers(task: Task):
+    """The network's layers for ``_deeplift`` when the explained output is the network's own, else a reason."""
+    from ..adapters.torch import TorchAdapter
+
+    a = task.adapter
+    if type(a).output_module is not TorchAdapter.output_module:
+        return None, f"{type(a).__name__} wraps the network in its own output module"
+    if task.output == "probability":
+        return None, "the softmax output (captum's rule for Softmax)"
+    from ._deeplift import layers_of
+
+    return layers_of(a.network)
+
 
 class GradientShap(_Captum):
     """Gradient SHAP (expected gradients) over the background, ``n_samples`` draws per row.
@@ -328,6 +376,4 @@ class FeatureAblation(_Captum):
 
 def deeplift_shap(task: Task) -> Attribution:
     """``"shap"`` for torch models: DeepLift SHAP over the background (see the closing note of issue 3)."""
-    result = DeepLiftShap().attribute(task)
-    result.params["algorithm"] = "DeepLiftShap (captum) over the background"
-    return result
+    return DeepLiftShap().attribute(task)
