@@ -36,6 +36,7 @@ import numpy as np
 __all__ = ["layers_of", "RescaleNetwork", "EPS"]
 
 EPS = 1e-10  # captum's threshold under which a nonlinearity's secant is its derivative
+FUSED = True  # secants by the compiled kernel on CPU (torch operations elsewhere, or when False)
 
 
 def _kinds():
@@ -254,7 +255,7 @@ class _Pairs:
             return self._pairs(g, self._map_back(module, self._flat(g), zx.shape[1:]))
         if kind == "nonlinear":
             yx, yb = self.zx[i + 1], self.zb[i + 1]
-            if g.device.type == "cpu":  # one fused pass over the pairs
+            if FUSED and g.device.type == "cpu":  # one fused pass over the pairs
                 return _secant_times(g, zx, zb, yx, yb, _derivative(module, zx, yx))
             dz = zx.unsqueeze(1) - zb.unsqueeze(0)
             small = dz.abs() < EPS
