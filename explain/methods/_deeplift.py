@@ -33,7 +33,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["layers_of", "RescaleNetwork", "EPS"]
+__all__ = ["layers_of", "RescaleNetwork", "deeplift_shap_values", "EPS"]
 
 EPS = 1e-10  # captum's threshold under which a nonlinearity's secant is its derivative
 FUSED = True  # secants by the compiled kernel on CPU (torch operations elsewhere, or when False)
@@ -316,7 +316,7 @@ class RescaleNetwork:
         targets : sequence of int of length n
         pairs_per_pass : int
             (row, baseline) pairs whose multipliers go backward together (memory: a few times one
-            example's activations per pair).
+            example's activations per pair); at least one row, with every baseline.
 
         Returns
         -------
@@ -332,25 +332,54 @@ class RescaleNetwork:
             n, m = x.shape[0], zb[0].shape[0]
             targets = torch.as_tensor(np.asarray(targets), dtype=torch.long, device=x.device)
             values = torch.zeros_like(x)
-            step_m = max(1, min(m, pairs_per_pass))
-            step_n = max(1, pairs_per_pass // step_m)
-            for r in range(0, n, step_n):
-                rows = slice(r, min(n, r + step_n))
-                seed = torch.zeros((rows.stop - r, 1, fx.shape[1]), dtype=fx.dtype, device=fx.device)
-                seed[:, 0].scatter_(1, targets[rows, None], 1.0)
-                for c in range(0, m, step_m):
-                    cols = slice(c, min(m, c + step_m))
-                    block = _Pairs(layers, [z[rows] for z in zx], [z[cols] for z in zb],
-                                   {k: v[rows] for k, v in ix.items()}, {k: v[cols] for k, v in ib.items()},
-                                   self.flipped)
-                    g = seed
-                    for i in range(len(layers) - 1, -1, -1):
-                        g = block.back(i, g)
-                    # sum_j (x - b_j) g_j = x sum_j g_j - sum_j b_j g_j
-                    xr, bc = zx[0][rows], zb[0][cols]
-                    if g.shape[1] == 1:
-                        values[rows] += (xr - bc.mean(0)) * g[:, 0] * (cols.stop - c)
-                    else:
-                        values[rows] += xr * g.sum(1) - torch.einsum("nm...,m...->n...", g, bc)
-            values /= m
+            step = max(1, pairs_per_pass // m)  # rows whose pairs with every baseline go backward together
+            for r in range(0, n, step):
+                rows = slice(r, min(n, r + step))
+                g = torch.zeros((rows.stop - r, 1, fx.shape[1]), dtype=fx.dtype, device=fx.device)
+                g[:, 0].scatter_(1, targets[rows, None], 1.0)
+                block = _Pairs(layers, [z[rows] for z in zx], zb, {k: v[rows] for k, v in ix.items()}, ib,
+                               self.flipped)
+                for i in range(len(layers) - 1, -1, -1):
+                    g = block.back(i, g)
+                # sum_j (x - b_j) g_j = x sum_j g_j - sum_j b_j g_j
+                xr, b = zx[0][rows], zb[0]
+                if g.shape[1] == 1:  # the same multipliers for every baseline (a network without nonlinearity)
+                    values[rows] = (xr - b.mean(0)) * g[:, 0]
+                else:
+                    values[rows] = (xr * g.sum(1) - torch.einsum("nm...,m...->n...", g, b)) / m
         return values, fx
+
+
+def deeplift_shap_values(layers, X, background, targets, to_tensor, batch: int, block_rows=None):
+    """DeepLift SHAP of flat rows ``X`` over flat ``background`` rows, in blocks that fit ``batch``.
+
+    ``batch`` examples' activations fit the memory budget: the background goes forward in chunks of at most
+    that many (one chunk unless it is larger), rows in blocks of ``batch // chunk`` (or ``block_rows``), and
+    (row, baseline) pairs backward ``batch`` at a time.
+
+    Returns
+    -------
+    values : ndarray (n, d), float64
+    outputs : ndarray (n,), each row's target output
+    base : ndarray (n,), the mean background output of each row's target
+    forwards : int, examples that went forward
+    """
+    import torch
+
+    n, m = X.shape[0], background.shape[0]
+    chunk = max(1, min(m, batch))
+    step = int(block_rows) if block_rows else max(1, batch // chunk)
+    values, fx, base, forwards = np.zeros(X.shape), np.empty(n), np.zeros(n), 0
+    with torch.no_grad():
+        for c in range(0, m, chunk):
+            b = background[c:c + chunk]
+            net = RescaleNetwork(layers, to_tensor(b))
+            share = b.shape[0] / m  # this chunk's part of the mean over the background
+            base += net.outputs.cpu().numpy().astype(float).sum(axis=0)[targets] / m
+            for start in range(0, n, step):
+                rows = slice(start, min(n, start + step))
+                v, out = net.values(to_tensor(X[rows]), targets[rows], batch)
+                values[rows] += share * v.cpu().numpy().reshape(v.shape[0], -1)
+                fx[rows] = out.cpu().numpy()[np.arange(v.shape[0]), targets[rows]]
+            forwards += b.shape[0] + n
+    return values, fx, base, forwards

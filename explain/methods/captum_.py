@@ -207,25 +207,17 @@ class DeepLiftShap(_Captum):
             result.params["algorithm"] = "DeepLiftShap (captum) over the background"
             result.params["why_captum"] = reason
             return result
-        import torch
+        from ._deeplift import deeplift_shap_values
 
-        from ._deeplift import RescaleNetwork
-
-        a, n, m = task.adapter, task.X.shape[0], task.background.shape[0]
+        a, n = task.adapter, task.X.shape[0]
         targets = np.asarray(task.targets) if task.targets is not None else \
             np.full(n, 0 if task.target is None else int(task.target))
         pairs = int(getattr(a, "batch_size", 256))
-        step = int(task.options.get("block_rows", max(1, pairs // max(1, m))))
-        values, fx = np.empty(task.X.shape), np.empty(n)
-        with a.evaluating(), torch.no_grad():
-            net = RescaleNetwork(layers, _tensor(task, task.background))
-            for start in range(0, n, step):
-                rows = slice(start, min(n, start + step))
-                v, out = net.values(_tensor(task, task.X[rows]), targets[rows], pairs)
-                values[rows] = v.cpu().numpy().reshape(v.shape[0], -1)
-                fx[rows] = out.cpu().numpy()[np.arange(v.shape[0]), targets[rows]]
-        task.f.n_evals += n + m  # one forward pass each; the (row, baseline) pairs only go backward
-        base = net.outputs.cpu().numpy().astype(float).mean(axis=0)[targets]
+        with a.evaluating():
+            values, fx, base, forwards = deeplift_shap_values(
+                layers, task.X, task.background, targets, lambda Z: _tensor(task, Z), pairs,
+                task.options.get("block_rows"))
+        task.f.n_evals += forwards  # rows and background forward; the (row, baseline) pairs only go backward
         f_x = fx if task.prediction is None else np.asarray(task.prediction, dtype=float)
         return Attribution(values, base, {
             "algorithm": "DeepLift SHAP, rescale rule (captum's and shap's rules; background forward once, "

@@ -178,3 +178,12 @@ def test_torch_secants_equal_the_fused_kernel(data, monkeypatch):
     monkeypatch.setattr(_deeplift, "FUSED", False)
     plain = explain(net, X, methods="deeplift_shap", background=bg, target=2)["deeplift_shap"]
     np.testing.assert_allclose(plain.values, fused.values, rtol=1e-12, atol=1e-18)
+
+
+def test_a_network_without_nonlinearity_gets_weight_times_difference_from_the_mean(data):
+    X, bg = data
+    net = _seeded(lambda: nn.Sequential(nn.Flatten(), nn.Linear(64, 5), nn.Dropout(), nn.Linear(5, 3)))
+    W = (net[3].weight @ net[1].weight).numpy()
+    e = explain(net, X, methods="deeplift_shap", background=bg, target=1)["deeplift_shap"]
+    expected = W[1] * (X.reshape(len(X), -1) - bg.reshape(len(bg), -1).mean(0))
+    np.testing.assert_allclose(e.flat_values, expected, rtol=0, atol=1e-14)
