@@ -13,7 +13,8 @@ depend on the baseline and those of a baseline not on the row, so here:
   examples, not 2 x rows x background), keeping every layer's input;
 - the multipliers go backward for all pairs of a block at once, without autograd:
   the transposed linear maps (``W^T``; the input gradient of a convolution) shared
-  by all pairs, times the pair's secants at the nonlinearities. Until the first
+  by all pairs, times the pair's secants at the nonlinearities (on CPU one compiled
+  pass per layer computes the secants and multiplies). Until the first
   nonlinearity (from the output) the multipliers do not depend on the baseline,
   and they are kept per row.
 
@@ -255,7 +256,7 @@ class _Pairs:
             return self._pairs(g, self._map_back(module, self._flat(g), zx.shape[1:]))
         if kind == "nonlinear":
             yx, yb = self.zx[i + 1], self.zb[i + 1]
-            if FUSED and g.device.type == "cpu":  # one fused pass over the pairs
+            if FUSED and g.device.type == "cpu" and g.dtype in (torch.float32, torch.float64):  # one pass
                 return _secant_times(g, zx, zb, yx, yb, _derivative(module, zx, yx))
             dz = zx.unsqueeze(1) - zb.unsqueeze(0)
             small = dz.abs() < EPS
