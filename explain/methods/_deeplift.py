@@ -308,7 +308,9 @@ class RescaleNetwork:
             self.zb, self.ib = _forward(layers, background)
         self.outputs = self.zb[-1]
         if self.outputs.ndim != 2:
-            raise ValueError(f"the network's output has shape {tuple(self.outputs.shape)}; "
+            from ..errors import MethodNotApplicableError
+
+            raise MethodNotApplicableError(f"the network's output has shape {tuple(self.outputs.shape)}; "
                              "DeepLift SHAP needs (rows, outputs)")
         self.cache = {}  # each convolution's flipped kernel, each pooling's windows: computed once
 

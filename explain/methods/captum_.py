@@ -189,7 +189,12 @@ class DeepLift(_Captum):
 
 
 class DeepLiftShap(_Captum):
-    """DeepLift SHAP: DeepLift averaged over every background row."""
+    """DeepLift SHAP: DeepLift averaged over every background row.
+
+    Sequential networks of the layers ``_deeplift`` covers get the rescale rule written out there (the
+    background forward once, all (row, baseline) pairs of a block backward at once); others get captum's
+    ``DeepLiftShap`` (``params["why_captum"]`` says why).
+    """
 
     name, captum_name, baseline = "deeplift_shap", "DeepLiftShap", "background"
     additive, has_convergence_delta = True, True
@@ -231,7 +236,7 @@ def _rescale_layers(task: Task):
     from ..adapters.torch import TorchAdapter
 
     a = task.adapter
-    if type(a).output_module is not TorchAdapter.output_module:
+    if getattr(type(a), "output_module", None) is not TorchAdapter.output_module:
         return None, f"{type(a).__name__} wraps the network in its own output module"
     if task.output == "probability":
         return None, "the softmax output (captum's rule for Softmax)"
