@@ -14,7 +14,7 @@ depend on the baseline and those of a baseline not on the row, so here:
 - the multipliers go backward for all pairs of a block at once, without autograd:
   the transposed linear maps (``W^T``; the input gradient of a convolution) shared
   by all pairs, times the pair's secants at the nonlinearities (on CPU one compiled
-  pass per layer computes the secants and multiplies). Until the first
+  pass per layer computes the secants and multiplies: ``_deeplift_kernels``). Until the first
   nonlinearity (from the output) the multipliers do not depend on the baseline,
   and they are kept per row.
 
@@ -31,12 +31,12 @@ the caller falls back to captum.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from ._deeplift_kernels import EPS, _derivative, _secant_times, _Spread
 
 __all__ = ["layers_of", "RescaleNetwork", "deeplift_shap_values", "EPS"]
 
-EPS = 1e-10  # captum's threshold under which a nonlinearity's secant is its derivative
 FUSED = True  # secants by the compiled kernel on CPU (torch operations elsewhere, or when False)
 
 
@@ -131,61 +131,6 @@ def _forward(layers, z):
     return zs, indices
 
 
-def _derivative(module, z, y):
-    """d module / dz at z (y = module(z)), for the elementwise nonlinearities."""
-    import torch
-    import torch.nn as nn
-
-    if isinstance(module, nn.ReLU):
-        return (z > 0).to(z.dtype)
-    if isinstance(module, nn.LeakyReLU):
-        return torch.where(z > 0, 1.0, module.negative_slope).to(z.dtype)
-    if isinstance(module, nn.ELU):
-        return torch.where(z > 0, torch.ones_like(y), y + module.alpha)
-    if isinstance(module, nn.Sigmoid):
-        return y * (1 - y)
-    if isinstance(module, nn.Tanh):
-        return 1 - y * y
-    # Softplus: sigmoid(beta z), linear (derivative 1) beyond the threshold
-    return torch.where(z * module.beta > module.threshold, torch.ones_like(z), torch.sigmoid(z * module.beta))
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")  # (no zero-division check: 1.7x faster, measured)
-def _secant_kernel(g, zx, zb, yx, yb, dx, eps, out):  # pragma: no cover - compiled
-    """out[i, j] = g[i, j or 0] * secant of the pair (row i, baseline j), elementwise."""
-    n, m, size = out.shape
-    shared = g.shape[1] == 1
-    for i in range(n):
-        for j in range(m):
-            gi = g[i, 0] if shared else g[i, j]
-            for e in range(size):
-                dz = zx[i, e] - zb[j, e]
-                if abs(dz) < eps:
-                    out[i, j, e] = gi[e] * dx[i, e]
-                else:
-                    out[i, j, e] = gi[e] * ((yx[i, e] - yb[j, e]) / dz)
-
-
-def _secant_times(g, zx, zb, yx, yb, dx):
-    """``g`` times every pair's secant (the row's derivative ``dx`` where the input barely changes), on CPU.
-
-    Images are read and written channels-last (see ``_forward``): free for the stored activations.
-    """
-    import torch
-
-    n, m = zx.shape[0], zb.shape[0]
-    last = zx.ndim == 4  # (the channel moved last: a view of channels-last memory)
-
-    def flat(t, rows, channel=1):
-        return (t.movedim(channel, -1) if last else t).contiguous().reshape(rows, -1).numpy()
-
-    shape = (n, m) + (tuple(zx.shape[2:]) + (zx.shape[1],) if last else tuple(zx.shape[1:]))
-    out = torch.empty(shape, dtype=g.dtype)
-    _secant_kernel(flat(g, n * g.shape[1], 2).reshape(n, g.shape[1], -1), flat(zx, n), flat(zb, m), flat(yx, n),
-                   flat(yb, m), flat(dx, n), EPS, out.numpy().reshape(n, m, -1))
-    return out.movedim(-1, 2) if last else out
-
-
 class _Pairs:
     """One block: rows' and baselines' activations, and the multipliers of its pairs going backward.
 
@@ -229,32 +174,32 @@ class _Pairs:
                     module.dilation, module.groups)
 
     def _map_back(self, module, g, shape):
-        """Another linear map's transpose: non-overlapping average pooling spreads evenly; else autograd."""
+        """Another linear map's transpose, for pairs' multipliers ``g`` (rows, 1 or baselines, ...).
+
+        Non-overlapping average pooling spreads each output's multiplier evenly over its window: left as a
+        :class:`_Spread` for the secants to read; other maps by autograd.
+        """
         import torch
         import torch.nn as nn
 
         if type(module) in (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d):
-            k = np.broadcast_to(module.kernel_size, (g.ndim - 2,))
+            k = np.broadcast_to(module.kernel_size, (g.ndim - 3,))
             stride = np.broadcast_to(module.stride if module.stride is not None else k, k.shape)
             if np.array_equal(k, stride) and not np.any(module.padding) and \
-                    np.array_equal(np.asarray(g.shape[2:]) * k, shape[1:]) and \
+                    np.array_equal(np.asarray(g.shape[3:]) * k, shape[1:]) and \
                     getattr(module, "divisor_override", None) is None:
                 key, last = (module, tuple(shape)), len(shape) == 3
                 if key not in self.cache:  # each input's window, as a flat index into the output
-                    source = torch.arange(int(np.prod(g.shape[1:])), device=g.device).reshape(g.shape[1:])
+                    source = torch.arange(int(np.prod(g.shape[2:])), device=g.device).reshape(g.shape[2:])
                     for dim, size in enumerate(k):
                         source = source.repeat_interleave(int(size), dim=1 + dim)
                     self.cache[key] = (source.permute(1, 2, 0) if last else source).reshape(-1)
-                # each input gets its window's share (a gather: 4x faster than repeat_interleave, measured);
-                # images channels-last, as the activations (see ``_forward``)
-                out = torch.index_select((g / float(np.prod(k))).reshape(g.shape[0], -1), 1, self.cache[key])
-                if last:
-                    return out.reshape((g.shape[0],) + tuple(shape[1:]) + (shape[0],)).permute(0, 3, 1, 2)
-                return out.reshape((g.shape[0],) + tuple(shape))
+                return _Spread(g, self.cache[key], float(np.prod(k)), tuple(shape), last)
         with torch.enable_grad():
-            z = g.new_zeros((g.shape[0],) + tuple(shape), requires_grad=True)
-            (out,) = torch.autograd.grad(module(z), z, g)
-        return out
+            flat = self._flat(g)
+            z = flat.new_zeros((flat.shape[0],) + tuple(shape), requires_grad=True)
+            (out,) = torch.autograd.grad(module(z), z, flat)
+        return self._pairs(g, out)
 
     def back(self, i, g):
         """The multipliers at layer i's input from those at its output."""
@@ -263,6 +208,10 @@ class _Pairs:
 
         kind, module = self.layers[i]
         zx, zb = self.zx[i], self.zb[i]
+        fused = FUSED and kind == "nonlinear" and zx.device.type == "cpu" and zx.dtype in (torch.float32,
+                                                                                          torch.float64)
+        if isinstance(g, _Spread) and not fused:
+            g = g.written()
         if kind == "linear":
             return g @ module.weight
         if kind == "flatten":
@@ -272,10 +221,10 @@ class _Pairs:
         if kind == "conv":
             return self._pairs(g, self._conv_back(i, module, self._flat(g), zx.shape[1:]))
         if kind == "map":
-            return self._pairs(g, self._map_back(module, self._flat(g), zx.shape[1:]))
+            return self._map_back(module, g, zx.shape[1:])
         if kind == "nonlinear":
             yx, yb = self.zx[i + 1], self.zb[i + 1]
-            if FUSED and g.device.type == "cpu" and g.dtype in (torch.float32, torch.float64):  # one pass
+            if fused:  # one pass
                 return _secant_times(g, zx, zb, yx, yb, _derivative(module, zx, yx))
             dz = zx.unsqueeze(1) - zb.unsqueeze(0)
             small = dz.abs() < EPS
@@ -363,6 +312,8 @@ class RescaleNetwork:
                                self.cache)
                 for i in range(len(layers) - 1, -1, -1):
                     g = block.back(i, g)
+                if isinstance(g, _Spread):
+                    g = g.written()
                 # sum_j (x - b_j) g_j = x sum_j g_j - sum_j b_j g_j
                 xr, b = zx[0][rows], zb[0]
                 if g.shape[1] == 1:  # the same multipliers for every baseline (a network without nonlinearity)

@@ -54,6 +54,12 @@ def _mixed_net():
         nn.Linear(24, 8), nn.ELU(), nn.Linear(8, 8), nn.Softplus(beta=2.0), nn.Linear(8, 3))
 
 
+def _pooling_next_to_linear_layers():
+    """Average pooling first, and between a convolution and a ReLU (its transpose written out, not fused)."""
+    return nn.Sequential(nn.AvgPool2d(2), nn.Conv2d(1, 4, 3, padding=1), nn.AvgPool2d(2), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(16, 3))
+
+
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(0)
@@ -73,7 +79,8 @@ def _logits(net, X):
         return net(torch.as_tensor(X)).numpy()
 
 
-@pytest.mark.parametrize("build", [lambda: make_cnn(3), _mixed_net], ids=["zoo_cnn", "mixed_layers"])
+@pytest.mark.parametrize("build", [lambda: make_cnn(3), _mixed_net, _pooling_next_to_linear_layers],
+                         ids=["zoo_cnn", "mixed_layers", "pooling_edges"])
 def test_equals_captum_deeplift_shap_per_row_targets(data, build):
     X, bg = data
     net = _seeded(build)
@@ -166,14 +173,15 @@ def test_other_networks_fall_back_to_captum(data, case):
     np.testing.assert_allclose(e.flat_values, _captum(module, X, bg, np.ones(len(X), dtype=int)), atol=1e-12)
 
 
-def test_torch_secants_equal_the_fused_kernel(data, monkeypatch):
-    """The secants off the CPU are torch operations: the same values as the compiled kernel's."""
+@pytest.mark.parametrize("build", [_mixed_net, lambda: make_cnn(3)], ids=["mixed_layers", "zoo_cnn"])
+def test_torch_secants_equal_the_fused_kernel(data, monkeypatch, build):
+    """The secants off the CPU are torch operations: the same values as the compiled kernels'."""
     from explain.methods import _deeplift
 
     X, bg = data
     X = X.copy()
     X[:, :, :2] = bg[0, :, :2]  # equal inputs: the rows' own derivatives stand in for the secants
-    net = _seeded(_mixed_net)
+    net = _seeded(build)
     fused = explain(net, X, methods="deeplift_shap", background=bg, target=2)["deeplift_shap"]
     monkeypatch.setattr(_deeplift, "FUSED", False)
     plain = explain(net, X, methods="deeplift_shap", background=bg, target=2)["deeplift_shap"]
