@@ -189,7 +189,12 @@ class DeepLift(_Captum):
 
 
 class DeepLiftShap(_Captum):
-    """DeepLift SHAP: DeepLift averaged over every background row."""
+    """DeepLift SHAP: DeepLift averaged over every background row.
+
+    Sequential networks of the layers ``_deeplift`` covers get the rescale rule written out there (the
+    background forward once, all (row, baseline) pairs of a block backward at once); others get captum's
+    ``DeepLiftShap`` (``params["why_captum"]`` says why).
+    """
 
     name, captum_name, baseline = "deeplift_shap", "DeepLiftShap", "background"
     additive, has_convergence_delta = True, True
@@ -198,6 +203,46 @@ class DeepLiftShap(_Captum):
     def rows_per_block(self, task, batch_size):
         # captum expands rows x background, and DeepLift runs inputs and baselines in one batch: 2 x that
         return max(1, batch_size // (2 * max(1, task.background.shape[0])))
+
+    def attribute(self, task: Task) -> Attribution:
+        """The rescale rule written out (``_deeplift``) for sequential networks it covers; captum's otherwise."""
+        layers, reason = _rescale_layers(task)
+        if layers is None:
+            result = super().attribute(task)
+            result.params["algorithm"] = "DeepLiftShap (captum) over the background"
+            result.params["why_captum"] = reason
+            return result
+        from ._deeplift import deeplift_shap_values
+
+        a, n = task.adapter, task.X.shape[0]
+        targets = np.asarray(task.targets) if task.targets is not None else \
+            np.full(n, 0 if task.target is None else int(task.target))
+        pairs = int(getattr(a, "batch_size", 256))
+        with a.evaluating():
+            values, fx, base, forwards = deeplift_shap_values(
+                layers, task.X, task.background, targets, lambda Z: _tensor(task, Z), pairs,
+                task.options.get("block_rows"))
+        task.f.n_evals += forwards  # rows and background forward; the (row, baseline) pairs only go backward
+        f_x = fx if task.prediction is None else np.asarray(task.prediction, dtype=float)
+        return Attribution(values, base, {
+            "algorithm": "DeepLift SHAP, rescale rule (captum's and shap's rules; background forward once, "
+                         "all (row, baseline) pairs of a block backward at once)",
+            "baseline": "background", "pairs_per_pass": pairs},
+            row_params={"convergence_delta": values.sum(axis=1) - (f_x - base)})
+
+
+def _rescale_layers(task: Task):
+    """The network's layers for ``_deeplift`` when the explained output is the network's own, else a reason."""
+    from ..adapters.torch import TorchAdapter
+
+    a = task.adapter
+    if getattr(type(a), "output_module", None) is not TorchAdapter.output_module:
+        return None, f"{type(a).__name__} wraps the network in its own output module"
+    if task.output == "probability":
+        return None, "the softmax output (captum's rule for Softmax)"
+    from ._deeplift import layers_of
+
+    return layers_of(a.network)
 
 
 class GradientShap(_Captum):
@@ -328,6 +373,4 @@ class FeatureAblation(_Captum):
 
 def deeplift_shap(task: Task) -> Attribution:
     """``"shap"`` for torch models: DeepLift SHAP over the background (see the closing note of issue 3)."""
-    result = DeepLiftShap().attribute(task)
-    result.params["algorithm"] = "DeepLiftShap (captum) over the background"
-    return result
+    return DeepLiftShap().attribute(task)
