@@ -15,16 +15,19 @@ no sampling.
 Numerics and speed: the factors are kernel values in [0, 1] (log-factors are <= 0), so the
 integrand prod_{k != j} F_k(t), F_k = c_k + t (a_k - c_k), lies between the products of min(a, c) and
 max(a, c) and its partial products are never smaller than it: it underflows only where the kernel
-itself does. Each factor is computed once: a = k(x, s) per (row, support vector), c = k(z, s) per
-(background row, support vector), shared by every row. The compiled loop runs over (row, background
-row) pairs in parallel and, innermost, over support vectors, so each step is one vector operation over
-them; the leave-one-out products come from prefix and suffix products (no division). Work is chunked
-over support vectors and rows so peak memory stays bounded (CHUNK_ELEMENTS factors at once).
+itself does. Leave-one-out products come from prefix and suffix products, never from a division (see
+:mod:`explain.methods._kernel_product`, which also holds the compiled loops). Each factor is computed
+once: a = k(x, s) per (row, support vector), c = k(z, s) per (background row, support vector), shared
+by every row, and kept for the next call on the same support vectors and background (explain() calls
+once per explained class). The compiled loop runs over (row, background row) pairs in parallel and,
+innermost, over blocks of support vectors, one vector operation per step. Work is chunked over support
+vectors and rows so peak memory stays bounded (CHUNK_ELEMENTS factors at once).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 
 import numpy as np
 
@@ -111,6 +114,7 @@ def product_kernel_shapley(X: np.ndarray, background: np.ndarray, expansion, gro
     # for x and background alike: fold it into player 0's factor (scaling a_0 and c_0 together scales the game)
     player = np.arange(S.shape[1]) if groups is None else np.maximum(np.asarray(groups), 0)
     T, W = gauss_legendre_table(d)
+    reuse = _reused_factors(S, background, weights, expansion.power, player)
     values = np.zeros((n, d))
     f_bg = np.zeros(B)
     sv_step = max(1, min(S.shape[0], CHUNK_ELEMENTS // max(1, B * d)))
@@ -121,13 +125,51 @@ def product_kernel_shapley(X: np.ndarray, background: np.ndarray, expansion, gro
         cs = np.concatenate([cs, np.zeros(-len(cs) % lanes)]).reshape(-1, lanes)
         row_step = max(1, CHUNK_ELEMENTS // max(1, len(Ss) * d))
         for b0 in range(0, B, bg_step):
-            C, log_kernel = packed_factors(background[b0:b0 + bg_step], Ss, weights, expansion.power, player,
-                                           d, lanes)
-            f_bg[b0:b0 + bg_step] += np.einsum("bkl,kl->b", np.exp(log_kernel), cs)
+            where = (s0, len(Ss), b0, bg_step, lanes)
+            C, K = reuse.get(where) or _background_factors(reuse, where, background[b0:b0 + bg_step], Ss, weights,
+                                                            expansion.power, player, d, lanes)
+            f_bg[b0:b0 + bg_step] += np.einsum("bkl,kl->b", K, cs)
             for r0 in range(0, n, row_step):
                 A = packed_factors(X[r0:r0 + row_step], Ss, weights, expansion.power, player, d, lanes)[0]
                 values[r0:r0 + row_step] += accumulate(A, C, cs, T, W).sum(axis=1) / B
     return values, np.full(n, float(f_bg.mean() + expansion.intercept))
+
+
+# The background's factors of the last call, for the next call on the same support vectors and background:
+# explain() calls once per explained class (a 10-class SVC ten times), and the rows' own factors are a
+# small part of the work next to the background's. Bounded (REUSE_ELEMENTS, 64 MB) and replaced by the next
+# support/background pair, so at most one set is held.
+REUSE_ELEMENTS = 2 * CHUNK_ELEMENTS
+_REUSED: dict = {"key": None, "chunks": {}, "elements": 0}
+
+
+def _reused_factors(S, background, weights, power, player) -> dict:
+    """The chunks computed for this (support, background, kernel) before, keyed by where they start, their
+    sizes and lanes; a fresh store when anything differs (compared by content, not identity)."""
+    global _REUSED
+    h = hashlib.blake2b(digest_size=20)
+    for a in (S, background, weights, player, np.array([power])):
+        a = np.ascontiguousarray(a)
+        h.update(repr((a.dtype.str, a.shape)).encode())
+        h.update(a.view(np.uint8).reshape(-1))
+    key = h.digest()
+    store = _REUSED
+    if store["key"] != key:
+        store = _REUSED = {"key": key, "chunks": {}, "elements": 0}
+    return store["chunks"]
+
+
+def _background_factors(chunks: dict, where, background, Ss, weights, power, player, d, lanes):
+    """Packed factors C of the background rows and their kernel values K = k(z, s) (padding 0 coefficient);
+    kept in ``chunks`` for the next call while the store stays under REUSE_ELEMENTS."""
+    C, log_kernel = packed_factors(background, Ss, weights, power, player, d, lanes)
+    K = np.exp(log_kernel)
+    store = _REUSED
+    if store["chunks"] is chunks and store["elements"] + C.size <= REUSE_ELEMENTS:
+        C.flags.writeable = K.flags.writeable = False
+        chunks[where] = (C, K)
+        store["elements"] += C.size
+    return C, K
 
 
 class KernelExact(Method):
