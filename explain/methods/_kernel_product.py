@@ -4,8 +4,8 @@ Layout. Factors are packed (rows, blocks, players, lanes): support vectors in bl
 (a multiple of 4, the last block padded with factor 1 and coefficient 0), so a block of one row holds a
 (players x lanes) matrix read along the lanes. Every inner loop of :func:`_block` runs over the lanes
 with no dependency between them, which is the loop shape numba's compiler turns into vector
-instructions (it does not vectorise straight-line code), and works on one small block at a time so its
-arrays stay in the first-level cache.
+instructions (it does not vectorise straight-line code), and works on one block at a time so its arrays
+stay in cache.
 
 Leave-one-out products. At a Gauss-Legendre node t the value of player j needs prod_{k != j} F_k(t),
 F_k = c_k + t (a_k - c_k). Dividing the full product by F_j would need one division per (player, node,
@@ -13,8 +13,7 @@ support vector), the slowest vector instruction, and dividing the coefficient po
 factor c_j + t D_j (synthetic division) multiplies rounding errors by |D_j / c_j| per degree, which is
 huge when the background row is far from a support vector where the row is near it. Instead the products
 before j (prefix) are stored in one forward pass and those after j (suffix) carried back in a second
-pass: only products of the factors, no division and no cancellation. The forward pass unrolls four
-players per step (the padding players have F = 1 exactly), so the running product stays in a register.
+pass: only products of the factors, no division and no cancellation.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ __all__ = ["packed_factors", "accumulate", "lanes_for"]
 _FAST = {"contract", "reassoc"}  # fused multiply-adds and vector reductions; no reciprocal or NaN shortcuts
 
 
-def lanes_for(m: int, target: int = 64) -> int:
+def lanes_for(m: int, target: int = 128) -> int:
     """Support vectors per block: about ``target``, a multiple of 4, with little padding in the last block."""
     blocks = max(1, -(-m // target))
     per_block = -(-m // blocks)
@@ -80,47 +79,56 @@ def _packed_logs(P, ST, weights, power, player, n_players, lanes):  # pragma: no
 def _block(Cm, Dm, cd, const, pre, P, S, tot, T, W, r, rp, lanes):  # pragma: no cover - compiled
     """Add sum_l cd_jl integral_0^1 prod_{k != j} F_kl(t) dt to tot[j] for the r players of one block.
 
-    Cm, Dm, cd : (rp, lanes) background factor c, a - c and coef (a - c) of the active players (rows r..rp
-    hold F = 1 and cd = 0); const : (lanes,) product of the inactive players' factors; pre, P, S: work arrays.
+    Cm, Dm, cd : (rp, lanes) background factor c, a - c and coef (a - c) of the active players (an odd
+    r is padded with one player of F = 1 and cd = 0); const : (lanes,) product of the inactive players'
+    factors; pre (rp, 2, lanes), P and S (2, lanes): work arrays. Two nodes at a time (a missing second
+    node has weight 0) and two players per step: each load of c and a - c serves both nodes, and the
+    running products stay in registers.
     """
-    for q in range((r + 1) // 2):
-        t, w = T[r, q], W[r, q]
+    nq = (r + 1) // 2
+    for q in range(0, nq, 2):
+        t0, w0 = T[r, q], W[r, q]
+        t1, w1 = (T[r, q + 1], W[r, q + 1]) if q + 1 < nq else (0.0, 0.0)
         for lane in range(lanes):
-            P[lane] = w * const[lane]
-        for j in range(0, rp, 4):
+            P[0, lane] = w0 * const[lane]
+            P[1, lane] = w1 * const[lane]
+        for j in range(0, rp, 2):  # prefix products: pre[j] = w prod_{k < j} F_k
             for lane in range(lanes):
-                p = P[lane]
-                pre[j, lane] = p
-                p *= Cm[j, lane] + t * Dm[j, lane]
-                pre[j + 1, lane] = p
-                p *= Cm[j + 1, lane] + t * Dm[j + 1, lane]
-                pre[j + 2, lane] = p
-                p *= Cm[j + 2, lane] + t * Dm[j + 2, lane]
-                pre[j + 3, lane] = p
-                p *= Cm[j + 3, lane] + t * Dm[j + 3, lane]
-                P[lane] = p
+                p0 = P[0, lane]
+                p1 = P[1, lane]
+                c = Cm[j, lane]
+                d = Dm[j, lane]
+                pre[j, 0, lane] = p0
+                pre[j, 1, lane] = p1
+                p0 *= c + t0 * d
+                p1 *= c + t1 * d
+                c = Cm[j + 1, lane]
+                d = Dm[j + 1, lane]
+                pre[j + 1, 0, lane] = p0
+                pre[j + 1, 1, lane] = p1
+                P[0, lane] = p0 * (c + t0 * d)
+                P[1, lane] = p1 * (c + t1 * d)
         for lane in range(lanes):
-            S[lane] = 1.0
-        for j in range(rp - 4, -1, -4):
+            S[0, lane] = 1.0
+            S[1, lane] = 1.0
+        for j in range(rp - 2, -1, -2):  # suffix products carried back: prod_{k > j} F_k
             a0 = 0.0
             a1 = 0.0
-            a2 = 0.0
-            a3 = 0.0
             for lane in range(lanes):
-                s = S[lane]
-                a3 += cd[j + 3, lane] * pre[j + 3, lane] * s
-                s *= Cm[j + 3, lane] + t * Dm[j + 3, lane]
-                a2 += cd[j + 2, lane] * pre[j + 2, lane] * s
-                s *= Cm[j + 2, lane] + t * Dm[j + 2, lane]
-                a1 += cd[j + 1, lane] * pre[j + 1, lane] * s
-                s *= Cm[j + 1, lane] + t * Dm[j + 1, lane]
-                a0 += cd[j, lane] * pre[j, lane] * s
-                s *= Cm[j, lane] + t * Dm[j, lane]
-                S[lane] = s
+                s0 = S[0, lane]
+                s1 = S[1, lane]
+                c = Cm[j + 1, lane]
+                d = Dm[j + 1, lane]
+                a1 += cd[j + 1, lane] * (pre[j + 1, 0, lane] * s0 + pre[j + 1, 1, lane] * s1)
+                s0 *= c + t0 * d
+                s1 *= c + t1 * d
+                c = Cm[j, lane]
+                d = Dm[j, lane]
+                a0 += cd[j, lane] * (pre[j, 0, lane] * s0 + pre[j, 1, lane] * s1)
+                S[0, lane] = s0 * (c + t0 * d)
+                S[1, lane] = s1 * (c + t1 * d)
             tot[j] += a0
             tot[j + 1] += a1
-            tot[j + 2] += a2
-            tot[j + 3] += a3
 
 
 @numba.njit(parallel=True, cache=True)
@@ -152,13 +160,13 @@ def accumulate(A, C, coef, T, W):  # pragma: no cover - compiled
                     break
         if r == 0:
             continue
-        rp = (r + 3) // 4 * 4
+        rp = r + r % 2
         Cm = np.ones((rp, lanes))
         Dm = np.zeros((rp, lanes))
         cd = np.zeros((rp, lanes))
-        pre = np.empty((rp, lanes))
-        P = np.empty(lanes)
-        S = np.empty(lanes)
+        pre = np.empty((rp, 2, lanes))
+        P = np.empty((2, lanes))
+        S = np.empty((2, lanes))
         const = np.empty(lanes)
         tot = np.zeros(rp)
         for blk in range(blocks):
