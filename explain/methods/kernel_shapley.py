@@ -143,6 +143,12 @@ REUSE_ELEMENTS = 2 * CHUNK_ELEMENTS
 _REUSED: dict = {"key": None, "chunks": {}, "elements": 0}
 
 
+def forget_reused_factors() -> None:
+    """Drop the background factors kept for the next call (their memory, or a cold timing in a benchmark)."""
+    global _REUSED
+    _REUSED = {"key": None, "chunks": {}, "elements": 0}
+
+
 def _reused_factors(S, background, weights, power, player) -> dict:
     """The chunks computed for this (support, background, kernel) before, keyed by where they start, their
     sizes and lanes; a fresh store when anything differs (compared by content, not identity)."""
