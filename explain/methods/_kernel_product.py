@@ -137,53 +137,62 @@ def accumulate(A, C, coef, T, W):  # pragma: no cover - compiled
 
     A : (n, blocks, d, lanes) packed factors of the rows; C : (B, blocks, d, lanes) of the background;
     coef : (blocks, lanes), 0 on padding. T, W : (d + 1, ceil(d / 2)) Gauss-Legendre nodes and weights on
-    [0, 1], row r for r players. A player whose factors are equal for the row and the background row
-    (the same value, e.g. a blank pixel in both) has a_k = c_k for every support vector: its factor is a
-    constant of the pair's game and its value 0, so only the other r players enter the integral, of degree
-    r - 1. Returns (n, B, d); the caller sums over background rows in a fixed order.
+    [0, 1], row r for r players. Returns (n, B, d); the caller sums over background rows in a fixed order.
+    The parallel loop only hands out pairs (its body is compiled slowly, so it stays small).
     """
-    n, blocks, d, lanes = A.shape
+    n, d = A.shape[0], A.shape[2]
     B = C.shape[0]
     out = np.zeros((n, B, d))
     for p in numba.prange(n * B):
-        i, b = p // B, p % B
-        active = np.empty(d, dtype=np.int64)
-        r = 0
-        for k in range(d):
-            for blk in range(blocks):
-                same = True
-                for lane in range(lanes):
-                    same &= A[i, blk, k, lane] == C[b, blk, k, lane]
-                if not same:
-                    active[r] = k
-                    r += 1
-                    break
-        if r == 0:
-            continue
-        rp = r + r % 2
-        Cm = np.ones((rp, lanes))
-        Dm = np.zeros((rp, lanes))
-        cd = np.zeros((rp, lanes))
-        pre = np.empty((rp, 2, lanes))
-        P = np.empty((2, lanes))
-        S = np.empty((2, lanes))
-        const = np.empty(lanes)
-        tot = np.zeros(rp)
-        for blk in range(blocks):
-            const[:] = 1.0
-            j = 0
-            for k in range(d):
-                if j < r and active[j] == k:
-                    for lane in range(lanes):
-                        c = C[b, blk, k, lane]
-                        Cm[j, lane] = c
-                        Dm[j, lane] = A[i, blk, k, lane] - c
-                        cd[j, lane] = coef[blk, lane] * Dm[j, lane]
-                    j += 1
-                else:
-                    for lane in range(lanes):
-                        const[lane] *= C[b, blk, k, lane]
-            _block(Cm, Dm, cd, const, pre, P, S, tot, T, W, r, rp, lanes)
-        for j in range(r):
-            out[i, b, active[j]] = tot[j]
+        _pair(A[p // B], C[p % B], coef, T, W, out[p // B, p % B])
     return out
+
+
+@numba.njit(cache=True)
+def _pair(a, c, coef, T, W, out):  # pragma: no cover - compiled
+    """One (row, background row) pair: a, c (blocks, d, lanes); adds each player's value to out (d,).
+
+    A player whose factors are equal for the row and the background row (the same value, e.g. a blank
+    pixel in both) has a_k = c_k for every support vector: its factor is a constant of the pair's game and
+    its value 0, so only the other r players enter the integral, of degree r - 1.
+    """
+    blocks, d, lanes = a.shape
+    active = np.empty(d, dtype=np.int64)
+    r = 0
+    for k in range(d):
+        for blk in range(blocks):
+            same = True
+            for lane in range(lanes):
+                same &= a[blk, k, lane] == c[blk, k, lane]
+            if not same:
+                active[r] = k
+                r += 1
+                break
+    if r == 0:
+        return
+    rp = r + r % 2
+    Cm = np.ones((rp, lanes))
+    Dm = np.zeros((rp, lanes))
+    cd = np.zeros((rp, lanes))
+    pre = np.empty((rp, 2, lanes))
+    P = np.empty((2, lanes))
+    S = np.empty((2, lanes))
+    const = np.empty(lanes)
+    tot = np.zeros(rp)
+    for blk in range(blocks):
+        const[:] = 1.0
+        j = 0
+        for k in range(d):
+            if j < r and active[j] == k:
+                for lane in range(lanes):
+                    ck = c[blk, k, lane]
+                    Cm[j, lane] = ck
+                    Dm[j, lane] = a[blk, k, lane] - ck
+                    cd[j, lane] = coef[blk, lane] * Dm[j, lane]
+                j += 1
+            else:
+                for lane in range(lanes):
+                    const[lane] *= c[blk, k, lane]
+        _block(Cm, Dm, cd, const, pre, P, S, tot, T, W, r, rp, lanes)
+    for j in range(r):
+        out[active[j]] = tot[j]
