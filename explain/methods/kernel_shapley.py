@@ -170,9 +170,9 @@ def _background_factors(chunks: dict, where, background, Ss, weights, power, pla
     kept in ``chunks`` for the next call while the store stays under REUSE_ELEMENTS."""
     C, log_kernel = packed_factors(background, Ss, weights, power, player, d, lanes)
     K = np.exp(log_kernel)
+    C.flags.writeable = K.flags.writeable = False  # always: one compiled signature of the loop, kept or not
     store = _REUSED
     if store["chunks"] is chunks and store["elements"] + C.size <= REUSE_ELEMENTS:
-        C.flags.writeable = K.flags.writeable = False
         chunks[where] = (C, K)
         store["elements"] += C.size
     return C, K
