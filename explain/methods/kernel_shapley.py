@@ -106,13 +106,14 @@ def product_kernel_shapley(X: np.ndarray, background: np.ndarray, expansion, gro
     base : ndarray (n,), mean f(background)
     """
     S, coef = np.asarray(expansion.support, float), np.asarray(expansion.coef, float) * expansion.scale
-    X, background = np.asarray(X, float), np.asarray(background, float)
+    # C-ordered float64 and int64 whatever came in: one compiled signature of each loop
+    X, background = np.ascontiguousarray(X, float), np.ascontiguousarray(background, float)
     weights = np.broadcast_to(np.asarray(expansion.weights, float), (S.shape[1],)).copy()
     n, B = X.shape[0], background.shape[0]
     d = X.shape[1] if groups is None else int(np.max(groups)) + 1
     # a column constant on the data (group -1) scales every support vector's product by the same factor
     # for x and background alike: fold it into player 0's factor (scaling a_0 and c_0 together scales the game)
-    player = np.arange(S.shape[1]) if groups is None else np.maximum(np.asarray(groups), 0)
+    player = np.arange(S.shape[1]) if groups is None else np.maximum(np.asarray(groups, np.int64), 0)
     T, W = gauss_legendre_table(d)
     reuse = _reused_factors(S, background, weights, expansion.power, player)
     values = np.zeros((n, d))
