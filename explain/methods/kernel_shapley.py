@@ -37,8 +37,8 @@ from .base import Attribution, Method, Task, capability_reason
 
 __all__ = ["KernelExact", "product_kernel_shapley", "player_log_factors"]
 
-# (background x support x players) factors held at once: 31 MB, below the size from which the C library
-# maps fresh pages for every array (their page faults would cost as much as computing the factors)
+# (background x support x players) factors held at once: 31 MB, below glibc's largest mmap threshold
+# (32 MB), above which every array gets fresh pages (their page faults cost as much as computing the factors)
 CHUNK_ELEMENTS = 4_000_000
 
 
