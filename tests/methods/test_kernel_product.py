@@ -113,3 +113,13 @@ def test_reused_background_factors_follow_the_background():
     other = KernelExpansion(expansion.support, -expansion.coef, 0.0, expansion.weights, 2)  # another class
     values, base = product_kernel_shapley(X, bg, other)
     _check(values, base, X, bg, other, atol=1e-12)
+
+
+@pytest.mark.parametrize("d, m", [(1, 1), (2, 5), (3, 130)])
+def test_few_players_or_support_vectors(d, m):
+    """One player (the padding player and the zero-weight second node are all there is), one support
+    vector (a block of padding lanes), and more support vectors than one block holds."""
+    rng = np.random.default_rng(d * 100 + m)
+    expansion = _expansion(rng, m, d, gamma=0.4)
+    X, bg = rng.normal(size=(2, d)), rng.normal(size=(3, d))
+    _check(*product_kernel_shapley(X, bg, expansion), X, bg, expansion, atol=1e-12)
