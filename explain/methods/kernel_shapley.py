@@ -15,25 +15,31 @@ no sampling.
 Numerics and speed: the factors are kernel values in [0, 1] (log-factors are <= 0), so the
 integrand prod_{k != j} F_k(t), F_k = c_k + t (a_k - c_k), lies between the products of min(a, c) and
 max(a, c) and its partial products are never smaller than it: it underflows only where the kernel
-itself does. Each factor is computed once: a = k(x, s) per (row, support vector), c = k(z, s) per
-(background row, support vector), shared by every row. The compiled loop runs over (row, background
-row) pairs in parallel and, innermost, over support vectors, so each step is one vector operation over
-them; the leave-one-out products come from prefix and suffix products (no division). Work is chunked
-over support vectors and rows so peak memory stays bounded (CHUNK_ELEMENTS factors at once).
+itself does. Leave-one-out products come from prefix and suffix products, never from a division (see
+:mod:`explain.methods._kernel_product`, which also holds the compiled loops). Each factor is computed
+once: a = k(x, s) per (row, support vector), c = k(z, s) per (background row, support vector), shared
+by every row, and kept for the next call on the same support vectors and background (explain() calls
+once per explained class). The compiled loop runs over (row, background row) pairs in parallel and,
+innermost, over blocks of support vectors, one vector operation per step. Work is chunked over support
+vectors and rows so peak memory stays bounded (CHUNK_ELEMENTS factors at once).
 """
 
 from __future__ import annotations
 
-import numba  # ships with shap; this module is imported only when kernel models are explained
+import functools
+import hashlib
+
 import numpy as np
 
 from ..errors import MethodNotApplicableError
+from ._kernel_product import accumulate, lanes_for, packed_factors
 from .base import Attribution, Method, Task, capability_reason
 
 __all__ = ["KernelExact", "product_kernel_shapley", "player_log_factors"]
 
-CHUNK_ELEMENTS = 1 << 22  # (background x support x features) log-factors held at once: 32 MB
-SV_BLOCK = 32  # support vectors per step of the compiled loop (its work arrays stay in cache)
+# (background x support x players) factors held at once: 31 MB, below glibc's largest mmap threshold
+# (32 MB), above which every array gets fresh pages (their page faults cost as much as computing the factors)
+CHUNK_ELEMENTS = 4_000_000
 
 
 def _log_factors(P: np.ndarray, S: np.ndarray, weights: np.ndarray, power: int) -> np.ndarray:
@@ -42,90 +48,17 @@ def _log_factors(P: np.ndarray, S: np.ndarray, weights: np.ndarray, power: int) 
     return -weights * (diff ** 2 if power == 2 else diff)
 
 
-@numba.njit(parallel=True, cache=True, fastmath={"contract", "reassoc"})  # FMA and vector sums
-def accumulate(A, C, coef, T, W, block):  # pragma: no cover - compiled
-    """sum_s coef_s (a_sk - c_sk) integral_0^1 prod_{l != k} F_sl(t) dt for every (row, background row).
-
-    A : (n, d, m) factors k_k(x_k, s_k) of the rows; C : (B, d, m) of the background; coef : (m,).
-    T, W : (d + 1, ceil(d / 2)) Gauss-Legendre nodes and weights on [0, 1], row r for r players (zero
-    weights pad the rows). A player whose factors are equal for the row and the background row (the same
-    value, e.g. a blank pixel in both) has a_k = c_k for every support vector: its factor is a constant
-    of the pair's game and its value 0, so only the other r players enter the integral, of degree r - 1.
-    Returns (n, B, d); the caller sums over background rows in a fixed order.
-    """
-    n, d, m = A.shape
-    B = C.shape[0]
-    out = np.zeros((n, B, d))
-    for p in numba.prange(n * B):
-        i, b = p // B, p % B
-        active = np.empty(d, dtype=np.int64)
-        r = 0
-        for k in range(d):
-            for s in range(m):
-                if A[i, k, s] != C[b, k, s]:
-                    active[r] = k
-                    r += 1
-                    break
-        if r == 0:
-            continue
-        D = np.empty((r, block))
-        F = np.empty((r, block))
-        pre = np.empty((r + 1, block))
-        integral = np.empty((r, block))
-        const = np.empty(block)
-        suffix = np.empty(block)
-        totals = np.zeros(r)
-        for s0 in range(0, m, block):  # a block of support vectors at a time: the work stays in cache
-            e = min(m, s0 + block) - s0
-            const[:e] = 1.0
-            j = 0
-            for k in range(d):
-                if j < r and active[j] == k:
-                    for s in range(e):
-                        D[j, s] = A[i, k, s0 + s] - C[b, k, s0 + s]
-                    j += 1
-                else:
-                    for s in range(e):
-                        const[s] *= C[b, k, s0 + s]
-            integral[:, :e] = 0.0
-            for q in range(T.shape[1]):
-                tq, wq = T[r, q], W[r, q]
-                if wq == 0.0:
-                    break
-                for s in range(e):
-                    pre[0, s] = wq * const[s]
-                    suffix[s] = 1.0
-                for j in range(r):
-                    k = active[j]
-                    for s in range(e):
-                        F[j, s] = C[b, k, s0 + s] + tq * D[j, s]
-                        pre[j + 1, s] = pre[j, s] * F[j, s]
-                for j in range(r - 1, -1, -1):  # leave-one-out product without division
-                    for s in range(e):
-                        integral[j, s] += pre[j, s] * suffix[s]
-                        suffix[s] *= F[j, s]
-            for j in range(r):
-                total = 0.0
-                for s in range(e):
-                    total += coef[s0 + s] * D[j, s] * integral[j, s]
-                totals[j] += total
-        for j in range(r):
-            out[i, b, active[j]] = totals[j]
-    return out
-
-
+@functools.lru_cache(maxsize=16)
 def gauss_legendre_table(d: int) -> tuple[np.ndarray, np.ndarray]:
     """(T, W), each (d + 1, max(1, ceil(d / 2))): row r holds the ceil(r / 2) nodes and weights on [0, 1]
-    that integrate polynomials of degree r - 1 exactly, padded with zero weights."""
+    that integrate polynomials of degree r - 1 exactly, padded with zero weights (read-only, cached)."""
     q = max(1, (d + 1) // 2)
     T, W = np.zeros((d + 1, q)), np.zeros((d + 1, q))
     for r in range(1, d + 1):
         nodes, wts = np.polynomial.legendre.leggauss(max(1, (r + 1) // 2))
         T[r, :len(nodes)], W[r, :len(nodes)] = (nodes + 1.0) / 2.0, wts / 2.0
+    T.flags.writeable = W.flags.writeable = False
     return T, W
-
-
-_ACCUMULATE = accumulate  # compiled on first use, cached on disk by numba
 
 
 def player_log_factors(expansion, groups=None):
@@ -173,32 +106,77 @@ def product_kernel_shapley(X: np.ndarray, background: np.ndarray, expansion, gro
     base : ndarray (n,), mean f(background)
     """
     S, coef = np.asarray(expansion.support, float), np.asarray(expansion.coef, float) * expansion.scale
-    log_factors = player_log_factors(expansion, groups)
-    n = X.shape[0]
+    # C-ordered float64 and int64 whatever came in: one compiled signature of each loop
+    X, background = np.ascontiguousarray(X, float), np.ascontiguousarray(background, float)
+    weights = np.broadcast_to(np.asarray(expansion.weights, float), (S.shape[1],)).copy()
+    n, B = X.shape[0], background.shape[0]
     d = X.shape[1] if groups is None else int(np.max(groups)) + 1
+    # a column constant on the data (group -1) scales every support vector's product by the same factor
+    # for x and background alike: fold it into player 0's factor (scaling a_0 and c_0 together scales the game)
+    player = np.arange(S.shape[1]) if groups is None else np.maximum(np.asarray(groups, np.int64), 0)
     T, W = gauss_legendre_table(d)
-    B = background.shape[0]
+    reuse = _reused_factors(S, background, weights, expansion.power, player)
     values = np.zeros((n, d))
+    f_bg = np.zeros(B)
     sv_step = max(1, min(S.shape[0], CHUNK_ELEMENTS // max(1, B * d)))
     bg_step = B if sv_step > 1 or B * d <= CHUNK_ELEMENTS else max(1, CHUNK_ELEMENTS // d)
     for s0 in range(0, S.shape[0], sv_step):
         Ss, cs = S[s0:s0 + sv_step], coef[s0:s0 + sv_step]
+        lanes = lanes_for(len(Ss))
+        cs = np.concatenate([cs, np.zeros(-len(cs) % lanes)]).reshape(-1, lanes)
         row_step = max(1, CHUNK_ELEMENTS // max(1, len(Ss) * d))
         for b0 in range(0, B, bg_step):
-            C = _factors(log_factors, background[b0:b0 + bg_step], Ss)  # shared by every row
+            where = (s0, len(Ss), b0, bg_step, lanes)
+            C, K = reuse.get(where) or _background_factors(reuse, where, background[b0:b0 + bg_step], Ss, weights,
+                                                            expansion.power, player, d, lanes)
+            f_bg[b0:b0 + bg_step] += np.einsum("bkl,kl->b", K, cs)
             for r0 in range(0, n, row_step):
-                A = _factors(log_factors, X[r0:r0 + row_step], Ss)
-                values[r0:r0 + row_step] += _ACCUMULATE(A, C, cs, T, W, SV_BLOCK).sum(axis=1) / B
-    rows = max(1, CHUNK_ELEMENTS // max(1, S.shape[0] * d))
-    f_bg = np.concatenate([
-        np.exp(_log_factors(background[r:r + rows], S, expansion.weights, expansion.power).sum(axis=-1)) @ coef
-        for r in range(0, B, rows)])
+                A = packed_factors(X[r0:r0 + row_step], Ss, weights, expansion.power, player, d, lanes)[0]
+                values[r0:r0 + row_step] += accumulate(A, C, cs, T, W).sum(axis=1) / B
     return values, np.full(n, float(f_bg.mean() + expansion.intercept))
 
 
-def _factors(log_factors, P: np.ndarray, Ss: np.ndarray) -> np.ndarray:
-    """Kernel factors k_j(p_j, s_j) of rows P and support vectors Ss, laid out (rows, players, support)."""
-    return np.ascontiguousarray(np.exp(log_factors(P, Ss)).transpose(0, 2, 1))
+# The background's factors of the last call, for the next call on the same support vectors and background:
+# explain() calls once per explained class (a 10-class SVC ten times), and the rows' own factors are a
+# small part of the work next to the background's. Bounded (REUSE_ELEMENTS, 64 MB) and replaced by the next
+# support/background pair, so at most one set is held.
+REUSE_ELEMENTS = 2 * CHUNK_ELEMENTS
+_REUSED: dict = {"key": None, "chunks": {}, "elements": 0}
+
+
+def forget_reused_factors() -> None:
+    """Drop the background factors kept for the next call (their memory, or a cold timing in a benchmark)."""
+    global _REUSED
+    _REUSED = {"key": None, "chunks": {}, "elements": 0}
+
+
+def _reused_factors(S, background, weights, power, player) -> dict:
+    """The chunks computed for this (support, background, kernel) before, keyed by where they start, their
+    sizes and lanes; a fresh store when anything differs (compared by content, not identity)."""
+    global _REUSED
+    h = hashlib.blake2b(digest_size=20)
+    for a in (S, background, weights, player, np.array([power])):
+        a = np.ascontiguousarray(a)
+        h.update(repr((a.dtype.str, a.shape)).encode())
+        h.update(a.view(np.uint8).reshape(-1))
+    key = h.digest()
+    store = _REUSED
+    if store["key"] != key:
+        store = _REUSED = {"key": key, "chunks": {}, "elements": 0}
+    return store["chunks"]
+
+
+def _background_factors(chunks: dict, where, background, Ss, weights, power, player, d, lanes):
+    """Packed factors C of the background rows and their kernel values K = k(z, s) (padding 0 coefficient);
+    kept in ``chunks`` for the next call while the store stays under REUSE_ELEMENTS."""
+    C, log_kernel = packed_factors(background, Ss, weights, power, player, d, lanes)
+    K = np.exp(log_kernel)
+    C.flags.writeable = K.flags.writeable = False  # always: one compiled signature of the loop, kept or not
+    store = _REUSED
+    if store["chunks"] is chunks and store["elements"] + C.size <= REUSE_ELEMENTS:
+        chunks[where] = (C, K)
+        store["elements"] += C.size
+    return C, K
 
 
 class KernelExact(Method):
