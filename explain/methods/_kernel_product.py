@@ -134,21 +134,39 @@ def _block(Cm, Dm, cd, const, pre, P, S, tot, T, W, r, rp, lanes):  # pragma: no
             tot[j + 1] += a1
 
 
-@numba.njit(parallel=True, cache=True)
-def accumulate(A, C, coef, T, W):  # pragma: no cover - compiled
+def accumulate(A, C, coef, T, W):
     """sum_s coef_s (a_sk - c_sk) integral_0^1 prod_{l != k} F_sl(t) dt for every (row, background row).
 
     A : (n, blocks, d, lanes) packed factors of the rows; C : (B, blocks, d, lanes) of the background;
     coef : (blocks, lanes), 0 on padding. T, W : (d + 1, ceil(d / 2)) Gauss-Legendre nodes and weights on
     [0, 1], row r for r players. Returns (n, B, d); the caller sums over background rows in a fixed order.
-    The parallel loop only hands out pairs (its body is compiled slowly, so it stays small).
+    The (row, background row) pairs are split into contiguous ranges run by numba's thread count of
+    Python threads, each in a compiled loop that releases the GIL: a ``prange`` loop did the same but
+    took about 2 s to compile on a fresh install (issue 27, first call). Each pair writes its own slot of
+    ``out``, so the result does not depend on the number of threads.
     """
     n, d = A.shape[0], A.shape[2]
     B = C.shape[0]
     out = np.zeros((n, B, d))
-    for p in numba.prange(n * B):
-        _pair(A[p // B], C[p % B], coef, T, W, out[p // B, p % B])
+    pairs = n * B
+    threads = max(1, min(numba.get_num_threads(), pairs))
+    if threads == 1:
+        _pairs(A, C, coef, T, W, out, 0, pairs)
+        return out
+    from concurrent.futures import ThreadPoolExecutor
+
+    edges = np.linspace(0, pairs, 4 * threads + 1).astype(np.int64)  # a few ranges per thread: even finish
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda i: _pairs(A, C, coef, T, W, out, edges[i], edges[i + 1]), range(len(edges) - 1)))
     return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _pairs(A, C, coef, T, W, out, start, stop):  # pragma: no cover - compiled
+    """The pairs start..stop-1 (pair p: row p // B, background row p % B) into ``out``, without the GIL."""
+    B = C.shape[0]
+    for p in range(start, stop):
+        _pair(A[p // B], C[p % B], coef, T, W, out[p // B, p % B])
 
 
 @numba.njit(cache=True)
