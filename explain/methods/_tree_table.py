@@ -16,13 +16,17 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..adapters._tree_kernels import leaf_players, split_arrays, split_rule
+from ..adapters._tree_kernels import leaf_paths_of, leaf_players, split_arrays, split_rule
 
-__all__ = ["by_table", "tree_depths", "leaf_values", "SLOT_BITS"]
+__all__ = ["by_table", "tree_depths", "table_trees", "leaf_values", "SLOT_BITS"]
 
 SLOT_BITS = 12  # players on a path the direct-address tables hold (2^12 slots)
 TABLE_ROWS = 16  # notional distinct row patterns per leaf in the choice between superset sums and a pattern loop
 TREE_GROUPS = 8  # table trees are cut into this many groups of leaves (a fixed number: the same sums everywhere)
+#: A tree goes to the leaf table when every leaf's path tests at most SLOT_BITS distinct players, no path is longer
+#: than PATH_SLOTS nodes and its paths hold no more nodes than the largest SLOT_BITS-deep tree's.
+PATH_SLOTS = 64
+TABLE_PATH_NODES = SLOT_BITS << SLOT_BITS
 
 
 @numba.njit(nogil=True, cache=True)
@@ -205,6 +209,54 @@ def table_shapley(X, B, feature, player, thr, kind, missing_left, zero_missing, 
     return out
 
 
+@numba.njit(cache=True)
+def most_players(tree_of, n_trees, starts, lengths, path_node, feature, player):  # pragma: no cover - compiled
+    """The most distinct players on one leaf's path, per tree (leaves of trees marked -1 are skipped)."""
+    out = np.zeros(n_trees, np.int64)
+    local = np.empty(PATH_SLOTS, np.int64)
+    node_local = np.empty(PATH_SLOTS, np.int64)
+    for li in range(starts.shape[0]):
+        t = tree_of[li]
+        if t >= 0:
+            out[t] = max(out[t], leaf_players(starts[li], lengths[li], path_node, feature, player, local,
+                                              node_local))
+    return out
+
+
+def table_trees(ens, players, depth_limit=SLOT_BITS, players_limit=SLOT_BITS) -> np.ndarray:
+    """Which trees the leaf table explains (from their structure and the players only).
+
+    Trees at most ``depth_limit`` deep always; deeper ones (LightGBM's leaf-wise trees, 31 leaves up to ~18
+    deep) when each leaf's path tests at most ``players_limit`` distinct players, no path is longer than
+    ``PATH_SLOTS`` and the tree's paths hold at most ``TABLE_PATH_NODES`` nodes: there the table costs what a
+    shallow tree costs, while the walk's cost grows with the background.
+    """
+    players = np.ascontiguousarray(players, dtype=np.int64)
+    key = (players.tobytes(), depth_limit, players_limit)
+    cache = ens.__dict__.setdefault("_table_trees_cache", {})  # depends on the trees and players only
+    if key not in cache:
+        cache.clear()
+        cache[key] = _table_trees(ens, players, depth_limit, players_limit)
+    return cache[key]
+
+
+def _table_trees(ens, players, depth_limit, players_limit):
+    depths = tree_depths(ens)
+    table = depths <= min(depth_limit, players_limit)
+    deep = ~table & (depths <= PATH_SLOTS)
+    if not deep.any():
+        return table
+    leaves, starts, lengths, path_node, _ = leaf_paths_of(ens)
+    tree_of = np.searchsorted(ens.roots, leaves, side="right") - 1
+    nodes = np.bincount(tree_of, weights=lengths, minlength=len(depths))
+    keep = deep & (nodes <= TABLE_PATH_NODES)
+    if not keep.any():
+        return table
+    wanted = np.where(keep[tree_of], tree_of, -1)
+    most = most_players(wanted, len(depths), starts, lengths, path_node, ens.feature, players)
+    return table | (keep & (most <= players_limit))
+
+
 def tree_depths(ens) -> np.ndarray:
     """Depth (longest root-to-leaf path, in edges) of every tree, level by level without compiling anything."""
     depth = np.zeros(ens.left.shape[0], np.int64)
@@ -220,7 +272,7 @@ def tree_depths(ens) -> np.ndarray:
 
 def by_table(ens, Xp, Bp, players, n_players, leaves, starts, lengths, leaf_value, path_node, path_dir, wA, wB, pool,
              rows_per_chunk):
-    """Shapley values of the given leaves (whole trees, in tree order; at most ``SLOT_BITS`` deep) for rows Xp.
+    """Shapley values of the given leaves (whole trees, in tree order; see ``table_trees``) for rows Xp.
 
     The leaves are cut into ``TREE_GROUPS`` groups by count (from the structure only); groups run on ``pool``
     and are summed in order.

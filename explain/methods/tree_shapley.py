@@ -15,10 +15,11 @@ whose Shapley values are
 
 With at most 63 players (the usual case) each tree goes to one of two kernels,
 chosen from the tree alone (so a row's values never depend on the other rows):
-trees at most ``TABLE_DEPTH`` (12) deep are explained leaf by leaf
-(``_tree_table``: background patterns counted once per leaf, each leaf's values
-computed once per distinct pattern of the explained rows); deeper trees are
-walked. In the walk each explained row goes through every
+trees at most ``TABLE_DEPTH`` (12) deep, and deeper ones whose every path
+tests at most ``TABLE_PLAYERS`` (12) distinct players (``table_trees``), are
+explained leaf by leaf (``_tree_table``: background patterns counted once per
+leaf, each leaf's values computed once per distinct pattern of the explained
+rows); the other trees are walked. In the walk each explained row goes through every
 tree once (``shapley_dfs``), carrying Fx (players x failed on the path so
 far, a 64-bit mask) and the set C of background rows still compatible with
 it (bit sets of 64 rows per word, from ``background_left``, computed once per
@@ -49,7 +50,7 @@ import numba  # ships with shap; this module is imported only when trees are exp
 import numpy as np
 
 from ..adapters._tree_kernels import leaf_paths_of, leaf_players, path_mask, pattern_counts, popcount, split_arrays
-from ._tree_table import SLOT_BITS, by_table, superset_sums, tree_depths, values_from_sums
+from ._tree_table import SLOT_BITS, by_table, superset_sums, table_trees, tree_depths, values_from_sums
 from ._tree_walk import MAX_MASK_PLAYERS, by_walk
 
 __all__ = ["tree_shapley", "tree_game", "ROWS_PER_CHUNK"]
@@ -57,7 +58,8 @@ __all__ = ["tree_shapley", "tree_game", "ROWS_PER_CHUNK"]
 ROWS_PER_CHUNK = 4096  # explained rows per kernel call: accumulators are threads x rows x players
 MAX_PATH_PLAYERS = 62  # players on one path must fit a 64-bit mask
 TABLE_MAX_PLAYERS = 12
-TABLE_DEPTH = SLOT_BITS  # trees at most this deep are explained leaf by leaf (_tree_table), deeper by the walk
+TABLE_DEPTH = SLOT_BITS  # trees at most this deep are explained leaf by leaf (_tree_table); see table_trees
+TABLE_PLAYERS = SLOT_BITS  # ... and deeper ones whose paths test at most this many distinct players
 TABLE_ROWS = 256  # the superset table pays off when a leaf's patterns x this many rows exceed its size
 LEAF_CHUNKS = 16  # leaves are split into this many interleaved chunks, summed in a fixed order
 
@@ -195,13 +197,13 @@ def tree_shapley(ens, X: np.ndarray, background: np.ndarray, output: int, *, pla
 
 
 def _by_tree(ens, Xp, Bp, players, n_players, value, rows_per_chunk):
-    """Each tree by the kernel that suits it: shallow trees (at most ``TABLE_DEPTH`` deep) leaf by leaf with
+    """Each tree by the kernel that suits it: shallow or narrow trees (``table_trees``) leaf by leaf with
     the values per distinct pattern (``_tree_table``), deeper ones by the walk (``_tree_walk``); the two sums
     are added. The choice depends on the trees only, so a row's values do not depend on the other rows."""
     from concurrent.futures import ThreadPoolExecutor
 
     depths = tree_depths(ens)
-    table = depths <= TABLE_DEPTH
+    table = table_trees(ens, players, TABLE_DEPTH, TABLE_PLAYERS)
     wA, wB = _weights(min(int(depths.max(initial=0)), n_players) + 1)
     threads = max(1, int(numba.get_num_threads()))
     with ThreadPoolExecutor(threads) as pool:

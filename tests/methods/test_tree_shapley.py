@@ -140,14 +140,24 @@ def test_native_categorical_splits():
         assert np.abs(e.values[:, 2]).max() > 0.1  # the categorical column carries credit
 
 
-def test_deep_trees_and_wide_paths():
+@pytest.mark.parametrize("route", ["table", "walk"])
+def test_deep_trees_and_wide_paths(route, monkeypatch):
+    """Trees deeper than 12 on 8 features: the leaf table takes them (at most 12 distinct players on a path);
+    forced to the walk, the same enumeration."""
     from sklearn.ensemble import RandomForestRegressor
+
+    from explain.methods import tree_shapley as ts
 
     rng = np.random.default_rng(1)
     X = rng.normal(size=(600, 8))
     z = X @ rng.normal(size=8) + np.prod(np.sign(X[:, :3]), axis=1)
     model = RandomForestRegressor(4, random_state=0).fit(X, z)  # unlimited depth
-    assert max(t.get_depth() for t in model.estimators_) >= 12
+    assert max(t.get_depth() for t in model.estimators_) >= 13
+    ens = get_adapter(model).tree_ensemble()
+    if route == "walk":
+        monkeypatch.setattr(ts, "TABLE_PLAYERS", 0)
+    chosen = ts.table_trees(ens, np.arange(8), ts.TABLE_DEPTH, ts.TABLE_PLAYERS)
+    assert chosen.all() if route == "table" else not chosen[ts.tree_depths(ens) > ts.TABLE_DEPTH].any()
     rows, bg = rng.normal(size=(3, 8)), X[:25]
     e = explain(model, rows, methods="shap", background=bg)["shap"]
     f = get_adapter(model).output_function("raw", None)
@@ -275,11 +285,11 @@ def test_leaf_table_and_walk_agree_tree_by_tree(fitted, monkeypatch):
     name, model, X = fitted
     ens = get_adapter(model).tree_ensemble()
     rows, bg = X[400:430], X[:60]
-    monkeypatch.setattr(ts, "TABLE_DEPTH", 64)
-    if ts.tree_depths(ens).max() > ts.SLOT_BITS:
-        pytest.skip("trees deeper than the leaf table holds")
+    if not ts.table_trees(ens, np.arange(X.shape[1])).all():
+        pytest.skip("paths with more distinct players than the leaf table holds")
     table = ts.tree_shapley(ens, rows, bg, 0)
     monkeypatch.setattr(ts, "TABLE_DEPTH", 0)
+    monkeypatch.setattr(ts, "TABLE_PLAYERS", 0)
     walk = ts.tree_shapley(ens, rows, bg, 0)
     np.testing.assert_allclose(table, walk, rtol=0, atol=1e-12 * max(1.0, np.abs(walk).max()), err_msg=name)
     assert np.abs(walk).max() > 0
