@@ -23,11 +23,12 @@ from .base import Attribution, Method, Task
 
 __all__ = ["Lime"]
 
-IMAGE_BLOCK = 1 << 24  # pixel values of perturbed images built at once (128 MB)
+MODEL_BLOCK = 1 << 24  # values of perturbed rows or images sent to the model at once (128 MB)
 #: Largest squared standardised distance of a row from the background mean LIME can take: its kernel works on
 #: squared distances (sums of products, doubled), which overflow float64 beyond about 1e308.
 MAX_SQUARED_DISTANCE = 1e300
 BOOTSTRAP = 100  # resamples of LIME's perturbations per row for the standard errors
+OUTER_BLOCK = 1 << 22  # per-perturbation outer products (samples x features^2) the bootstrap builds at once
 RIDGE_ALPHA = 1.0  # LIME's default surrogate: Ridge(alpha=1, fit_intercept=True)
 
 
@@ -52,12 +53,75 @@ def _ridge_slopes(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.linalg.solve(gram, (Xc * w[:, None]).T @ yc)
 
 
+def _weighted_grams(X: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """``X.T @ diag(v) @ X`` for every row v of V, shape (B, d, d): one product with the per-sample outer
+    products while they fit in OUTER_BLOCK values, else one product per v."""
+    n, d = X.shape
+    if n * d * d <= OUTER_BLOCK:
+        return (V @ (X[:, :, None] * X[:, None, :]).reshape(n, d * d)).reshape(len(V), d, d)
+    return np.stack([(X.T * v) @ X for v in V])
+
+
 def bootstrap_slope_stderr(X: np.ndarray, y: np.ndarray, w: np.ndarray, rng: np.random.Generator,
                            n_boot: int = BOOTSTRAP) -> np.ndarray:
-    """Bootstrap standard error of each slope of LIME's weighted ridge fit over its perturbations."""
-    n = len(y)
-    draws = np.array([_ridge_slopes(X, y, w * rng.multinomial(n, np.full(n, 1.0 / n))) for _ in range(n_boot)])
+    """Bootstrap standard error of each slope of LIME's weighted ridge fit over its perturbations.
+
+    Resample b weights the perturbations by ``w`` times its multinomial counts; all ``n_boot`` fits come
+    from their weighted moments at once (the data first centred on the full fit's weighted mean, which
+    leaves the slopes unchanged and keeps the moments well conditioned) and one batched solve. The counts
+    are the same draws, in the same order, as ``n_boot`` successive ``rng.multinomial(n, 1/n)`` calls.
+    """
+    n, d = X.shape
+    sw = w.sum()
+    X, y = X - (w @ X) / sw, y - (w @ y) / sw
+    V = w * rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot)  # (B, n) weights of each resample
+    s0 = V.sum(axis=1)
+    sx, sy = V @ X, V @ y  # weighted sums: (B, d), (B,)
+    gram = _weighted_grams(X, V) - sx[:, :, None] * sx[:, None, :] / s0[:, None, None]
+    gram += RIDGE_ALPHA * np.eye(d)
+    rhs = V @ (X * y[:, None]) - sx * (sy / s0)[:, None]
+    draws = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
     return draws.std(axis=0, ddof=1)
+
+
+class _Perturbed(Exception):
+    """Raised by the stand-in model of :func:`_batched_outputs` to stop LIME once it has drawn a row's samples."""
+
+    def __init__(self, rows: np.ndarray):
+        super().__init__("LIME's perturbations, captured")
+        self.rows = rows
+
+
+def _raise_perturbed(Z: np.ndarray) -> np.ndarray:
+    raise _Perturbed(np.array(Z, dtype=float))
+
+
+class _Replay:
+    """The model's outputs on one row's perturbations, handed back when LIME asks for them (same draws)."""
+
+    def __init__(self, inputs: np.ndarray, outputs: np.ndarray):
+        self.inputs, self.outputs = inputs, outputs
+
+    def __call__(self, Z: np.ndarray) -> np.ndarray:
+        if not np.array_equal(Z, self.inputs, equal_nan=True):
+            raise RuntimeError("LIME drew other perturbations on its second pass over the same seed")
+        return self.outputs
+
+
+def _batched_outputs(explainer, task: Task, X: np.ndarray, rows, num_samples: int, d: int) -> dict:
+    """{row: _Replay} for ``rows``: LIME's perturbations of each row, drawn from the row's seed, through the
+    model in one call."""
+    inputs = []
+    for i in rows:
+        explainer.random_state = explainer.base.random_state = np.random.RandomState(task.seed(i))
+        try:
+            explainer.explain_instance(X[i], _raise_perturbed, num_features=d, num_samples=num_samples)
+        except _Perturbed as captured:
+            inputs.append(captured.rows)
+        else:
+            raise RuntimeError("LIME finished without calling the model")
+    outputs = np.asarray(task.f(np.concatenate(inputs)), dtype=float)
+    return {i: _Replay(Z, outputs[k * num_samples:(k + 1) * num_samples]) for k, (i, Z) in enumerate(zip(rows, inputs))}
 
 
 def _in_feature_order(exp, recorded_coef: np.ndarray, d: int) -> np.ndarray:
@@ -111,17 +175,24 @@ class Lime(Method):
         slope_se = np.zeros((n, d))
         intercept = np.empty(n)
         score = np.empty(n)
-        for i in range(n):  # LIME explains one row per call; each call is one batched model call
-            explainer.random_state = explainer.base.random_state = np.random.RandomState(task.seed(i))
-            surrogate = _recording_ridge()
-            exp = explainer.explain_instance(X[i], task.f, num_features=d, num_samples=num_samples,
-                                             model_regressor=surrogate)
-            for j, w in exp.local_exp[1]:
-                slopes[i, j] = w
-            used = _in_feature_order(exp, surrogate.coef_, d)
-            slope_se[i, used] = bootstrap_slope_stderr(*surrogate.recorded_, task.rng(i))
-            intercept[i] = exp.intercept[1]
-            score[i] = exp.score
+        step = max(1, MODEL_BLOCK // (num_samples * d))  # rows whose perturbations go to the model at once
+        for start in range(0, n, step):
+            rows = range(start, min(n, start + step))
+            # LIME draws each row's perturbations before it calls the model and draws nothing after, so the
+            # perturbations of several rows are gathered first and sent through the model in one call; each
+            # row's fit then replays its draws (same seed) and reads its share of the outputs
+            outputs = _batched_outputs(explainer, task, X, rows, num_samples, d)
+            for i in rows:
+                explainer.random_state = explainer.base.random_state = np.random.RandomState(task.seed(i))
+                surrogate = _recording_ridge()
+                exp = explainer.explain_instance(X[i], outputs[i], num_features=d,
+                                                 num_samples=num_samples, model_regressor=surrogate)
+                for j, w in exp.local_exp[1]:
+                    slopes[i, j] = w
+                used = _in_feature_order(exp, surrogate.coef_, d)
+                slope_se[i, used] = bootstrap_slope_stderr(*surrogate.recorded_, task.rng(i))
+                intercept[i] = exp.intercept[1]
+                score[i] = exp.score
         factor = (X - mean) / scale
         for j in categorical:  # LIME's feature is 1[x_j = this row's category]: centre it on the background
             factor[:, j] = 1.0 - (background[:, j][None, :] == X[:, j][:, None]).mean(axis=1)
@@ -200,7 +271,7 @@ def _lime_image(task: Task) -> Attribution:
         fudged = (np.bincount(cell, weights=x) / np.bincount(cell))[cell]
         data = state.randint(0, 2, (num_samples, n_groups))
         data[0, :] = 1
-        step = max(1, IMAGE_BLOCK // x.size)  # perturbed images per model call: bounded memory for large images
+        step = max(1, MODEL_BLOCK // x.size)  # perturbed images per model call: bounded memory for large images
         labels = np.concatenate([np.asarray(task.f(np.where(data[s0:s0 + step, groups].astype(bool), x[None, :],
                                                             fudged[None, :])), dtype=float)
                                  for s0 in range(0, num_samples, step)]).reshape(num_samples, 1)

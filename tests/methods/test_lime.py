@@ -1,0 +1,101 @@
+"""LIME tabular: the same numbers as the lime library run row by row, its model calls batched, its bootstrap
+vectorised (the same draws as the resample loop it replaced)."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from explain.adapters._columns import CountingFunction
+from explain.methods import lime_
+from explain.methods.base import Task
+from explain.methods.lime_ import Lime, bootstrap_slope_stderr
+
+
+def _loop_stderr(X, y, w, rng, n_boot=lime_.BOOTSTRAP):
+    """The bootstrap as it was written first: one weighted ridge fit per resample."""
+    n = len(y)
+    draws = [lime_._ridge_slopes(X, y, w * rng.multinomial(n, np.full(n, 1.0 / n))) for _ in range(n_boot)]
+    return np.array(draws).std(axis=0, ddof=1)
+
+
+@pytest.mark.parametrize("n, d, shift", [(1000, 10, 0.0), (400, 3, 6.0), (300, 25, 1.0), (50, 1, 0.0)])
+@pytest.mark.parametrize("outer_block", [lime_.OUTER_BLOCK, 0])  # one product of outer products / one per resample
+def test_vectorised_bootstrap_equals_the_resample_loop(monkeypatch, n, d, shift, outer_block):
+    monkeypatch.setattr(lime_, "OUTER_BLOCK", outer_block)
+    rng = np.random.default_rng(n + d)
+    X = rng.normal(size=(n, d)) + shift  # far from the origin, as with sample_around_instance
+    X[:, 0] = X[:, 0] > shift  # a 0/1 column, as LIME's categorical features
+    y, w = X @ rng.normal(size=d) + rng.normal(size=n) + 3.0, rng.random(n)
+    a, b = np.random.default_rng(11), np.random.default_rng(11)
+    expected = _loop_stderr(X, y, w, a)
+    got = bootstrap_slope_stderr(X, y, w, b)
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-13)
+    assert a.random() == b.random()  # the same draws: the generators end in the same state
+
+
+def _task(fn, X, background, categorical=(), seed=3, **options):
+    mask = np.zeros(X.shape[1], dtype=bool)
+    mask[list(categorical)] = True
+    adapter = SimpleNamespace(codec=SimpleNamespace(categorical=mask) if len(categorical) else None)
+    return Task(adapter=adapter, X=X, background=background, output="raw", target=None, f=CountingFunction(fn),
+                feature_names=[f"x{j}" for j in range(X.shape[1])], random_state=seed, options=options,
+                row_ids=np.arange(len(X)))
+
+
+def _lime_library(task, num_samples, categorical=(), sample_around_instance=False, kernel_width=None):
+    """Slopes, intercepts and local R^2 of lime's own explain_instance, one row and one model call at a time."""
+    from lime.lime_tabular import LimeTabularExplainer
+
+    n, d = task.X.shape
+    explainer = LimeTabularExplainer(task.background, mode="regression", feature_names=list(task.feature_names),
+                                     categorical_features=list(categorical), discretize_continuous=False,
+                                     random_state=0, sample_around_instance=sample_around_instance,
+                                     kernel_width=kernel_width)
+    slopes, intercept, r2 = np.zeros((n, d)), np.empty(n), np.empty(n)
+    for i in range(n):
+        explainer.random_state = explainer.base.random_state = np.random.RandomState(task.seed(i))
+        exp = explainer.explain_instance(task.X[i], task.f, num_features=d, num_samples=num_samples)
+        for j, w in exp.local_exp[1]:
+            slopes[i, j] = w
+        intercept[i], r2[i] = exp.intercept[1], exp.score
+    return slopes, intercept, r2
+
+
+@pytest.mark.parametrize("options", [{}, {"sample_around_instance": True, "kernel_width": 1.5}])
+@pytest.mark.parametrize("categorical", [(), (1, 4)])
+def test_lime_matches_the_lime_library_row_by_row(options, categorical):
+    rng = np.random.default_rng(5)
+    d = 6
+    background, X = rng.normal(size=(80, d)), rng.normal(size=(7, d))
+    for j in categorical:  # category codes 0..3
+        background[:, j], X[:, j] = rng.integers(0, 4, 80), rng.integers(0, 4, 7)
+    W = rng.normal(size=d)
+
+    def fn(Z):
+        return np.tanh(Z @ W) + 0.3 * Z[:, 0] * Z[:, 2]
+
+    got = Lime().attribute(_task(fn, X, background, categorical, num_samples=400, **options))
+    slopes, intercept, r2 = _lime_library(_task(fn, X, background, categorical), 400, categorical, **options)
+    np.testing.assert_allclose(got.row_params["slopes"], slopes, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(got.row_params["intercept"], intercept, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(got.row_params["local_r2"], r2, rtol=1e-9, atol=1e-12)
+
+
+def test_lime_sends_a_block_of_rows_through_the_model_in_one_call(monkeypatch):
+    rng = np.random.default_rng(1)
+    background, X = rng.normal(size=(50, 4)), rng.normal(size=(9, 4))
+    calls = []
+
+    def fn(Z):
+        calls.append(len(Z))
+        return Z @ [1.0, -1.0, 0.5, 0.0]
+
+    one = Lime().attribute(_task(fn, X, background, num_samples=200))
+    assert calls == [9 * 200, 50]  # every row's perturbations at once, then the background's mean
+    calls.clear()
+    monkeypatch.setattr(lime_, "MODEL_BLOCK", 4 * 200 * 4)  # memory bound: 4 rows' perturbations per call
+    blocks = Lime().attribute(_task(fn, X, background, num_samples=200))
+    assert calls == [4 * 200, 4 * 200, 200, 50]
+    np.testing.assert_array_equal(blocks.values, one.values)
+    np.testing.assert_array_equal(blocks.stderr, one.stderr)
