@@ -140,16 +140,17 @@ def path_fails(F, MT, nan_col, s, h, p_bit, path_node, path_dir, feature, thr, k
 def table_shapley(XT, BT, nan_x, nan_b, feature, player, thr, kind, missing_left, zero_missing, nan_as_zero,
                   cat_start, cat_len, cat_unknown, cat_dir, thr_le, simple, lo, hi, leaf_value, starts, lengths,
                   path_node, path_dir, n_players, wA, wB):  # pragma: no cover - compiled
-    """Shapley values (n, n_players) of the leaves lo..hi, each leaf's values computed once per distinct U.
+    """Shapley values (n_players, n) of the leaves lo..hi, each leaf's values computed once per distinct U.
 
     ``XT`` / ``BT`` are the explained and background rows transposed (features x rows), ``nan_x`` / ``nan_b``
     whether each of their columns holds a NaN. Each leaf's pass/fail patterns come from ``path_fails``.
     """
     n = XT.shape[1]
     m = BT.shape[1]
-    out = np.zeros((n, n_players))
+    out = np.zeros((n_players, n))  # players x rows: each player's sums are one contiguous sweep
     size = np.int64(1) << SLOT_BITS
     slot = np.full(size, -1, np.int64)
+    which = np.empty(n, np.int64)
     local = np.empty(PATH_SLOTS, np.int64)
     node_local = np.empty(PATH_SLOTS, np.int64)
     p_bit = np.empty(PATH_SLOTS, np.int64)
@@ -160,7 +161,6 @@ def table_shapley(XT, BT, nan_x, nan_b, feature, player, thr, kind, missing_left
     fails_b = np.empty(m, np.int64)
     fails_x = np.empty(n, np.int64)
     tab = np.empty((n, SLOT_BITS))
-    hit = np.empty(n, np.bool_)
     G = np.empty((size, SLOT_BITS + 1))
     inv_m = 1.0 / m
     for li in range(lo, hi):
@@ -204,6 +204,7 @@ def table_shapley(XT, BT, nan_x, nan_b, feature, player, thr, kind, missing_left
         path_fails(fails_x, XT, nan_x, s, h, p_bit, path_node, path_dir, feature, thr, kind, missing_left,
                    zero_missing, nan_as_zero, cat_start, cat_len, cat_unknown, cat_dir, thr_le, simple)
         nu = 0
+        any_hit = False
         for r in range(n):
             U = fails_x[r]
             qu = slot[U]
@@ -213,14 +214,17 @@ def table_shapley(XT, BT, nan_x, nan_b, feature, player, thr, kind, missing_left
                 uniq[qu] = U
                 nu += 1
                 if sums:
-                    hit[qu] = values_from_sums(tab[qu], U, k, G, wA, wB, v * inv_m)
+                    any_hit |= values_from_sums(tab[qu], U, k, G, wA, wB, v * inv_m)
                 else:
-                    hit[qu] = leaf_values(tab[qu], U, k, full, pats, cnts, psize, npat, wA, wB, v * inv_m)
-            if hit[qu]:
-                for j in range(k):
-                    out[r, local[j]] += tab[qu, j]
+                    any_hit |= leaf_values(tab[qu], U, k, full, pats, cnts, psize, npat, wA, wB, v * inv_m)
+            which[r] = qu
         for q in range(nu):
             slot[uniq[q]] = -1
+        if any_hit:  # a row whose values are all zero adds zeros: the sums are the same as skipping it
+            for j in range(k):
+                acc = out[local[j]]
+                for r in range(n):
+                    acc[r] += tab[which[r], j]
     return out
 
 
@@ -310,5 +314,5 @@ def by_table(ens, Xp, Bp, players, n_players, leaves, starts, lengths, leaf_valu
                                  cuts[g + 1], leaf_value, starts, lengths, path_node, path_dir, n_players, wA, wB)
 
         for part in pool.map(run, range(len(cuts) - 1)):
-            out[start:start + step] += part
+            out[start:start + step] += part.T
     return out
