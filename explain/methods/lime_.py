@@ -7,11 +7,20 @@ are per standardised unit of each feature, in the explained output space
 contributions: slope_j * (x_j - mean_bg x_j) / std_bg x_j. The raw slopes,
 LIME's intercept and its local R^2 stay in ``params``.
 
-Standard errors: LIME's final weighted ridge fit is recorded (perturbations,
-outputs, kernel weights) and refitted on ``BOOTSTRAP`` bootstrap resamples of
-its perturbations (multinomial counts times the kernel weights, drawn from the
-row's own generator); the spread of each slope, times the same conversion
-factor, is the standard error of the contribution.
+The lime library's ``LimeTabularExplainer`` holds the background statistics
+and the kernel; its ``explain_instance`` is followed step by step here
+(:func:`_neighbourhood`, :func:`_kernel_weights`, :func:`_ridge_fit`), with the
+same draws from the same per-row seed, so that the perturbations of a block of
+rows go to the model in one call and LIME's per-call overhead (sklearn
+validation, its feature selection, which with every feature kept only orders
+the columns) is not paid per row. tests/methods/test_lime.py checks the result
+against ``explain_instance`` itself.
+
+Standard errors: LIME's weighted ridge fit is refitted on ``BOOTSTRAP``
+bootstrap resamples of its perturbations (multinomial counts times the kernel
+weights, drawn from the row's own generator), all at once; the spread of each
+slope, times the same conversion factor, is the standard error of the
+contribution.
 """
 
 from __future__ import annotations
@@ -23,7 +32,8 @@ from .base import Attribution, Method, Task
 
 __all__ = ["Lime"]
 
-MODEL_BLOCK = 1 << 24  # values of perturbed rows or images sent to the model at once (128 MB)
+IMAGE_BLOCK = 1 << 24  # pixel values of perturbed images built at once (128 MB)
+ROW_BLOCK = 1 << 22  # values of a block of rows' perturbations sent to the model at once (32 MB per copy)
 #: Largest squared standardised distance of a row from the background mean LIME can take: its kernel works on
 #: squared distances (sums of products, doubled), which overflow float64 beyond about 1e308.
 MAX_SQUARED_DISTANCE = 1e300
@@ -32,25 +42,23 @@ OUTER_BLOCK = 1 << 22  # per-perturbation outer products (samples x features^2) 
 RIDGE_ALPHA = 1.0  # LIME's default surrogate: Ridge(alpha=1, fit_intercept=True)
 
 
-def _recording_ridge():
-    """LIME's default surrogate (Ridge, alpha 1) that keeps the data of its fit for the bootstrap."""
-    from sklearn.linear_model import Ridge
-
-    class RecordingRidge(Ridge):
-        def fit(self, X, y, sample_weight=None):
-            self.recorded_ = (np.asarray(X, dtype=float), np.asarray(y, dtype=float),
-                              np.asarray(sample_weight, dtype=float))
-            return super().fit(X, y, sample_weight=sample_weight)
-
-    return RecordingRidge(alpha=RIDGE_ALPHA, fit_intercept=True)
-
-
 def _ridge_slopes(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Slopes of a weighted ridge fit with an unpenalised intercept (what sklearn's Ridge solves)."""
-    sw = w.sum()
-    Xc, yc = X - (w @ X) / sw, y - (w @ y) / sw
-    gram = (Xc * w[:, None]).T @ Xc + RIDGE_ALPHA * np.eye(X.shape[1])
-    return np.linalg.solve(gram, (Xc * w[:, None]).T @ yc)
+    return _ridge_fit(X, y, w)[0]
+
+
+def _ridge_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """(slopes, intercept, weighted R^2) of LIME's surrogate, ``Ridge(alpha=1).fit(X, y, sample_weight=w)``
+    and its ``score``, solved as sklearn does (weighted centring, then the normal equations)."""
+    x_mean, y_mean = np.average(X, axis=0, weights=w), np.average(y, weights=w)
+    Xc, yc = X - x_mean, y - y_mean
+    Xw = Xc * w[:, None]
+    slopes = np.linalg.solve(Xw.T @ Xc + RIDGE_ALPHA * np.eye(X.shape[1]), Xw.T @ yc)
+    intercept = y_mean - x_mean @ slopes
+    residual, total = w @ (y - (X @ slopes + intercept)) ** 2, w @ yc ** 2
+    # sklearn's r2_score: 1 for a perfect fit of a constant, 0 for an imperfect one
+    r2 = 1.0 - residual / total if total != 0 else (1.0 if residual == 0 else 0.0)
+    return slopes, float(intercept), float(r2)
 
 
 def _weighted_grams(X: np.ndarray, V: np.ndarray) -> np.ndarray:
@@ -84,57 +92,33 @@ def bootstrap_slope_stderr(X: np.ndarray, y: np.ndarray, w: np.ndarray, rng: np.
     return draws.std(axis=0, ddof=1)
 
 
-class _Perturbed(Exception):
-    """Raised by the stand-in model of :func:`_batched_outputs` to stop LIME once it has drawn a row's samples."""
+def _neighbourhood(explainer, x: np.ndarray, num_samples: int, state: np.random.RandomState):
+    """(scaled, inverse): LIME's perturbations of row x, as ``explain_instance`` draws them from ``state``.
 
-    def __init__(self, rows: np.ndarray):
-        super().__init__("LIME's perturbations, captured")
-        self.rows = rows
-
-
-def _raise_perturbed(Z: np.ndarray) -> np.ndarray:
-    raise _Perturbed(np.array(Z, dtype=float))
-
-
-class _Replay:
-    """The model's outputs on one row's perturbations, handed back when LIME asks for them (same draws)."""
-
-    def __init__(self, inputs: np.ndarray, outputs: np.ndarray):
-        self.inputs, self.outputs = inputs, outputs
-
-    def __call__(self, Z: np.ndarray) -> np.ndarray:
-        if not np.array_equal(Z, self.inputs, equal_nan=True):
-            raise RuntimeError("LIME drew other perturbations on its second pass over the same seed")
-        return self.outputs
-
-
-def _batched_outputs(explainer, task: Task, X: np.ndarray, rows, num_samples: int, d: int) -> dict:
-    """{row: _Replay} for ``rows``: LIME's perturbations of each row, drawn from the row's seed, through the
-    model in one call."""
-    inputs = []
-    for i in rows:
-        explainer.random_state = explainer.base.random_state = np.random.RandomState(task.seed(i))
-        try:
-            explainer.explain_instance(X[i], _raise_perturbed, num_features=d, num_samples=num_samples)
-        except _Perturbed as captured:
-            inputs.append(captured.rows)
-        else:
-            raise RuntimeError("LIME finished without calling the model")
-    outputs = np.asarray(task.f(np.concatenate(inputs)), dtype=float)
-    return {i: _Replay(Z, outputs[k * num_samples:(k + 1) * num_samples]) for k, (i, Z) in enumerate(zip(rows, inputs))}
-
-
-def _in_feature_order(exp, recorded_coef: np.ndarray, d: int) -> np.ndarray:
-    """The feature index of each column of LIME's final fit.
-
-    LIME returns ``sorted(zip(used_features, coef), key=|coef|, reverse=True)``; Python's sort is stable
-    (also reversed), so sorting the column indices the same way pairs them with its list.
+    This is lime_tabular's ``__data_inverse`` without a discretizer and its scaling, on the explainer's own
+    statistics: standard normals times the background scale plus its mean (or the row), the row itself
+    first; each categorical column drawn from its background frequencies, 1 where it equals the row's.
+    ``inverse`` goes to the model, ``scaled`` is what LIME's surrogate is fitted on.
     """
-    order = sorted(range(len(recorded_coef)), key=lambda k: np.abs(recorded_coef[k]), reverse=True)
-    used = np.empty(len(recorded_coef), dtype=int)
-    for k, (j, _) in zip(order, exp.local_exp[1]):
-        used[k] = j
-    return used
+    mean, scale = explainer.scaler.mean_, explainer.scaler.scale_
+    data = state.normal(0, 1, num_samples * len(x)).reshape(num_samples, len(x))
+    data = data * scale + (x if explainer.sample_around_instance else mean)
+    data[0] = x
+    inverse = data.copy()
+    for j in explainer.categorical_features:
+        column = state.choice(explainer.feature_values[j], size=num_samples, replace=True,
+                              p=explainer.feature_frequencies[j])
+        same = (column == x[j]).astype(int)
+        same[0] = 1
+        column[0] = data[0, j]
+        data[:, j], inverse[:, j] = same, column
+    inverse[0] = x
+    return (data - mean) / scale, inverse
+
+
+def _kernel_weights(explainer, scaled: np.ndarray) -> np.ndarray:
+    """LIME's sample weights: its kernel of each perturbation's euclidean distance to the row (scaled)."""
+    return explainer.base.kernel_fn(np.sqrt(((scaled - scaled[0]) ** 2).sum(axis=1)))
 
 
 class Lime(Method):
@@ -175,24 +159,20 @@ class Lime(Method):
         slope_se = np.zeros((n, d))
         intercept = np.empty(n)
         score = np.empty(n)
-        step = max(1, MODEL_BLOCK // (num_samples * d))  # rows whose perturbations go to the model at once
+        step = max(1, ROW_BLOCK // (num_samples * d))  # rows whose perturbations go to the model at once
         for start in range(0, n, step):
             rows = range(start, min(n, start + step))
-            # LIME draws each row's perturbations before it calls the model and draws nothing after, so the
-            # perturbations of several rows are gathered first and sent through the model in one call; each
-            # row's fit then replays its draws (same seed) and reads its share of the outputs
-            outputs = _batched_outputs(explainer, task, X, rows, num_samples, d)
-            for i in rows:
-                explainer.random_state = explainer.base.random_state = np.random.RandomState(task.seed(i))
-                surrogate = _recording_ridge()
-                exp = explainer.explain_instance(X[i], outputs[i], num_features=d,
-                                                 num_samples=num_samples, model_regressor=surrogate)
-                for j, w in exp.local_exp[1]:
-                    slopes[i, j] = w
-                used = _in_feature_order(exp, surrogate.coef_, d)
-                slope_se[i, used] = bootstrap_slope_stderr(*surrogate.recorded_, task.rng(i))
-                intercept[i] = exp.intercept[1]
-                score[i] = exp.score
+            drawn = [_neighbourhood(explainer, X[i], num_samples, np.random.RandomState(task.seed(i))) for i in rows]
+            outputs = np.asarray(task.f(np.concatenate([inverse for _, inverse in drawn])), dtype=float)
+            for k, (i, (scaled, _)) in enumerate(zip(rows, drawn)):
+                y = outputs[k * num_samples:(k + 1) * num_samples]
+                if not np.all(np.isfinite(y)):
+                    raise DataError(f"X row {task.row_id(i)}: the model returned {np.sum(~np.isfinite(y))} non-finite "
+                                    f"values on LIME's {num_samples} perturbations of the row; LIME needs finite "
+                                    "outputs everywhere it samples (use methods that stay on the data, e.g. 'shap').")
+                w = _kernel_weights(explainer, scaled)
+                slopes[i], intercept[i], score[i] = _ridge_fit(scaled, y, w)
+                slope_se[i] = bootstrap_slope_stderr(scaled, y, w, task.rng(i))
         factor = (X - mean) / scale
         for j in categorical:  # LIME's feature is 1[x_j = this row's category]: centre it on the background
             factor[:, j] = 1.0 - (background[:, j][None, :] == X[:, j][:, None]).mean(axis=1)
@@ -271,7 +251,7 @@ def _lime_image(task: Task) -> Attribution:
         fudged = (np.bincount(cell, weights=x) / np.bincount(cell))[cell]
         data = state.randint(0, 2, (num_samples, n_groups))
         data[0, :] = 1
-        step = max(1, MODEL_BLOCK // x.size)  # perturbed images per model call: bounded memory for large images
+        step = max(1, IMAGE_BLOCK // x.size)  # perturbed images per model call: bounded memory for large images
         labels = np.concatenate([np.asarray(task.f(np.where(data[s0:s0 + step, groups].astype(bool), x[None, :],
                                                             fudged[None, :])), dtype=float)
                                  for s0 in range(0, num_samples, step)]).reshape(num_samples, 1)

@@ -1,15 +1,29 @@
-"""LIME tabular: the same numbers as the lime library run row by row, its model calls batched, its bootstrap
-vectorised (the same draws as the resample loop it replaced)."""
+"""LIME tabular: the same numbers as the lime library's explain_instance run row by row, with the model called
+once per block of rows and the bootstrap vectorised (the same draws as the resample loop it replaced)."""
 
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from sklearn.linear_model import Ridge
 
 from explain.adapters._columns import CountingFunction
 from explain.methods import lime_
 from explain.methods.base import Task
-from explain.methods.lime_ import Lime, bootstrap_slope_stderr
+from explain.errors import DataError
+from explain.methods.lime_ import Lime, _ridge_fit, bootstrap_slope_stderr
+
+
+@pytest.mark.parametrize("constant", [False, True])
+def test_ridge_fit_is_lime_surrogate_and_its_score(constant):
+    rng = np.random.default_rng(0)
+    X, w = rng.normal(size=(300, 4)), rng.random(300)
+    y = np.full(300, 2.0) if constant else X @ [1.0, -2.0, 0.0, 0.5] + rng.normal(size=300)
+    ridge = Ridge(alpha=1.0, fit_intercept=True).fit(X, y, sample_weight=w)
+    slopes, intercept, r2 = _ridge_fit(X, y, w)
+    np.testing.assert_allclose(slopes, ridge.coef_, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(intercept, ridge.intercept_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(r2, ridge.score(X, y, sample_weight=w), rtol=1e-10)
 
 
 def _loop_stderr(X, y, w, rng, n_boot=lime_.BOOTSTRAP):
@@ -64,9 +78,9 @@ def _lime_library(task, num_samples, categorical=(), sample_around_instance=Fals
 
 @pytest.mark.parametrize("options", [{}, {"sample_around_instance": True, "kernel_width": 1.5}])
 @pytest.mark.parametrize("categorical", [(), (1, 4)])
-def test_lime_matches_the_lime_library_row_by_row(options, categorical):
-    rng = np.random.default_rng(5)
-    d = 6
+@pytest.mark.parametrize("d", [6, 9])  # LIME's forward selection (d <= 6) or its highest-weights ordering
+def test_lime_matches_the_lime_library_row_by_row(options, categorical, d):
+    rng = np.random.default_rng(5 + d)
     background, X = rng.normal(size=(80, d)), rng.normal(size=(7, d))
     for j in categorical:  # category codes 0..3
         background[:, j], X[:, j] = rng.integers(0, 4, 80), rng.integers(0, 4, 7)
@@ -94,8 +108,19 @@ def test_lime_sends_a_block_of_rows_through_the_model_in_one_call(monkeypatch):
     one = Lime().attribute(_task(fn, X, background, num_samples=200))
     assert calls == [9 * 200, 50]  # every row's perturbations at once, then the background's mean
     calls.clear()
-    monkeypatch.setattr(lime_, "MODEL_BLOCK", 4 * 200 * 4)  # memory bound: 4 rows' perturbations per call
+    monkeypatch.setattr(lime_, "ROW_BLOCK", 4 * 200 * 4)  # memory bound: 4 rows' perturbations per call
     blocks = Lime().attribute(_task(fn, X, background, num_samples=200))
     assert calls == [4 * 200, 4 * 200, 200, 50]
     np.testing.assert_array_equal(blocks.values, one.values)
     np.testing.assert_array_equal(blocks.stderr, one.stderr)
+
+
+def test_lime_names_the_row_where_the_model_returns_nan():
+    rng = np.random.default_rng(2)
+    background, X = rng.normal(size=(30, 3)), np.array([[0.0, 0.0, 0.0], [3.0, 0.0, 0.0]])
+
+    def fn(Z):
+        return np.where(Z[:, 0] > 2.5, np.nan, Z.sum(axis=1))
+
+    with pytest.raises(DataError, match="X row 1: the model returned 1 non-finite values"):
+        Lime().attribute(_task(fn, X, background, num_samples=100))

@@ -201,20 +201,6 @@ def test_report_record_and_bundle_round_trip():
 
 # -- LIME: bootstrap over its perturbations --------------------------------------------------------------------
 
-def test_lime_bootstrap_refit_is_lime_own_fit():
-    from explain.methods.lime_ import _in_feature_order, _recording_ridge, _ridge_slopes
-
-    rng = np.random.default_rng(0)
-    X, w = rng.normal(size=(300, 4)), rng.random(300)
-    y = X @ [1.0, -2.0, 0.0, 0.5] + rng.normal(size=300)
-    ridge = _recording_ridge().fit(X, y, sample_weight=w)
-    np.testing.assert_allclose(_ridge_slopes(X, y, w), ridge.coef_, rtol=1e-8, atol=1e-10)
-
-    class Exp:  # LIME's ordering of its (feature, weight) list, with features 3, 0, 2, 1 as the columns
-        local_exp = {1: sorted(zip([3, 0, 2, 1], ridge.coef_), key=lambda t: abs(t[1]), reverse=True)}
-    np.testing.assert_array_equal(_in_feature_order(Exp, ridge.coef_, 4), [3, 0, 2, 1])
-
-
 def test_lime_stderr_matches_spread_over_seeds():
     d = 5
     rng = np.random.default_rng(4)
