@@ -34,17 +34,12 @@ __all__ = ["Lime"]
 
 IMAGE_BLOCK = 1 << 24  # pixel values of perturbed images built at once (128 MB)
 ROW_BLOCK = 1 << 22  # values of a block of rows' perturbations sent to the model at once (32 MB per copy)
-#: Largest squared standardised distance of a row from the background mean LIME can take: its kernel works on
-#: squared distances (sums of products, doubled), which overflow float64 beyond about 1e308.
+#: Largest squared standardised distance of a row from the background mean LIME can take: its kernel distances
+#: square and sum standardised differences, which overflow float64 beyond about 1e308.
 MAX_SQUARED_DISTANCE = 1e300
 BOOTSTRAP = 100  # resamples of LIME's perturbations per row for the standard errors
 OUTER_BLOCK = 1 << 22  # per-perturbation outer products (samples x features^2) the bootstrap builds at once
 RIDGE_ALPHA = 1.0  # LIME's default surrogate: Ridge(alpha=1, fit_intercept=True)
-
-
-def _ridge_slopes(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Slopes of a weighted ridge fit with an unpenalised intercept (what sklearn's Ridge solves)."""
-    return _ridge_fit(X, y, w)[0]
 
 
 def _ridge_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -77,7 +72,8 @@ def bootstrap_slope_stderr(X: np.ndarray, y: np.ndarray, w: np.ndarray, rng: np.
     Resample b weights the perturbations by ``w`` times its multinomial counts; all ``n_boot`` fits come
     from their weighted moments at once (the data first centred on the full fit's weighted mean, which
     leaves the slopes unchanged and keeps the moments well conditioned) and one batched solve. The counts
-    are the same draws, in the same order, as ``n_boot`` successive ``rng.multinomial(n, 1/n)`` calls.
+    are the same draws, in the same order, as ``n_boot`` successive ``rng.multinomial(n, 1/n)`` calls;
+    they are most of the time (``n_boot`` x n binomial draws: about 4 ms of a row's ~5 ms at 1,000 samples).
     """
     n, d = X.shape
     sw = w.sum()

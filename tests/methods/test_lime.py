@@ -29,7 +29,7 @@ def test_ridge_fit_is_lime_surrogate_and_its_score(constant):
 def _loop_stderr(X, y, w, rng, n_boot=lime_.BOOTSTRAP):
     """The bootstrap as it was written first: one weighted ridge fit per resample."""
     n = len(y)
-    draws = [lime_._ridge_slopes(X, y, w * rng.multinomial(n, np.full(n, 1.0 / n))) for _ in range(n_boot)]
+    draws = [_ridge_fit(X, y, w * rng.multinomial(n, np.full(n, 1.0 / n)))[0] for _ in range(n_boot)]
     return np.array(draws).std(axis=0, ddof=1)
 
 
