@@ -95,8 +95,12 @@ def case_forest(args) -> dict:
 
     model, X, bg = _forest(args.forest_rows)
     out = {"rows": len(X), "trees": 200}
-    _, out["warm_up_2_workers_s"] = _timed(lambda: explain(model, X[:50], methods="shap", background=bg, n_jobs=2,
-                                                           progress=False))  # start workers, load numba's cache
+    from explain.engine import _pool
+
+    # start the workers and load numba's cache in them: enough rows that the estimate sends some to the workers
+    _, out["warm_up_2_workers_s"] = _timed(lambda: explain(model, X[:4000], methods="shap", background=bg, n_jobs=2,
+                                                           progress=False))
+    out["workers_warm"] = _pool.running(2)
     values = {}
     for jobs in (None, 1, 2):
         r, sec = _timed(lambda: explain(model, X, methods="shap", background=bg, n_jobs=jobs, progress=False))

@@ -17,14 +17,18 @@ IDLE_SECONDS = 300  # idle workers exit after this (loky's default for its reusa
 _pool = {"executor": None, "workers": 0}
 
 
+def running(workers: int) -> bool:
+    """Whether the pool is usable with ``workers`` processes (then a job needs no cold start)."""
+    flags = getattr(_pool["executor"], "_flags", None)  # loky's: broken is None and shutdown False while usable
+    return flags is not None and flags.broken is None and not flags.shutdown and _pool["workers"] == workers
+
+
 def executor(workers: int):
     """A loky executor with ``workers`` processes (started with ``mark_isolated``), reused while it is healthy."""
     from joblib.externals.loky import ProcessPoolExecutor
 
     current = _pool["executor"]
-    flags = getattr(current, "_flags", None)  # loky's: broken is None and shutdown False while it is usable
-    usable = flags is not None and flags.broken is None and not flags.shutdown
-    if not usable or _pool["workers"] != workers:
+    if not running(workers):
         if current is not None:
             current.shutdown(wait=True)
         _pool["executor"] = ProcessPoolExecutor(max_workers=workers, timeout=IDLE_SECONDS, initializer=mark_isolated)

@@ -10,7 +10,8 @@ debug level on the ``explain.engine.split`` logger.
 from __future__ import annotations
 
 import logging
-import sys
+
+from . import _pool
 
 __all__ = ["decide", "PILOT_SECONDS"]
 
@@ -35,7 +36,7 @@ def decide(job, rest, steps: list, chunk_rows: int, workers: int) -> bool:
     n, d = rest.shape
     per_call, per_row = call_and_row_seconds(steps)
     here = per_call * -(-n // max(1, chunk_rows)) + per_row * n
-    warm = _workers_running(workers)
+    warm = _pool.running(workers)
     moving = (rest.nbytes + 2 * n * d * 8 + workers * job.background.nbytes) / TRANSFER_BYTES_PER_SECOND
     there = here / workers + (WARM_START_SECONDS if warm else COLD_START_SECONDS) + moving
     split = there < SPLIT_GAIN * here
@@ -61,15 +62,3 @@ def call_and_row_seconds(steps: list) -> tuple[float, float]:
     per_row = max(0.0, (t1 - t0) / (r1 - r0)) if r1 > r0 else t1 / r1
     per_call = min(t1, max(0.0, t1 - per_row * r1))
     return round(per_call, 12), round(per_row, 12)
-
-
-def _workers_running(n_jobs: int) -> bool:
-    """Whether loky's reusable executor already runs ``n_jobs`` workers (then they need not start)."""
-    reusable = sys.modules.get("joblib.externals.loky.reusable_executor")  # not imported: nothing runs
-    if reusable is None:
-        return False
-    try:
-        executor = reusable._executor
-        return executor is not None and getattr(executor, "_max_workers", None) == n_jobs
-    except Exception:  # pragma: no cover - a private attribute of loky: assume cold if it moved
-        return False
