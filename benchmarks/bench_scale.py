@@ -9,6 +9,8 @@ reported separately) is its own. Cases:
   dask       the same forest and rows through a 2-worker LocalCluster
   deletion   the deletion metric on 64x64 images (a CNN on upscaled digits): every feature (old) vs n_steps=100
   ig         integrated gradients on 32 images of 3x224x224 through a ResNet-18-sized net vs raw captum
+  sampling   LIME and KernelSHAP on a scikit-learn MLP (breast cancer, SAMPLING_ROWS rows, background 50):
+             n_jobs 1 vs 2 (warm workers)
 
     .venv/bin/python benchmarks/bench_scale.py [--cases glm,forest,dask,deletion,ig] [--forest-rows 100000]
 """
@@ -198,12 +200,42 @@ def case_ig(args) -> dict:
     return out
 
 
-CASES = {"glm": case_glm, "forest": case_forest, "dask": case_dask, "deletion": case_deletion, "ig": case_ig}
+def case_sampling(args) -> dict:
+    """LIME and KernelSHAP (model-agnostic, CPU-bound) on a scikit-learn MLP, breast cancer (30 features):
+    n_jobs=1 against n_jobs=2 with warm workers, bit-identical values."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from explain import explain
+    from explain.engine import _pool
+
+    X, y = load_breast_cancer(return_X_y=True)
+    model = make_pipeline(StandardScaler(), MLPClassifier((32,), max_iter=500, random_state=0)).fit(X, y)
+    rows, bg = X[:args.sampling_rows], X[300:350]
+    params = {"lime": {"num_samples": 2000}, "shap.kernel": {"nsamples": 512}}
+    out = {"rows": len(rows), "background": len(bg)}
+    for method in ("lime", "shap.kernel"):
+        run = lambda jobs, r=rows: explain(model, r, methods=method, background=bg, n_jobs=jobs, progress=False,
+                                           method_params=params)[method].values
+        run(2)  # start the workers (and their imports) once, if the estimate splits this work at all
+        out[f"{method}_workers_warm"] = _pool.running(2)
+        one, out[f"{method}_n_jobs=1_s"] = _timed(lambda: run(1))
+        two, out[f"{method}_n_jobs=2_s"] = _timed(lambda: run(2))
+        out[f"{method}_speedup_2_vs_1"] = out[f"{method}_n_jobs=1_s"] / out[f"{method}_n_jobs=2_s"]
+        out[f"{method}_bit_identical"] = bool(np.array_equal(one, two))
+    return out
+
+
+CASES = {"glm": case_glm, "forest": case_forest, "dask": case_dask, "deletion": case_deletion, "ig": case_ig,
+         "sampling": case_sampling}
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--cases", default="glm,forest,dask,deletion,ig")
+    p.add_argument("--cases", default="glm,forest,dask,deletion,ig,sampling")
+    p.add_argument("--sampling-rows", type=int, default=600)
     p.add_argument("--forest-rows", type=int, default=100_000)
     p.add_argument("--old-rows", type=int, default=3, help="rows for the every-feature deletion curve (slow)")
     p.add_argument("--ig-steps", type=int, default=50)
@@ -215,7 +247,8 @@ def main():
         return
     for name in args.cases.split(","):
         cmd = [sys.executable, __file__, "--one", name, "--forest-rows", str(args.forest_rows), "--old-rows",
-               str(args.old_rows), "--ig-steps", str(args.ig_steps), "--repeats", str(args.repeats)]
+               str(args.old_rows), "--ig-steps", str(args.ig_steps), "--repeats", str(args.repeats),
+               "--sampling-rows", str(args.sampling_rows)]
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
             print(f"{name}: failed\n{res.stderr[-3000:]}")
