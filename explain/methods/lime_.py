@@ -40,6 +40,10 @@ MAX_SQUARED_DISTANCE = 1e300
 BOOTSTRAP = 100  # resamples of LIME's perturbations per row for the standard errors
 OUTER_BLOCK = 1 << 22  # per-perturbation outer products (samples x features^2) the bootstrap builds at once
 RIDGE_ALPHA = 1.0  # LIME's default surrogate: Ridge(alpha=1, fit_intercept=True)
+#: The fits (a bootstrap's products are ~100 x 1,000 x 100) run with one BLAS thread: a second thread gains
+#: little on an idle machine (0.46 vs 0.59 ms) and costs much when another process holds a core (BLAS threads
+#: wait for each other: 0.95-3.3 ms with one busy core, ~30 ms with both). The model calls keep their threads.
+BLAS_THREADS = 1
 
 
 def _ridge_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -132,6 +136,7 @@ class Lime(Method):
         if task.groups is not None:
             return _lime_image(task)
         from lime.lime_tabular import LimeTabularExplainer
+        from threadpoolctl import threadpool_limits
 
         from .._utils.codec import categorical_mask, reference_row
 
@@ -160,15 +165,17 @@ class Lime(Method):
             rows = range(start, min(n, start + step))
             drawn = [_neighbourhood(explainer, X[i], num_samples, np.random.RandomState(task.seed(i))) for i in rows]
             outputs = np.asarray(task.f(np.concatenate([inverse for _, inverse in drawn])), dtype=float)
-            for k, (i, (scaled, _)) in enumerate(zip(rows, drawn)):
-                y = outputs[k * num_samples:(k + 1) * num_samples]
-                if not np.all(np.isfinite(y)):
-                    raise DataError(f"X row {task.row_id(i)}: the model returned {np.sum(~np.isfinite(y))} non-finite "
-                                    f"values on LIME's {num_samples} perturbations of the row; LIME needs finite "
-                                    "outputs everywhere it samples (use methods that stay on the data, e.g. 'shap').")
-                w = _kernel_weights(explainer, scaled)
-                slopes[i], intercept[i], score[i] = _ridge_fit(scaled, y, w)
-                slope_se[i] = bootstrap_slope_stderr(scaled, y, w, task.rng(i))
+            with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+                for k, (i, (scaled, _)) in enumerate(zip(rows, drawn)):
+                    y = outputs[k * num_samples:(k + 1) * num_samples]
+                    if not np.all(np.isfinite(y)):
+                        raise DataError(
+                            f"X row {task.row_id(i)}: the model returned {np.sum(~np.isfinite(y))} non-finite values "
+                            f"on LIME's {num_samples} perturbations of the row; LIME needs finite outputs everywhere "
+                            "it samples (use methods that stay on the data, e.g. 'shap').")
+                    w = _kernel_weights(explainer, scaled)
+                    slopes[i], intercept[i], score[i] = _ridge_fit(scaled, y, w)
+                    slope_se[i] = bootstrap_slope_stderr(scaled, y, w, task.rng(i))
         factor = (X - mean) / scale
         for j in categorical:  # LIME's feature is 1[x_j = this row's category]: centre it on the background
             factor[:, j] = 1.0 - (background[:, j][None, :] == X[:, j][:, None]).mean(axis=1)

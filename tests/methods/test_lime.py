@@ -124,3 +124,31 @@ def test_lime_names_the_row_where_the_model_returns_nan():
 
     with pytest.raises(DataError, match="X row 1: the model returned 1 non-finite values"):
         Lime().attribute(_task(fn, X, background, num_samples=100))
+
+
+def test_lime_fits_with_one_blas_thread_and_calls_the_model_with_the_callers(monkeypatch):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    rng = np.random.default_rng(3)
+    background, X = rng.normal(size=(40, 3)), rng.normal(size=(2, 3))
+    seen = {"model": [], "fit": []}
+
+    def fn(Z):
+        seen["model"].append(blas_threads())
+        return Z.sum(axis=1)
+
+    bootstrap = lime_.bootstrap_slope_stderr
+
+    def recording_bootstrap(*args):
+        seen["fit"].append(blas_threads())
+        return bootstrap(*args)
+
+    monkeypatch.setattr(lime_, "bootstrap_slope_stderr", recording_bootstrap)
+    with threadpool_limits(limits=2, user_api="blas"):
+        Lime().attribute(_task(fn, X, background, num_samples=100))
+        assert blas_threads() == {2}  # restored
+    assert seen["model"] and all(threads == {2} for threads in seen["model"])
+    assert seen["fit"] and all(threads == {1} for threads in seen["fit"])
