@@ -21,7 +21,7 @@ from .engine.api import ExplainConfig, explain_with
 from ._utils.progress import progress_bar
 from ._utils.validation import Instance, Integer, Options, check_keywords, suggest, validate_params
 from .errors import DataError, ExplainError
-from .methods.base import control_methods, is_control
+from .methods.base import control_methods, is_control, method_class, method_names
 from .metrics import agreement as agr
 from .metrics.base import FAMILIES, METRICS, MetricContext
 from .metrics.registry import get_metric, metric_entries
@@ -264,7 +264,7 @@ def compare(models, X, *, methods="auto", metrics="all", background=None, y=None
             sc = ScoringContext(
                 model_name=name, model=model, result=result, ctx=ctx, k=k, X=X, y=y, random_state=random_state,
                 n_seeds=n_seeds, robustness_rows=robustness_rows, clock=_Clock(ctx), notes=notes,
-                agreements=agreements[name],
+                agreements=agreements[name], metrics=tuple(wanted),
                 rerun_factory=lambda e, model=model, v=v: _rerun(model, e, v))
             rows += _score_model(sc, metric_entries(wanted))
             timing_rows += sc.clock.rows
@@ -368,7 +368,8 @@ def _rerun(model, e, validated):
 
     Every re-explanation is ``dataclasses.replace`` of the config the first explanation ran with, so its
     feature groups, output, method parameters and parallel options carry over; only the method, target,
-    seed and feature names change.
+    seed and feature names change, and with ``stderr=False`` (a metric that reads values only) the method's
+    ``stderr_option`` is set to False (LIME then skips its bootstrap; the values are the same).
     """
     codec = e.codec
     background = validated.background
@@ -376,11 +377,16 @@ def _rerun(model, e, validated):
     config = dataclasses.replace(validated.config, methods=(e.method,), output=e.output, progress=False,
                                  image_shape=None, feature_names=None if e.image_shape else tuple(e.feature_names))
 
-    def run(Z, *, random_state=None, other_model=None, targets=None):
+    option = method_class(e.method).stderr_option if e.method in method_names() else None
+    values_only = config if option is None else dataclasses.replace(config, method_params={
+        **config.method_params, e.method: {**config.method_params.get(e.method, {}), option: False}})
+
+    def run(Z, *, random_state=None, other_model=None, targets=None, stderr=True):
         images = Z.reshape((len(Z),) + e.image_shape) if e.image_shape else Z
         if codec is not None:
             images = codec.decode(Z)
         seed = e.params.get("random_state") if random_state is None else random_state
-        variant = dataclasses.replace(config, target=e.target if targets is None else targets, random_state=seed)
+        variant = dataclasses.replace(config if stderr else values_only,
+                                      target=e.target if targets is None else targets, random_state=seed)
         return explain_with(model if other_model is None else other_model, images, variant, background=bg)[e.method]
     return run

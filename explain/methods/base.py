@@ -149,6 +149,10 @@ class Method:
         A control, not an explanation (the ``"random"`` baseline): ``compare()``
         always adds it, scores other methods against it and leaves it out of
         agreement; reports leave it out of tables and figures.
+    stderr_option : str or None
+        The option (one of ``options``, a bool) that turns off work done only for
+        the standard errors, never changing the values; ``compare()``'s
+        re-explanations that read values alone set it to False.
     """
 
     name: ClassVar[str] = ""
@@ -165,6 +169,7 @@ class Method:
     assumptions: ClassVar[str] = ""
     reads_internals: ClassVar[bool] = False
     control: ClassVar[bool] = False
+    stderr_option: ClassVar[str | None] = None
 
     def applies(self, adapter: Adapter, output: str, n_features: int) -> str | None:
         """None if the method can explain this model in this output, else the reason why not."""

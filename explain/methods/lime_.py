@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import BackgroundError, DataError, MethodNotApplicableError
+from ..errors import BackgroundError, DataError, MethodNotApplicableError, ParameterError
 from .base import Attribution, Method, Task
 
 __all__ = ["Lime"]
@@ -129,8 +129,9 @@ class Lime(Method):
     game = "a local linear surrogate around the row (observational sampling from the background)"
     assumptions = "the model is locally linear at LIME's kernel width; seed-dependent"
     chunk_rows = 32
-    options = ("num_samples", "sample_around_instance", "kernel_width")
+    options = ("num_samples", "sample_around_instance", "kernel_width", "stderr")
     supports_groups = True
+    stderr_option = "stderr"  # False skips the bootstrap (values unchanged); compare()'s value-only re-runs
 
     def attribute(self, task: Task) -> Attribution:
         if task.groups is not None:
@@ -142,6 +143,7 @@ class Lime(Method):
 
         opts = dict(task.options)
         num_samples = int(opts.pop("num_samples", 5000))
+        want_stderr = _flag(opts.pop("stderr", True), "stderr")
         n, d = task.X.shape
         categorical = np.flatnonzero(categorical_mask(task.adapter.codec, d))
         # LIME cannot take missing values: they are filled with the column's mean (or mode) for LIME only
@@ -175,7 +177,8 @@ class Lime(Method):
                             "it samples (use methods that stay on the data, e.g. 'shap').")
                     w = _kernel_weights(explainer, scaled)
                     slopes[i], intercept[i], score[i] = _ridge_fit(scaled, y, w)
-                    slope_se[i] = bootstrap_slope_stderr(scaled, y, w, task.rng(i))
+                    if want_stderr:
+                        slope_se[i] = bootstrap_slope_stderr(scaled, y, w, task.rng(i))
         factor = (X - mean) / scale
         for j in categorical:  # LIME's feature is 1[x_j = this row's category]: centre it on the background
             factor[:, j] = 1.0 - (background[:, j][None, :] == X[:, j][:, None]).mean(axis=1)
@@ -190,9 +193,19 @@ class Lime(Method):
         }
         if np.isnan(task.X).any() or np.isnan(task.background).any():
             params["filled_missing"] = "missing values were filled with the column mean (mode) for LIME's sampling"
+        if not want_stderr:
+            params["stderr_method"] = "not computed (stderr=False)"
+            return Attribution(values, np.full(n, base), params,
+                               row_params={"slopes": slopes, "intercept": intercept, "local_r2": score})
         params["stderr_method"] = f"bootstrap over LIME's perturbations ({BOOTSTRAP} resamples of its ridge fit)"
         return Attribution(values, np.full(n, base), params, stderr=slope_se * np.abs(factor),
                            row_params={"slopes": slopes, "intercept": intercept, "local_r2": score})
+
+
+def _flag(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ParameterError(f"method_params={{'lime': {{'{name}': ...}}}} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def _check_scale(task: Task, X: np.ndarray, background: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> None:

@@ -65,7 +65,7 @@ def sensitivity_of(e, sc) -> np.ndarray:
     noise = sensitivity_perturbations(X, sc.ctx)
     n, s, d = noise.shape
     targets = None if e.target is None else np.repeat(np.asarray(e.target)[:rows], s)  # labels, as explain() takes them
-    again = sc.rerun(e, (X[:, None, :] + noise).reshape(-1, d), targets=targets)
+    again = sc.rerun(e, (X[:, None, :] + noise).reshape(-1, d), targets=targets, stderr=False)
     return max_sensitivity(e.flat_values[:rows], again.flat_values.reshape(n, s, d))
 
 
@@ -77,7 +77,9 @@ def _seed_stability_of(e, sc):
 
     def runs():
         seeds = [None if sc.random_state is None else sc.random_state + s for s in range(1, sc.n_seeds)]
-        return seed_stability([e] + [sc.rerun(e, e.codes, random_state=seed) for seed in seeds], sc.k)
+        stderr = "seed_within_error" in sc.metrics  # the only one of the three reading the runs' stderr
+        return seed_stability([e] + [sc.rerun(e, e.codes, random_state=seed, stderr=stderr) for seed in seeds],
+                              sc.k)
     return sc.shared(("seeds", e.method), e.method, "seed_stability", runs)
 
 

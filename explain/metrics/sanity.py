@@ -41,7 +41,9 @@ def _randomised_values(e, sc):
     adapter cannot randomise its model."""
     def run():
         randomized = sc.adapter.randomized_model(sc.ctx.rng(4))
-        return None if randomized is None else sc.rerun(e, e.codes, other_model=randomized).flat_values
+        if randomized is None:
+            return None
+        return sc.rerun(e, e.codes, other_model=randomized, stderr=False).flat_values
     return sc.shared(("randomised", e.method), e.method, "sanity", run)
 
 
@@ -76,5 +78,5 @@ def data_randomisation(e, sc):
                                   np.asarray(getattr(model, "classes_", [])))
     if not same_classes:  # a refit on too few rows may lose a class; then the check is not defined
         return None
-    other = sc.rerun(e, X_flat, other_model=refit).flat_values
+    other = sc.rerun(e, X_flat, other_model=refit, stderr=False).flat_values
     return randomisation_similarity(e.flat_values, other)

@@ -44,8 +44,9 @@ class ScoringContext:
     robustness_rows : int
         Rows on which max-sensitivity re-explains perturbed inputs.
     rerun_factory : callable
-        ``rerun_factory(e)`` returns ``rerun(Z, *, random_state=None, other_model=None, targets=None)``,
-        which re-explains rows ``Z`` (flat, the model's columns) with e's method, target and settings.
+        ``rerun_factory(e)`` returns ``rerun(Z, *, random_state=None, other_model=None, targets=None,
+        stderr=True)``, which re-explains rows ``Z`` (flat, the model's columns) with e's method, target and
+        settings (``stderr=False``: the caller reads values only, the method may skip its standard errors).
     clock : object
         ``clock.measure(model, method, metric, fn) -> fn()``, recording time and model rows.
     notes : list of str
@@ -54,6 +55,8 @@ class ScoringContext:
         Every agreement metric's method x method matrix for this model.
     values : dict of (method, metric) -> float
         Scores of this model so far, filled by ``compare()`` (derived metrics read them).
+    metrics : tuple of str
+        The metrics ``compare()`` scores (a shared computation reads what the others need).
     """
 
     model_name: str
@@ -71,6 +74,7 @@ class ScoringContext:
     notes: list = field(default_factory=list)
     agreements: dict = field(default_factory=dict)
     values: dict = field(default_factory=dict)
+    metrics: tuple = ()
     _shared: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property

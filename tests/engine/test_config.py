@@ -77,15 +77,19 @@ def test_every_reexplanation_in_compare_carries_groups_output_removal_n_jobs_and
     first, reruns = calls[0], calls[1:]
     assert len(reruns) >= 4  # robustness, seed stability and sanity each re-explained
     assert {c.methods for c, _ in reruns} >= {("lime",), ("random",)}
+    assert first[0].method_params == {"lime": {"num_samples": 40}}
     for config, result in calls:
         assert config.feature_groups == "patches:2"
         assert config.n_jobs == 1 and config.output == "probability"
-        assert config.method_params == {"lime": {"num_samples": 40}}
+        # none of the three metrics reads a re-explanation's stderr: LIME's re-runs skip its bootstrap
+        user = {"num_samples": 40} if (config, result) == first else {"num_samples": 40, "stderr": False}
+        assert config.method_params == ({"lime": user} if config.methods == ("lime",) else
+                                        {"lime": {"num_samples": 40}})
         for e in result:
             assert e.params["n_groups"] == 16, (config.methods, e.method)  # 4 x 4 patches of 2 x 2 pixels
             assert e.output == "probability"
             if e.method == "lime":
-                assert e.params["options"] == {"num_samples": 40}
+                assert e.params["options"] == user
     seeds = sorted({c.random_state for c, _ in reruns if c.methods == ("lime",)})
     assert {1, 2} <= set(seeds)  # seed stability changed only the seed
     assert [ctx.removal for ctx in contexts] == ["zero"] and cmp.params["removal"] == "zero"
@@ -121,3 +125,26 @@ def test_to_parquet_carries_groups_and_method_params(digits, tmp_path):
     other = explain(model, X[:5], methods=["lime"], background=X[20:40], feature_groups="patches:2",
                     method_params={"lime": {"num_samples": 41}}, random_state=3)["lime"]
     assert not np.array_equal(other.values, direct.values)
+
+
+def test_seed_reruns_keep_their_stderr_when_a_metric_reads_it(digits, monkeypatch):
+    """seed_within_error compares the seeds' values within their standard errors: those re-runs keep them;
+    max-sensitivity's re-run (values only) skips LIME's bootstrap."""
+    X, model = digits
+    calls = []
+    real_explain_with = comparison.explain_with
+
+    def spy(model_, X_, config, *, background=None):
+        calls.append(config)
+        return real_explain_with(model_, X_, config, background=background)
+
+    monkeypatch.setattr(comparison, "explain_with", spy)
+    cmp = compare({"glm": model}, X[:3], methods=["lime"], background=X[20:40], n_seeds=3, robustness_rows=1,
+                  metrics=["seed_within_error", "max_sensitivity"], method_params={"lime": {"num_samples": 60}},
+                  options={"n_perturb_samples": 2})
+    lime = [c for c in calls[1:] if c.methods == ("lime",)]
+    seeds = [c for c in lime if c.random_state in (1, 2)]
+    assert len(seeds) == 2 and all(c.method_params["lime"] == {"num_samples": 60} for c in seeds)
+    assert any(c.method_params["lime"] == {"num_samples": 60, "stderr": False} for c in lime)
+    within = cmp.scores.query("method == 'lime' and metric == 'seed_within_error'")["value"]
+    assert len(within) == 1 and np.isfinite(within.iloc[0])

@@ -10,7 +10,7 @@ from sklearn.linear_model import Ridge
 from explain.adapters._columns import CountingFunction
 from explain.methods import lime_
 from explain.methods.base import Task
-from explain.errors import DataError
+from explain.errors import DataError, ParameterError
 from explain.methods.lime_ import Lime, _ridge_fit, bootstrap_slope_stderr
 
 
@@ -152,3 +152,22 @@ def test_lime_fits_with_one_blas_thread_and_calls_the_model_with_the_callers(mon
         assert blas_threads() == {2}  # restored
     assert seen["model"] and all(threads == {2} for threads in seen["model"])
     assert seen["fit"] and all(threads == {1} for threads in seen["fit"])
+
+
+def test_stderr_false_skips_the_bootstrap_and_keeps_the_values():
+    """The bootstrap only measures the values' spread: without it the values, slopes and R^2 are the same bits."""
+    rng = np.random.default_rng(4)
+    background, X = rng.normal(size=(40, 5)), rng.normal(size=(6, 5))
+
+    def fn(Z):
+        return np.tanh(Z @ [1.0, -2.0, 0.5, 0.0, 1.0]) + Z[:, 0] * Z[:, 1]
+
+    full = Lime().attribute(_task(fn, X, background, num_samples=300))
+    quick = Lime().attribute(_task(fn, X, background, num_samples=300, stderr=False))
+    np.testing.assert_array_equal(quick.values, full.values)
+    for key in ("slopes", "intercept", "local_r2"):
+        np.testing.assert_array_equal(quick.row_params[key], full.row_params[key])
+    assert quick.stderr is None and full.stderr is not None and (full.stderr > 0).any()
+    assert quick.params["stderr_method"] == "not computed (stderr=False)"
+    with pytest.raises(ParameterError, match=r"'stderr': \.\.\.\}\} must be True or False, got 'no'"):
+        Lime().attribute(_task(fn, X, background, num_samples=300, stderr="no"))
