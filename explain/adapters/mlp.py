@@ -98,6 +98,9 @@ def _elementwise(ops):
                 x = x - v if op == "sub" else x / v if op == "div" else x * v if op == "mul" else x + v
             return x
 
+        def __reduce__(self):  # rebuilt by this module's function: the class itself (defined here) never pickles
+            return _elementwise, ([(op, getattr(self, f"v{i}").numpy()) for i, op in enumerate(self.ops)],)
+
     return _Elementwise()
 
 

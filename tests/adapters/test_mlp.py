@@ -132,6 +132,30 @@ def test_scaler_pipeline_gradients_in_user_columns(scaler):
         np.testing.assert_allclose(e.values[i], _ig_reference(f, rows[i], baseline), rtol=1e-5, atol=1e-6)
 
 
+def test_scaler_pipeline_adapter_goes_to_worker_processes(monkeypatch):
+    """The twin's folded scaler pickles (cloudpickle took its class by value and failed on torch.ops): n_jobs=2
+    sends the job to explain's loky workers instead of one forked process, with the same values."""
+    import cloudpickle
+
+    from explain.engine import chunks, split
+
+    X, y = make_data(task="binary", n=120)
+    model = _fit(make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(6,), max_iter=200,
+                                                               random_state=0)), X, y)
+    a = get_adapter(model, X=X)
+    again = cloudpickle.loads(cloudpickle.dumps(a))
+    np.testing.assert_array_equal(again.predict(X, "margin"), a.predict(X, "margin"))
+    forked = []
+    monkeypatch.setattr(chunks, "_forked", lambda *args: forked.append(args[-1]) or iter(()))
+    monkeypatch.setattr(split, "decide", lambda *args: True)
+    params = {"lime": {"num_samples": 100}}
+    one = explain(model, X[:12], methods="lime", background=X[60:], n_jobs=1, method_params=params)["lime"]
+    two = explain(model, X[:12], methods="lime", background=X[60:], n_jobs=2, batch_size=4,
+                  method_params=params)["lime"]
+    assert forked == []
+    np.testing.assert_array_equal(two.values, one.values)
+
+
 @pytest.mark.parametrize("task", ["binary", "multiclass"])
 def test_exact_shapley_equals_enumeration(task):
     model, X = _mlp(task, "relu", hidden=(5,))
