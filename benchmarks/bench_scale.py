@@ -5,7 +5,7 @@ reported separately) is its own. Cases:
 
   glm        1,000,000 x 20 logistic GLM, "coefficients" (closed form): n_jobs None, 1, 2, vs the raw numpy formula
   forest     a 200-tree random forest (depth 8), exact TreeSHAP on ROWS rows, background 100: n_jobs None
-             (numba's own threads), 1 (one core) and 2 (two processes), after a warm-up of the workers
+             (numba's own threads), 1 (one core) and 2 (two threads here: TreeSHAP's kernels release the GIL)
   dask       the same forest and rows through a 2-worker LocalCluster
   deletion   the deletion metric on 64x64 images (a CNN on upscaled digits): every feature (old) vs n_steps=100
   ig         integrated gradients on 32 images of 3x224x224 through a ResNet-18-sized net vs raw captum

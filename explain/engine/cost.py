@@ -49,11 +49,11 @@ def model_rows(method, adapter, output: str, n: int, d: int, m: int, options: di
     background = f"the background size (background=, now {m} rows)"
     rows = f"the rows explained (now {n})"
     if name == "shap":
-        if adapter.is_additive(output) or adapter.supports_gradients or \
-                (adapter.groupable and (adapter.provides_trees or _expands(adapter, output))):
-            return None  # closed form, DeepLift SHAP, TreeSHAP or a kernel expansion (a fallback is not foreseen)
-        from ..methods.shap_ import MAX_EXACT_FEATURES
+        from ..methods.shap_ import MAX_EXACT_FEATURES, expands_kernel
 
+        if adapter.is_additive(output) or adapter.supports_gradients or \
+                (adapter.groupable and (adapter.provides_trees or expands_kernel(adapter, output))):
+            return None  # closed form, DeepLift SHAP, TreeSHAP or a kernel expansion (a fallback is not foreseen)
         if d <= MAX_EXACT_FEATURES:
             return 2 ** d * m * n, f"{background} or {rows}"
         nsamples = _samples(options.get("nsamples"), 2 * d + 2048)  # the first round (target_stderr may add)
@@ -70,16 +70,6 @@ def model_rows(method, adapter, output: str, n: int, d: int, m: int, options: di
         samples = int(options.get("num_samples", 5000))
         return samples * n, f"method_params={{'lime': {{'num_samples': ...}}}} (now {samples}) or {rows}"
     return None
-
-
-def _expands(adapter, output: str) -> bool:
-    """Whether ``shap`` takes the kernel-expansion path (a product kernel in this output)."""
-    if not adapter.provides_kernel_expansion:
-        return False
-    try:
-        return adapter.kernel_expansion(output, 0 if adapter.task == "classification" else None) is not None
-    except Exception:  # noqa: BLE001 - the method will say why; estimate as the fallback
-        return False
 
 
 def _samples(value, default: int) -> int:

@@ -178,6 +178,12 @@ class Method:
     def attribute(self, task: Task) -> Attribution:
         raise NotImplementedError
 
+    def threaded(self, adapter: Adapter, output: str) -> bool:
+        """True when the work on this model runs in compiled kernels that release the GIL over numba's
+        threads: ``n_jobs > 1`` then runs in this process on ``n_jobs`` threads instead of worker processes
+        (no start-up, no copies of the rows; the values do not depend on the thread count)."""
+        return False
+
 
 def capability_reason(adapter: Adapter, capability: str, label: str, kind: str) -> str | None:
     """Why a method that needs an adapter capability (e.g. ``provides_trees``) cannot run, or None."""

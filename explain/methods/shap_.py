@@ -194,6 +194,16 @@ def _enumerated(task: Task) -> Attribution:
                        exact=True)
 
 
+def expands_kernel(adapter, output: str) -> bool:
+    """Whether ``shap`` takes the kernel-expansion path (a product kernel in this output)."""
+    if not adapter.provides_kernel_expansion:
+        return False
+    try:
+        return adapter.kernel_expansion(output, 0 if adapter.task == "classification" else None) is not None
+    except Exception:  # noqa: BLE001 - the method will say why when it runs
+        return False
+
+
 class Shap(Method):
     """SHAP values by the best exact algorithm the model allows, KernelSHAP otherwise."""
 
@@ -209,6 +219,12 @@ class Shap(Method):
     game = "interventional Shapley values over the background"
     assumptions = ("absent features take background rows' values independently of the present ones "
                    "(correlations ignored)")
+
+    def threaded(self, adapter, output: str) -> bool:
+        """Exact TreeSHAP and exact kernel Shapley run on numba's threads (see ``Method.threaded``)."""
+        if adapter.is_additive(output) or adapter.supports_gradients or not adapter.groupable:
+            return False
+        return bool(adapter.provides_trees) or expands_kernel(adapter, output)
 
     def attribute(self, task: Task) -> Attribution:
         if task.groups is not None:

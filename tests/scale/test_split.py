@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
+import pytest
 from sklearn.linear_model import LinearRegression
 
 from explain import explain
@@ -55,9 +57,33 @@ def test_forced_split_is_bit_identical(monkeypatch):
                   method_params={"lime": {"num_samples": 200}})
     two = explain(model, X, methods=["shap", "lime"], background=X[:10], n_jobs=2, batch_size=8, progress=False,
                   method_params={"lime": {"num_samples": 200}})
-    assert len(calls) == 2  # one decision per method
+    assert len(calls) == 1  # LIME's decision; TreeSHAP runs here on threads (test below)
     for m in ("shap", "lime"):
         assert np.array_equal(one[m].values, two[m].values)
+
+
+@pytest.mark.parametrize("family", ["forest", "svc"])
+def test_compiled_kernels_run_on_threads_here_not_in_workers(family, monkeypatch, caplog):
+    """Exact TreeSHAP and exact kernel Shapley release the GIL: n_jobs=2 runs them here on 2 threads (no
+    pilot, no worker processes), with the values of n_jobs=1; LIME on the same model still goes to workers."""
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.svm import SVR
+
+    from explain.engine import chunks
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 5))
+    y = X[:, 0] * X[:, 1] + X[:, 2]
+    model = RandomForestRegressor(20, max_depth=6, random_state=0).fit(X, y) if family == "forest" else \
+        SVR(gamma=0.3).fit(X, y)
+    monkeypatch.setattr(chunks, "_loky", lambda *a: (_ for _ in ()).throw(AssertionError("workers started")))
+    monkeypatch.setattr(split, "decide", lambda *a: (_ for _ in ()).throw(AssertionError("pilot ran")))
+    one = explain(model, X, methods="shap", background=X[:40], n_jobs=1, progress=False)["shap"]
+    with caplog.at_level(logging.DEBUG, logger="explain.engine.chunks"):
+        two = explain(model, X, methods="shap", background=X[:40], n_jobs=2, progress=False)["shap"]
+    assert f"300 rows here on {min(2, os.cpu_count() or 1)} threads" in caplog.text and one.params["exact"]
+    assert np.array_equal(one.values, two.values)
+    assert not chunks.Method.threaded(None, None, "raw")  # the default: other methods keep the pilot
 
 
 def test_workers_leave_joblib_parallel_working(monkeypatch):
