@@ -25,10 +25,12 @@ __all__ = ["by_table", "tree_depths", "table_trees", "leaf_values", "SLOT_BITS"]
 SLOT_BITS = 12  # players on a path the direct-address tables hold (2^12 slots)
 TABLE_ROWS = 16  # notional distinct row patterns per leaf in the choice between superset sums and a pattern loop
 TREE_GROUPS = 8  # table trees are cut into this many groups of leaves (a fixed number: the same sums everywhere)
-#: A tree goes to the leaf table when every leaf's path tests at most SLOT_BITS distinct players, no path is longer
-#: than PATH_SLOTS nodes and its paths hold no more nodes than the largest SLOT_BITS-deep tree's.
+#: A tree deeper than SLOT_BITS goes to the leaf table when every leaf's path tests at most SLOT_BITS distinct
+#: players, no path is longer than PATH_SLOTS nodes and its paths hold at most TABLE_PATH_NODES nodes (LightGBM's
+#: 31-leaf trees a few hundred; a default-depth forest's trees tens of thousands, where the walk is faster and the
+#: players on their paths are not even counted).
 PATH_SLOTS = 64
-TABLE_PATH_NODES = SLOT_BITS << SLOT_BITS
+TABLE_PATH_NODES = 1 << SLOT_BITS
 
 
 @numba.njit(nogil=True, cache=True)
@@ -260,24 +262,25 @@ def table_trees(ens, players, depth_limit=SLOT_BITS, players_limit=SLOT_BITS) ->
 
 
 def _table_trees(ens, players, depth_limit, players_limit):
-    depths = tree_depths(ens)
+    node_depth = _node_depths(ens)
+    depths = _per_tree(ens, node_depth, np.maximum)
     table = depths <= min(depth_limit, players_limit)
     deep = ~table & (depths <= PATH_SLOTS)
     if not deep.any():
         return table
+    path_nodes = _per_tree(ens, np.where(ens.left < 0, node_depth, 0), np.add)  # the leaves' path lengths, summed
+    keep = deep & (path_nodes <= TABLE_PATH_NODES)
+    if not keep.any():  # e.g. a default-depth forest: its paths are not read at all
+        return table
     leaves, starts, lengths, path_node, _ = leaf_paths_of(ens)
     tree_of = np.searchsorted(ens.roots, leaves, side="right") - 1
-    nodes = np.bincount(tree_of, weights=lengths, minlength=len(depths))
-    keep = deep & (nodes <= TABLE_PATH_NODES)
-    if not keep.any():
-        return table
     wanted = np.where(keep[tree_of], tree_of, -1)
     most = most_players(wanted, len(depths), starts, lengths, path_node, ens.feature, players)
     return table | (keep & (most <= players_limit))
 
 
-def tree_depths(ens) -> np.ndarray:
-    """Depth (longest root-to-leaf path, in edges) of every tree, level by level without compiling anything."""
+def _node_depths(ens) -> np.ndarray:
+    """Depth of every node (root 0), level by level without compiling anything."""
     depth = np.zeros(ens.left.shape[0], np.int64)
     frontier = ens.roots[ens.left[ens.roots] >= 0]
     d = 0
@@ -286,7 +289,17 @@ def tree_depths(ens) -> np.ndarray:
         children = np.concatenate([ens.left[frontier], ens.right[frontier]])
         depth[children] = d
         frontier = children[ens.left[children] >= 0]
-    return np.maximum.reduceat(depth, ens.roots) if len(ens.roots) else np.zeros(0, np.int64)
+    return depth
+
+
+def _per_tree(ens, per_node: np.ndarray, ufunc) -> np.ndarray:
+    """``ufunc.reduceat`` of a per-node array over each tree's nodes (a tree's nodes follow its root)."""
+    return ufunc.reduceat(per_node, ens.roots) if len(ens.roots) else np.zeros(0, np.int64)
+
+
+def tree_depths(ens) -> np.ndarray:
+    """Depth (longest root-to-leaf path, in edges) of every tree."""
+    return _per_tree(ens, _node_depths(ens), np.maximum)
 
 
 def by_table(ens, Xp, Bp, players, n_players, leaves, starts, lengths, leaf_value, path_node, path_dir, wA, wB, pool,
