@@ -10,7 +10,7 @@ seeds or restores numpy's or torch's global generators.
 Two libraries only draw from numpy's global generator: shap's KernelExplainer
 and PermutationExplainer. The methods that run them declare
 ``global_rng = True`` and the engine runs them in a worker process of its own
-(``explain.engine.chunks``), where seeding that process's global generator per row
+(``explain.engine.run``), where seeding that process's global generator per row
 leaves the caller's untouched.
 """
 
@@ -46,7 +46,7 @@ _ISOLATED = False  # True only in a worker process the engine started for global
 
 
 def mark_isolated() -> None:
-    """Called by the engine inside its own worker processes (``explain.engine.chunks``)."""
+    """Called by the engine inside its own worker processes (``explain.engine.run``)."""
     global _ISOLATED
     _ISOLATED = True
 

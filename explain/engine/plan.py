@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .chunks import Job, Parallelism, run_method
+from .chunks import Job, Parallelism
+from .run import run_method
 from .config import ExplainConfig, check_method_params
 from .._utils.images import pixel_names, resolve_groups, split_images
 from .._utils.validation import check_data, frame_in_model_order, suggest

@@ -2,7 +2,7 @@
 
 Worker processes pay to start (import numpy, explain and the model's library) and to move rows in
 and values out; a method that explains a million rows of a GLM in a fraction of a second loses to
-that. ``chunks._pilot_then_split`` first explains a few rows here and measures the time per row;
+that. ``run._pilot_then_split`` first explains a few rows here and measures the time per row;
 :func:`decide` compares the rest done here with the rest done on the workers and says which, at
 debug level on the ``explain.engine.split`` logger.
 """

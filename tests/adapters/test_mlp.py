@@ -137,7 +137,7 @@ def test_scaler_pipeline_adapter_goes_to_worker_processes(monkeypatch):
     sends the job to explain's loky workers instead of one forked process, with the same values."""
     import cloudpickle
 
-    from explain.engine import chunks, split
+    from explain.engine import run, split
 
     X, y = make_data(task="binary", n=120)
     model = _fit(make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(6,), max_iter=200,
@@ -146,7 +146,7 @@ def test_scaler_pipeline_adapter_goes_to_worker_processes(monkeypatch):
     again = cloudpickle.loads(cloudpickle.dumps(a))
     np.testing.assert_array_equal(again.predict(X, "margin"), a.predict(X, "margin"))
     forked = []
-    monkeypatch.setattr(chunks, "_forked", lambda *args: forked.append(args[-1]) or iter(()))
+    monkeypatch.setattr(run, "_forked", lambda *args: forked.append(args[-1]) or iter(()))
     monkeypatch.setattr(split, "decide", lambda *args: True)
     params = {"lime": {"num_samples": 100}}
     one = explain(model, X[:12], methods="lime", background=X[60:], n_jobs=1, method_params=params)["lime"]

@@ -69,21 +69,22 @@ def test_compiled_kernels_run_on_threads_here_not_in_workers(family, monkeypatch
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.svm import SVR
 
-    from explain.engine import chunks
+    from explain.engine import run
+    from explain.methods.base import Method
 
     rng = np.random.default_rng(4)
     X = rng.normal(size=(300, 5))
     y = X[:, 0] * X[:, 1] + X[:, 2]
     model = RandomForestRegressor(20, max_depth=6, random_state=0).fit(X, y) if family == "forest" else \
         SVR(gamma=0.3).fit(X, y)
-    monkeypatch.setattr(chunks, "_loky", lambda *a: (_ for _ in ()).throw(AssertionError("workers started")))
+    monkeypatch.setattr(run, "_loky", lambda *a: (_ for _ in ()).throw(AssertionError("workers started")))
     monkeypatch.setattr(split, "decide", lambda *a: (_ for _ in ()).throw(AssertionError("pilot ran")))
     one = explain(model, X, methods="shap", background=X[:40], n_jobs=1, progress=False)["shap"]
-    with caplog.at_level(logging.DEBUG, logger="explain.engine.chunks"):
+    with caplog.at_level(logging.DEBUG, logger="explain.engine.run"):
         two = explain(model, X, methods="shap", background=X[:40], n_jobs=2, progress=False)["shap"]
     assert f"300 rows here on {min(2, os.cpu_count() or 1)} threads" in caplog.text and one.params["exact"]
     assert np.array_equal(one.values, two.values)
-    assert not chunks.Method.threaded(None, None, "raw")  # the default: other methods keep the pilot
+    assert not Method.threaded(None, None, "raw")  # the default: other methods keep the pilot
 
 
 def test_workers_leave_joblib_parallel_working(monkeypatch):
