@@ -87,35 +87,33 @@ def test_compiled_kernels_run_on_threads_here_not_in_workers(family, monkeypatch
     assert not Method.threaded(None, None, "raw")  # the default: other methods keep the pilot
 
 
-def test_workers_leave_joblib_parallel_working(monkeypatch):
-    """explain's workers are its own pool: joblib's Parallel (and scikit-learn's n_jobs) still run afterwards.
-    Sharing loky's process-wide executor made the next ``Parallel(n_jobs=2)`` fail with an AttributeError."""
-    from joblib import Parallel, delayed
-    from sklearn.linear_model import LinearRegression
-
-    monkeypatch.setattr(split, "decide", lambda *a: True)
-    rng = np.random.default_rng(2)
+def _lime_on_two_workers(seed):
+    """LIME on a small linear model with n_jobs=2 and 8-row chunks (the caller forces the split)."""
+    rng = np.random.default_rng(seed)
     X = rng.normal(size=(30, 4))
     model = LinearRegression().fit(X, X @ [1.0, 2.0, 0.0, -1.0])
     explain(model, X, methods=["lime"], background=X[:10], n_jobs=2, batch_size=8, progress=False,
             method_params={"lime": {"num_samples": 100}})
+
+
+def test_workers_leave_joblib_parallel_working(monkeypatch):
+    """explain's workers are its own pool: joblib's Parallel (and scikit-learn's n_jobs) still run afterwards.
+    Sharing loky's process-wide executor made the next ``Parallel(n_jobs=2)`` fail with an AttributeError."""
+    from joblib import Parallel, delayed
+
+    monkeypatch.setattr(split, "decide", lambda *a: True)
+    _lime_on_two_workers(seed=2)
     assert Parallel(n_jobs=2)(delayed(abs)(-i) for i in range(4)) == [0, 1, 2, 3]
 
 
 def test_the_estimate_counts_explains_own_running_workers_as_warm(monkeypatch, caplog):
     """Once explain's pool runs, the next estimate pays a warm start, not a cold one (it read loky's
     process-wide executor, which explain no longer uses, so it always assumed new workers)."""
-    from sklearn.linear_model import LinearRegression
-
     from explain.engine import _pool
 
     real = split.decide
     monkeypatch.setattr(split, "decide", lambda *a: True)
-    rng = np.random.default_rng(3)
-    X = rng.normal(size=(30, 4))
-    model = LinearRegression().fit(X, X @ [1.0, 2.0, 0.0, -1.0])
-    explain(model, X, methods=["lime"], background=X[:10], n_jobs=2, batch_size=8, progress=False,
-            method_params={"lime": {"num_samples": 100}})
+    _lime_on_two_workers(seed=3)
     assert _pool.running(2) and not _pool.running(3)
     with caplog.at_level(logging.DEBUG, logger="explain.engine.split"):
         real(_Job, np.zeros((100, 5)), [(1, 0.35), (2, 0.6)], 32, 2)
