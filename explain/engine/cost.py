@@ -49,10 +49,9 @@ def model_rows(method, adapter, output: str, n: int, d: int, m: int, options: di
     background = f"the background size (background=, now {m} rows)"
     rows = f"the rows explained (now {n})"
     if name == "shap":
-        from ..methods.shap_ import MAX_EXACT_FEATURES, expands_kernel
+        from ..methods.shap_ import MAX_EXACT_FEATURES, exact_path
 
-        if adapter.is_additive(output) or adapter.supports_gradients or \
-                (adapter.groupable and (adapter.provides_trees or expands_kernel(adapter, output))):
+        if exact_path(adapter, output) is not None:
             return None  # closed form, DeepLift SHAP, TreeSHAP or a kernel expansion (a fallback is not foreseen)
         if d <= MAX_EXACT_FEATURES:
             return 2 ** d * m * n, f"{background} or {rows}"

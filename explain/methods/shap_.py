@@ -17,7 +17,7 @@ from ._kernel_sampling import kernel_shap_estimate
 from .._utils.validation import Integer, Options, Satisfies, validate_params
 from .base import Attribution, Method, Task, closed_form, capability_reason
 
-__all__ = ["Shap", "ShapTree", "MAX_EXACT_FEATURES", "expands_kernel"]
+__all__ = ["Shap", "ShapTree", "MAX_EXACT_FEATURES", "exact_path"]
 
 MAX_EXACT_FEATURES = 12
 
@@ -148,6 +148,21 @@ def expands_kernel(adapter, output: str) -> bool:
         return False
 
 
+def exact_path(adapter, output: str) -> str | None:
+    """The exact algorithm ``"shap"`` takes for this model and output, as ``Shap.attribute`` picks it:
+    "closed_form", "deeplift_shap", "kernel_expansion" or "tree_shap"; None for enumeration or KernelSHAP
+    (by the number of features). Read by the cost model and by ``Shap.threaded``."""
+    if adapter.is_additive(output):
+        return "closed_form"
+    if adapter.supports_gradients:
+        return "deeplift_shap"
+    if not adapter.groupable:
+        return None
+    if expands_kernel(adapter, output):
+        return "kernel_expansion"
+    return "tree_shap" if adapter.provides_trees else None
+
+
 class Shap(Method):
     """SHAP values by the best exact algorithm the model allows, KernelSHAP otherwise."""
 
@@ -166,9 +181,7 @@ class Shap(Method):
 
     def threaded(self, adapter, output: str) -> bool:
         """Exact TreeSHAP and exact kernel Shapley run on numba's threads (see ``Method.threaded``)."""
-        if adapter.is_additive(output) or adapter.supports_gradients or not adapter.groupable:
-            return False
-        return bool(adapter.provides_trees) or expands_kernel(adapter, output)
+        return exact_path(adapter, output) in ("tree_shap", "kernel_expansion")
 
     def attribute(self, task: Task) -> Attribution:
         if task.groups is not None:
