@@ -280,7 +280,10 @@ def _table_trees(ens, players, depth_limit, players_limit):
 
 
 def _node_depths(ens) -> np.ndarray:
-    """Depth of every node (root 0), level by level without compiling anything."""
+    """Depth of every node (root 0), level by level without compiling anything; read once per ensemble."""
+    cached = ens.__dict__.get("_node_depths_cache")
+    if cached is not None:
+        return cached
     depth = np.zeros(ens.left.shape[0], np.int64)
     frontier = ens.roots[ens.left[ens.roots] >= 0]
     d = 0
@@ -289,6 +292,8 @@ def _node_depths(ens) -> np.ndarray:
         children = np.concatenate([ens.left[frontier], ens.right[frontier]])
         depth[children] = d
         frontier = children[ens.left[children] >= 0]
+    depth.flags.writeable = False
+    ens._node_depths_cache = depth
     return depth
 
 
