@@ -78,12 +78,19 @@ def bootstrap_slope_stderr(X: np.ndarray, y: np.ndarray, w: np.ndarray, rng: np.
     leaves the slopes unchanged and keeps the moments well conditioned) and one batched solve. The counts
     are the same draws, in the same order, as ``n_boot`` successive ``rng.multinomial(n, 1/n)`` calls;
     they are most of the time (``n_boot`` x n binomial draws: about 4 ms of a row's ~5 ms at 1,000 samples).
+    Resamples whose kernel weights sum to 0 define no fit and are left out.
     """
     n, d = X.shape
     sw = w.sum()
     X, y = X - (w @ X) / sw, y - (w @ y) / sw
     V = w * rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot)  # (B, n) weights of each resample
     s0 = V.sum(axis=1)
+    # a resample that drew only perturbations of kernel weight 0 (a row far outside the background, where the
+    # row itself carries all the weight) defines no fit: it is left out, and with fewer than two left the
+    # spread is unknown (NaN, as the engine reads it)
+    V, s0 = V[s0 > 0], s0[s0 > 0]
+    if len(V) < 2:
+        return np.full(d, np.nan)
     sx, sy = V @ X, V @ y  # weighted sums: (B, d), (B,)
     gram = _weighted_grams(X, V) - sx[:, :, None] * sx[:, None, :] / s0[:, None, None]
     gram += RIDGE_ALPHA * np.eye(d)

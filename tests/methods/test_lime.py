@@ -171,3 +171,30 @@ def test_stderr_false_skips_the_bootstrap_and_keeps_the_values():
     assert quick.params["stderr_method"] == "not computed (stderr=False)"
     with pytest.raises(ParameterError, match=r"'stderr': \.\.\.\}\} must be True or False, got 'no'"):
         Lime().attribute(_task(fn, X, background, num_samples=300, stderr="no"))
+
+
+def test_bootstrap_leaves_out_resamples_without_weight():
+    """A row far outside the background puts all of LIME's kernel weight on few perturbations: resamples
+    that miss them define no fit and are left out (no 0/0 inside numpy); the spread is that of the others,
+    each fitted as LIME's ridge; with fewer than two left it is unknown (NaN)."""
+    import warnings
+
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(50, 3)), rng.normal(size=50)
+    w = np.zeros(50)
+    w[:3] = [1.0, 0.5, 0.25]
+    counts = np.random.default_rng(0).multinomial(50, np.full(50, 1 / 50), size=100)
+    kept = [c for c in counts if (w * c).sum() > 0]
+    assert 2 <= len(kept) < 100  # some resamples miss all three weighted perturbations
+    reference = np.std([_ridge_fit(X, y, w * c)[0] for c in kept], axis=0, ddof=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the former 0/0 warned from inside numpy
+        se = bootstrap_slope_stderr(X, y, w, np.random.default_rng(0))
+    np.testing.assert_allclose(se, reference, rtol=1e-8, atol=1e-12)
+    one = np.zeros(50)
+    one[0] = 1.0
+    seed = next(s for s in range(200)
+                if (np.random.default_rng(s).multinomial(50, np.full(50, 1 / 50), size=3)[:, 0] > 0).sum() <= 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.all(np.isnan(bootstrap_slope_stderr(X, y, one, np.random.default_rng(seed), n_boot=3)))
